@@ -1,0 +1,153 @@
+"""Writes on clients, sites and leads."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from config import clock
+from franchises.models import Franchise
+
+from . import geo
+from .models import Client, GeocodeCache, Lead, Site
+
+
+def _geocoder() -> geo.Geocoder:
+    return geo.build_geocoder(
+        settings.GEOCODER,
+        domain=settings.NOMINATIM_DOMAIN,
+        scheme=settings.NOMINATIM_SCHEME,
+        user_agent=settings.NOMINATIM_USER_AGENT,
+        timeout=settings.NOMINATIM_TIMEOUT,
+        min_delay_seconds=settings.NOMINATIM_MIN_DELAY_SECONDS,
+    )
+
+
+def address_geocode(*, address: str) -> geo.GeoPoint:
+    """The point of an address, from the cache or the configured geocoder.
+
+    Raises ValidationError on the `address` field when it cannot be found, or when the
+    service is down (the operator can then give lat/lng by hand).
+    """
+    query = " ".join(address.split())[:300]
+    key = query.casefold()
+    cached = GeocodeCache.objects.filter(query=key).first()
+    if cached is not None and cached.found:
+        return geo.GeoPoint(cached.lat, cached.lng)
+    if cached is None:
+        try:
+            result = _geocoder().geocode(query)
+        except geo.GeocodingError as exc:
+            raise ValidationError(
+                {"address": [f"The geocoder is unavailable ({exc}); give lat and lng instead."]}
+            ) from exc
+        try:
+            with transaction.atomic():
+                GeocodeCache.objects.create(
+                    query=key,
+                    source=settings.GEOCODER,
+                    found=result is not None,
+                    lat=result.point.lat if result else None,
+                    lng=result.point.lng if result else None,
+                    display_name=result.display_name[:500] if result else "",
+                )
+        except IntegrityError:
+            pass  # another request cached the same address a moment ago
+        if result is not None:
+            return result.point
+    raise ValidationError({"address": ["This address could not be found; give lat and lng."]})
+
+
+def _point_or_geocode(
+    *, address: str, lat: float | None, lng: float | None
+) -> tuple[float, float]:
+    if (lat is None) != (lng is None):
+        field = "lng" if lng is None else "lat"
+        raise ValidationError({field: ["Give both lat and lng, or neither."]})
+    if lat is not None and lng is not None:
+        return lat, lng
+    point = address_geocode(address=address)
+    return point.lat, point.lng
+
+
+@transaction.atomic
+def client_create(
+    *, name: str, franchise: Franchise | None, phone: Any = "", email: str = "", notes: str = ""
+) -> Client:
+    client = Client(name=name, franchise=franchise, phone=phone, email=email, notes=notes)
+    client.full_clean()
+    client.save()
+    return client
+
+
+@transaction.atomic
+def site_create(
+    *,
+    client: Client,
+    address: str,
+    lat: float | None = None,
+    lng: float | None = None,
+    conditions: str = Site._meta.get_field("conditions").default,
+    notes: str = "",
+) -> Site:
+    """A client's site; geocoded from the address when no coordinates are given."""
+    lat, lng = _point_or_geocode(address=address, lat=lat, lng=lng)
+    site = Site(client=client, address=address, lat=lat, lng=lng, conditions=conditions, notes=notes)
+    site.full_clean()
+    site.save()
+    return site
+
+
+@transaction.atomic
+def site_update(*, site: Site, **changes: Any) -> Site:
+    address_changed = "address" in changes and changes["address"] != site.address
+    for field, value in changes.items():
+        setattr(site, field, value)
+    if address_changed and "lat" not in changes and "lng" not in changes:
+        point = address_geocode(address=site.address)
+        site.lat, site.lng = point.lat, point.lng
+    site.full_clean()
+    site.save()
+    return site
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    contact_name: str,
+    phone: Any,
+    address: str,
+    work_type: str,
+    headcount: int,
+    start: Any,
+    hours: Decimal,
+    lat: float | None = None,
+    lng: float | None = None,
+    notes: str = "",
+    created_by: Any = None,
+) -> Lead:
+    """Record a call-centre lead and hand it to the franchise that should serve it."""
+    if start <= clock.now():
+        raise ValidationError({"start": ["The start must be in the future."]})
+    lat, lng = _point_or_geocode(address=address, lat=lat, lng=lng)
+    lead = Lead(
+        contact_name=contact_name,
+        phone=phone,
+        address=address,
+        lat=lat,
+        lng=lng,
+        work_type=work_type,
+        headcount=headcount,
+        start=start,
+        hours=hours,
+        notes=notes,
+        created_by=created_by,
+    )
+    lead.full_clean()
+    lead.save()
+    from .routing import lead_route
+
+    lead_route(lead=lead, reason="new lead")
+    return lead

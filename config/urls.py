@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from clients.api import ClientViewSet, LeadViewSet, SiteViewSet
+from dispatch.api import OrderViewSet
+from franchises.api import FranchiseViewSet
+from workers.api import WorkerViewSet
+
+router = DefaultRouter()
+router.register("franchises", FranchiseViewSet, basename="franchise")
+router.register("clients", ClientViewSet, basename="client")
+router.register("sites", SiteViewSet, basename="site")
+router.register("leads", LeadViewSet, basename="lead")
+router.register("workers", WorkerViewSet, basename="worker")
+router.register("orders", OrderViewSet, basename="order")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("web.urls")),
+]

@@ -1,0 +1,121 @@
+"""API for orders and their offers."""
+
+from typing import Any
+
+from django.db.models import ProtectedError
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from clients.models import Client, Site
+from franchises.api import ScopedRelatedField, ScopedViewSetMixin
+from franchises.models import Franchise, User
+
+from . import services
+from .models import Offer, Order
+from .selectors import COUNT_NAMES, orders_with_counts
+
+
+class OrderCountsSerializer(serializers.Serializer):
+    invited = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    confirmed = serializers.IntegerField()
+    standby = serializers.IntegerField()
+    present = serializers.IntegerField()
+    no_show = serializers.IntegerField()
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    client = ScopedRelatedField(queryset=Client.objects.all())
+    site = ScopedRelatedField(queryset=Site.objects.all())
+    franchise = ScopedRelatedField(
+        queryset=Franchise.objects.exclude(kind=Franchise.Kind.HQ), required=False
+    )
+    foreman = ScopedRelatedField(
+        queryset=User.objects.filter(role=User.Role.FOREMAN), required=False, allow_null=True
+    )
+    bill_rate = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=0, required=False
+    )
+    pay_rate = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0, required=False)
+    counts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "code", "client", "site", "franchise", "foreman", "work_type", "headcount",
+            "start", "hours", "bill_rate", "pay_rate", "status", "overbook_policy",
+            "booking_target", "notes", "counts", "created_at", "filled_at",
+        ]
+        read_only_fields = ["code", "status", "booking_target", "created_at", "filled_at"]
+
+    @extend_schema(responses=OrderCountsSerializer)
+    def get_counts(self, order: Order) -> dict[str, int]:
+        if hasattr(order, "count_invited"):
+            return {name: getattr(order, f"count_{name}") for name in COUNT_NAMES}
+        annotated = orders_with_counts(Order.objects.filter(pk=order.pk)).get()
+        return {name: getattr(annotated, f"count_{name}") for name in COUNT_NAMES}
+
+    def create(self, validated_data: dict[str, Any]) -> Order:
+        user = self.context["request"].user
+        if not user.is_hq:
+            validated_data["franchise"] = user.franchise
+        return services.order_place(**validated_data, created_by=user)
+
+    def update(self, instance: Order, validated_data: dict[str, Any]) -> Order:
+        user = self.context["request"].user
+        if not user.is_hq:
+            validated_data.pop("franchise", None)
+        return services.order_update(order=instance, **validated_data)
+
+
+class OfferSerializer(serializers.ModelSerializer):
+    worker_name = serializers.CharField(source="worker.name", read_only=True)
+
+    class Meta:
+        model = Offer
+        fields = [
+            "id", "worker", "worker_name", "wave", "sent_at", "response", "responded_at",
+            "state", "attendance", "checked_in_at", "hours_worked",
+        ]
+
+
+class OrderFilter(filters.FilterSet):
+    start_after = filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+
+    class Meta:
+        model = Order
+        fields = ["status", "franchise", "client", "site", "work_type", "code", "foreman"]
+
+
+class OrderViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+    ordering_fields = ["start", "created_at", "id"]
+    queryset = Order.objects.all()
+
+    def get_queryset(self) -> Any:
+        return orders_with_counts(super().get_queryset()).select_related("franchise")
+
+    def perform_destroy(self, instance: Order) -> None:
+        if instance.status != Order.Status.DRAFT:
+            raise ValidationError({"status": ["Only a draft can be deleted; cancel it instead."]})
+        try:
+            instance.delete()
+        except ProtectedError as exc:
+            raise ValidationError({"detail": ["This order is referenced elsewhere."]}) from exc
+
+    @extend_schema(responses=OfferSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def offers(self, request: Request, pk: str | None = None) -> Response:
+        order = self.get_object()
+        offers = order.offers.select_related("worker").order_by("wave", "id")
+        page = self.paginate_queryset(offers)
+        if page is not None:
+            return self.get_paginated_response(OfferSerializer(page, many=True).data)
+        return Response(OfferSerializer(offers, many=True).data, status=status.HTTP_200_OK)

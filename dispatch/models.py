@@ -1,0 +1,185 @@
+"""Orders, the offers sent for them, and each offer's life from invitation to attendance."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from clients.models import Client, Lead, Site, WorkType
+from franchises.models import Franchise
+from workers.models import Worker
+
+
+class IllegalTransition(Exception):
+    """A state change the transition table does not allow."""
+
+
+class Order(models.Model):
+    franchise_scope = "franchise"
+    foreman_scope = "foreman"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        CALLING = "calling", "Calling workers"
+        FILLED = "filled", "Filled"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Policy(models.TextChoices):
+        FIXED = "fixed", "Fixed ratio (15 for 10)"
+        ADAPTIVE = "adaptive", "Adaptive (from reliabilities)"
+
+    # Which status may follow which; anything else raises IllegalTransition.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.DRAFT: frozenset({Status.CALLING, Status.CANCELLED}),
+        Status.CALLING: frozenset({Status.FILLED, Status.IN_PROGRESS, Status.CANCELLED}),
+        Status.FILLED: frozenset({Status.CALLING, Status.IN_PROGRESS, Status.CANCELLED}),
+        Status.IN_PROGRESS: frozenset({Status.COMPLETED}),
+        Status.COMPLETED: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
+    # Statuses in which the order code must be unique (a worker may text it).
+    OPEN_STATUSES = (Status.DRAFT, Status.CALLING, Status.FILLED, Status.IN_PROGRESS)
+
+    code = models.CharField(max_length=5)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="orders")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="orders")
+    franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="orders")
+    lead = models.OneToOneField(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="order"
+    )
+    foreman = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="foreman_orders",
+    )
+    work_type = models.CharField(max_length=20, choices=WorkType.choices)
+    headcount = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(500)]
+    )
+    start = models.DateTimeField()
+    hours = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal(24))],
+    )
+    bill_rate = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    pay_rate = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    overbook_policy = models.CharField(
+        max_length=10, choices=Policy.choices, default=Policy.FIXED
+    )
+    booking_target = models.PositiveIntegerField()
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    calling_since = models.DateTimeField(null=True, blank=True)
+    filled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start", "-id"]
+        indexes = [
+            models.Index(fields=["franchise", "status", "start"]),
+            models.Index(fields=["status", "start"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=Q(status__in=["draft", "calling", "filled", "in_progress"]),
+                name="order_code_unique_while_open",
+            ),
+            models.CheckConstraint(condition=Q(headcount__gte=1), name="order_headcount_positive"),
+            models.CheckConstraint(condition=Q(hours__gt=0), name="order_hours_positive"),
+            models.CheckConstraint(
+                condition=Q(booking_target__gte=models.F("headcount")),
+                name="order_booking_target_covers_headcount",
+            ),
+            models.CheckConstraint(
+                condition=Q(bill_rate__gte=0) & Q(pay_rate__gte=0), name="order_rates_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["draft", "calling", "filled", "in_progress", "completed",
+                                "cancelled"]
+                ),
+                name="order_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.headcount} x {self.work_type}"
+
+    @property
+    def end(self):  # noqa: ANN201 - a datetime
+        from datetime import timedelta
+
+        return self.start + timedelta(hours=float(self.hours))
+
+    def check_transition(self, new_status: str) -> None:
+        if new_status not in self.TRANSITIONS[self.status]:
+            raise IllegalTransition(f"An order cannot go from {self.status} to {new_status}.")
+
+
+class Offer(models.Model):
+    """One worker's invitation to one order, their answer, and what became of them."""
+
+    franchise_scope = "order__franchise"
+    foreman_scope = "order__foreman"
+
+    class Response(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    class State(models.TextChoices):
+        OFFERED = "offered", "Offered"
+        CONFIRMED = "confirmed", "Confirmed"
+        STANDBY = "standby", "Standby"
+        RELEASED = "released", "Released"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Attendance(models.TextChoices):
+        PRESENT = "present", "Present"
+        LATE = "late", "Late"
+        NO_SHOW = "no_show", "No-show"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="offers")
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="offers")
+    wave = models.PositiveSmallIntegerField(default=1)
+    sent_at = models.DateTimeField()
+    response = models.CharField(max_length=10, choices=Response.choices, null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OFFERED)
+    attendance = models.CharField(
+        max_length=10, choices=Attendance.choices, null=True, blank=True
+    )
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    hours_worked = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    # The secret in the one-tap link an offer SMS carries.
+    token = models.CharField(max_length=32, unique=True)
+
+    class Meta:
+        ordering = ["order_id", "wave", "id"]
+        indexes = [
+            models.Index(fields=["worker", "state"]),
+            models.Index(fields=["order", "state"]),
+        ]
+        constraints = [
+            # A duplicate reply can never become a second booking.
+            models.UniqueConstraint(fields=["order", "worker"], name="offer_one_per_worker"),
+        ]

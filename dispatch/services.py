@@ -1,0 +1,141 @@
+"""The verbs that change an order's state."""
+
+import random
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from clients.models import Client, Site
+from config import clock
+from franchises.models import Franchise
+from messaging.grammar import generate_code
+
+from .models import Order
+from .overbooking import fixed_target
+
+_code_rng = random.SystemRandom()
+
+
+def _assign_code(order: Order) -> None:
+    """Give the order a code no other open order has, and save it.
+
+    Three characters give 29,791 codes; with thousands of orders open at once a clash is
+    likely now and then, so clashes retry and the code grows after a few of them.
+    """
+    for attempt in range(12):
+        order.code = generate_code(_code_rng, length=3 + attempt // 4)
+        try:
+            with transaction.atomic():
+                order.save()
+        except IntegrityError:
+            if Order.objects.filter(code=order.code, status__in=Order.OPEN_STATUSES).exists():
+                order.pk = None
+                continue
+            raise
+        return
+    raise ValidationError({"code": ["No free order code could be found; try again."]})
+
+
+def _check_order_fields(
+    *, client: Client, site: Site, franchise: Franchise, start: Any, is_new: bool
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if site.client_id != client.pk:
+        errors["site"] = ["This site belongs to another client."]
+    if client.franchise_id is not None and client.franchise_id != franchise.pk:
+        errors["client"] = ["This client belongs to another franchise."]
+    if franchise.kind == Franchise.Kind.HQ:
+        errors["franchise"] = ["Orders are served by a franchise, not HQ."]
+    if is_new and start < clock.now():
+        errors["start"] = ["The start must not be in the past."]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def order_place(
+    *,
+    client: Client,
+    site: Site,
+    work_type: str,
+    headcount: int,
+    start: Any,
+    hours: Decimal,
+    franchise: Franchise | None = None,
+    bill_rate: Decimal | None = None,
+    pay_rate: Decimal | None = None,
+    overbook_policy: str = Order.Policy.FIXED,
+    notes: str = "",
+    foreman: Any = None,
+    lead: Any = None,
+    created_by: Any = None,
+) -> Order:
+    """Create an order in draft with its code and fixed booking target.
+
+    The franchise defaults to the client's. The adaptive policy's target is set when the
+    call-out starts, from the candidates then available; until then it holds the fixed one.
+    """
+    franchise = franchise or client.franchise
+    if franchise is None:
+        raise ValidationError({"franchise": ["Name the franchise that will serve this order."]})
+    _check_order_fields(client=client, site=site, franchise=franchise, start=start, is_new=True)
+    order = Order(
+        client=client,
+        site=site,
+        franchise=franchise,
+        work_type=work_type,
+        headcount=headcount,
+        start=start,
+        hours=hours,
+        bill_rate=settings.DEFAULT_BILL_RATE if bill_rate is None else bill_rate,
+        pay_rate=settings.DEFAULT_PAY_RATE if pay_rate is None else pay_rate,
+        overbook_policy=overbook_policy,
+        notes=notes,
+        foreman=foreman,
+        lead=lead,
+        created_by=created_by,
+        booking_target=fixed_target(headcount, franchise.booking_ratio) if headcount else 1,
+    )
+    order.full_clean(exclude=["code"])
+    _assign_code(order)
+    return order
+
+
+# Once workers have been told about an order, these cannot change under them.
+_FROZEN_AFTER_DRAFT = frozenset({"client", "site", "franchise", "work_type", "start", "hours",
+                                 "pay_rate"})
+
+
+@transaction.atomic
+def order_update(*, order: Order, **changes: Any) -> Order:
+    """Change an order's details; after the call-out only notes, rates and foreman may change."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status != Order.Status.DRAFT:
+        frozen = {f for f in changes if f in _FROZEN_AFTER_DRAFT
+                  and changes[f] != getattr(order, f)}
+        if frozen:
+            raise ValidationError(
+                {f: ["Workers have been called for this order; this cannot change now."]
+                 for f in frozen}
+            )
+    if "headcount" in changes and order.status not in (Order.Status.DRAFT,):
+        raise ValidationError({"headcount": ["Change the headcount before the call-out starts."]})
+    for field, value in changes.items():
+        setattr(order, field, value)
+    _check_order_fields(
+        client=order.client,
+        site=order.site,
+        franchise=order.franchise,
+        start=order.start,
+        is_new="start" in changes,
+    )
+    if order.status == Order.Status.DRAFT and (
+        "headcount" in changes or "franchise" in changes or "overbook_policy" in changes
+    ):
+        order.booking_target = fixed_target(order.headcount, order.franchise.booking_ratio)
+    order.full_clean()
+    order.save()
+    return order

@@ -1,0 +1,104 @@
+"""API for the network, and the scoped base classes every app's API builds on."""
+
+from typing import Any
+
+from django.db import transaction
+from django_filters import rest_framework as filters
+from rest_framework import permissions, serializers, viewsets
+
+from .models import REPLY_CHANNELS, Franchise
+from .scoping import can_manage_network, scope_queryset
+from .services import franchise_save
+
+
+class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key the caller may only point at rows inside their own scope.
+
+    A row outside it reads as 'does not exist', the same answer as a wrong id, so the API
+    never reveals what other franchises hold.
+    """
+
+    def get_queryset(self) -> Any:
+        queryset = super().get_queryset()
+        request = self.context.get("request")
+        return scope_queryset(queryset, getattr(request, "user", None))
+
+
+class IsHQOrReadOnly(permissions.BasePermission):
+    message = "Only HQ may change this."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return request.method in permissions.SAFE_METHODS or can_manage_network(request.user)
+
+
+class ForemanReadOnly(permissions.BasePermission):
+    """Foremen read their orders and record attendance; they do not edit the books."""
+
+    message = "A foreman login cannot change this."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        user = request.user
+        if getattr(user, "role", None) != "foreman" or user.is_superuser:
+            return True
+        return getattr(view, "action", None) in getattr(view, "foreman_actions", ())
+
+
+class ScopedViewSetMixin:
+    """Narrows the queryset to the caller's scope: outside it, objects are 404."""
+
+    permission_classes = (permissions.IsAuthenticated, ForemanReadOnly)
+
+    def get_queryset(self) -> Any:
+        return scope_queryset(super().get_queryset(), self.request.user)  # type: ignore[misc]
+
+
+class FranchiseSerializer(serializers.ModelSerializer):
+    reply_channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=REPLY_CHANNELS), required=False, allow_empty=False
+    )
+    territory = serializers.JSONField(required=False, allow_null=True)
+
+    class Meta:
+        model = Franchise
+        fields = [
+            "id", "name", "kind", "city", "timezone", "currency", "royalty_rate", "monthly_fee",
+            "territory", "is_active", "reply_channels", "booking_ratio", "standby_fee",
+            "manager_phone", "leads_paused_until",
+        ]
+
+    def validate_territory(self, value: Any) -> Any:
+        if value is not None and not isinstance(value, dict):
+            raise serializers.ValidationError(
+                "A territory is a GeoJSON object (Polygon or MultiPolygon), not a string."
+            )
+        return value
+
+    def save(self, **kwargs: Any) -> Franchise:
+        instance = self.instance or Franchise()
+        for field, value in {**self.validated_data, **kwargs}.items():
+            setattr(instance, field, value)
+        with transaction.atomic():
+            self.instance = franchise_save(franchise=instance)
+        return self.instance
+
+
+class FranchiseFilter(filters.FilterSet):
+    class Meta:
+        model = Franchise
+        fields = ["kind", "city", "is_active"]
+
+
+class FranchiseViewSet(viewsets.ModelViewSet):
+    serializer_class = FranchiseSerializer
+    permission_classes = (permissions.IsAuthenticated, IsHQOrReadOnly)
+    filterset_class = FranchiseFilter
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        user = self.request.user
+        queryset = Franchise.objects.order_by("id")
+        if user.is_hq:
+            return queryset
+        return queryset.filter(pk=user.franchise_id)

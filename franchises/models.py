@@ -1,0 +1,138 @@
+"""The network: franchises, their territories, and the people who log in.
+
+Every login has a role. HQ sees the whole network; a franchise user sees their franchise;
+a foreman sees the orders they run. The worker pool is shared by everybody.
+"""
+
+from decimal import Decimal
+from zoneinfo import available_timezones
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+REPLY_CHANNELS = ("sms", "link", "voice")
+
+
+def default_reply_channels() -> list[str]:
+    return ["sms"]
+
+
+def validate_timezone(value: str) -> None:
+    if value not in _TIMEZONES:
+        raise ValidationError(f"'{value}' is not an IANA time zone such as Europe/Moscow.")
+
+
+def validate_reply_channels(value: object) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Give a non-empty list of channels.")
+    unknown = [channel for channel in value if channel not in REPLY_CHANNELS]
+    if unknown:
+        raise ValidationError(f"Unknown channel(s) {unknown}; choose from {list(REPLY_CHANNELS)}.")
+    if len(set(value)) != len(value):
+        raise ValidationError("A channel is listed twice.")
+
+
+_TIMEZONES = frozenset(available_timezones())
+
+
+class Franchise(models.Model):
+    class Kind(models.TextChoices):
+        HQ = "hq", "Headquarters"
+        OFFICIAL_OFFICE = "official_office", "Official office"
+        BRAND_FRANCHISE = "brand_franchise", "Brand franchise"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    city = models.CharField(max_length=100, blank=True)
+    timezone = models.CharField(
+        max_length=64, default="Europe/Moscow", validators=[validate_timezone]
+    )
+    currency = models.CharField(max_length=3, default="RUB")
+    royalty_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.15"),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))],
+    )
+    monthly_fee = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal(0), validators=[MinValueValidator(0)]
+    )
+    # GeoJSON Polygon or MultiPolygon, [lng, lat] order. Validated by clients.geo.
+    territory = models.JSONField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    reply_channels = models.JSONField(
+        default=default_reply_channels, validators=[validate_reply_channels]
+    )
+    # The house rule "invite 15 for 10" is this ratio.
+    booking_ratio = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("1.50"),
+        validators=[MinValueValidator(Decimal(1)), MaxValueValidator(Decimal(5))],
+    )
+    # Paid to a standby worker who comes when called and is not needed after all.
+    standby_fee = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("300.00"), validators=[MinValueValidator(0)]
+    )
+    manager_phone = models.CharField(max_length=20, blank=True)
+    # A franchise may pause incoming leads (holidays, a full week) until a moment.
+    leads_paused_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(kind="hq"), name="franchise_single_hq"
+            ),
+            models.CheckConstraint(
+                condition=Q(royalty_rate__gte=0) & Q(royalty_rate__lte=1),
+                name="franchise_royalty_rate_0_1",
+            ),
+            models.CheckConstraint(condition=Q(monthly_fee__gte=0), name="franchise_fee_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["hq", "official_office", "brand_franchise"]),
+                name="franchise_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(booking_ratio__gte=1), name="franchise_booking_ratio_at_least_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        HQ = "hq", "Headquarters"
+        FRANCHISE = "franchise", "Franchise staff"
+        FOREMAN = "foreman", "Foreman"
+
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.FRANCHISE)
+    franchise = models.ForeignKey(
+        Franchise, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+    phone = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role="hq") | Q(franchise__isnull=False),
+                name="user_non_hq_has_franchise",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["hq", "franchise", "foreman"]), name="user_role_valid"
+            ),
+        ]
+
+    @property
+    def is_hq(self) -> bool:
+        """HQ scope: HQ staff and Django superusers see the whole network."""
+        return self.is_superuser or self.role == self.Role.HQ

@@ -1,0 +1,61 @@
+"""Writes on the network: franchises and logins."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import Franchise, User
+from .territory import TerritoryError, parse_territory, territories_overlap
+
+
+def _validate_territory(*, franchise: Franchise) -> None:
+    if franchise.territory is None:
+        return
+    try:
+        parse_territory(franchise.territory)
+    except TerritoryError as exc:
+        raise ValidationError({"territory": [str(exc)]}) from exc
+    if franchise.kind != Franchise.Kind.OFFICIAL_OFFICE:
+        return
+    # An official office holds its city exclusively: no two offices' territories may overlap.
+    rivals = Franchise.objects.filter(
+        kind=Franchise.Kind.OFFICIAL_OFFICE, territory__isnull=False
+    ).exclude(pk=franchise.pk)
+    for rival in rivals.only("id", "name", "territory"):
+        if territories_overlap(franchise.territory, rival.territory):
+            raise ValidationError(
+                {"territory": [f"Overlaps the territory of official office '{rival.name}'."]}
+            )
+
+
+@transaction.atomic
+def franchise_save(*, franchise: Franchise) -> Franchise:
+    """Validate and store a new or changed franchise (territory shape and exclusivity)."""
+    franchise.full_clean()
+    _validate_territory(franchise=franchise)
+    franchise.save()
+    return franchise
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    franchise: Franchise | None = None,
+    **extra: Any,
+) -> User:
+    """Create a login; franchise and foreman logins must belong to a franchise."""
+    if role not in User.Role.values:
+        raise ValidationError({"role": [f"Choose one of {User.Role.values}."]})
+    if role != User.Role.HQ and franchise is None:
+        raise ValidationError({"franchise": ["A franchise or foreman login needs a franchise."]})
+    if User.objects.filter(username=username).exists():
+        raise ValidationError({"username": [f"The username '{username}' is taken."]})
+    user = User(username=username, role=role, franchise=franchise, **extra)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user

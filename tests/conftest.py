@@ -1,0 +1,195 @@
+"""Fixtures shared by the whole suite.
+
+Tasks run eagerly unless a test starts a real Celery worker; the suite never reaches the
+network (the fake Twilio and Nominatim servers listen on loopback).
+"""
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from config import clock
+from config.celery import app as celery_app
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """PostgreSQL- and Redis-only tests skip on a laptop but fail in CI if the service is
+    missing: REQUIRE_POSTGRES / REQUIRE_REDIS turn a silent skip into an error."""
+    for item in items:
+        if "postgres" in item.keywords:
+            item.fixturenames.insert(0, "_needs_postgres")
+        if "redis" in item.keywords:
+            item.fixturenames.insert(0, "_needs_redis")
+
+
+@pytest.fixture
+def _needs_postgres(db: Any) -> None:
+    if connection.vendor != "postgresql":
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("REQUIRE_POSTGRES is set but the test database is not PostgreSQL")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def _needs_redis() -> None:
+    if not os.environ.get("REDIS_URL"):
+        if os.environ.get("REQUIRE_REDIS"):
+            pytest.fail("REQUIRE_REDIS is set but REDIS_URL is not")
+        pytest.skip("needs Redis (set REDIS_URL)")
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks(settings: Any) -> Iterator[None]:
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    settings.SMS_BACKEND = "simulator"
+    settings.GEOCODER = "offline"
+    settings.TWILIO_AUTH_TOKEN = ""
+    settings.PUBLIC_BASE_URL = ""
+    yield
+
+
+@pytest.fixture
+def hq_franchise(db: Any) -> Any:
+    from franchises.models import Franchise
+
+    return Franchise.objects.create(name="HQ", kind=Franchise.Kind.HQ, city="Moscow")
+
+
+def _box(lat: float, lng: float, half: float = 0.3) -> dict[str, Any]:
+    return {
+        "type": "Polygon",
+        "coordinates": [[
+            [lng - half, lat - half], [lng + half, lat - half], [lng + half, lat + half],
+            [lng - half, lat + half], [lng - half, lat - half],
+        ]],
+    }
+
+
+@pytest.fixture
+def territory_box() -> Any:
+    return _box
+
+
+@pytest.fixture
+def spb(db: Any) -> Any:
+    from franchises.models import Franchise
+
+    return Franchise.objects.create(
+        name="Saint Petersburg office",
+        kind=Franchise.Kind.OFFICIAL_OFFICE,
+        city="Saint Petersburg",
+        territory=_box(59.94, 30.31),
+    )
+
+
+@pytest.fixture
+def nsk(db: Any) -> Any:
+    from franchises.models import Franchise
+
+    return Franchise.objects.create(
+        name="Novosibirsk office",
+        kind=Franchise.Kind.OFFICIAL_OFFICE,
+        city="Novosibirsk",
+        timezone="Asia/Novosibirsk",
+        territory=_box(55.03, 82.92),
+    )
+
+
+def _user(username: str, role: str, franchise: Any = None) -> Any:
+    from franchises.services import user_create
+
+    return user_create(username=username, password="pw-12345", role=role, franchise=franchise)
+
+
+@pytest.fixture
+def hq_user(db: Any) -> Any:
+    return _user("hq", "hq")
+
+
+@pytest.fixture
+def spb_user(spb: Any) -> Any:
+    return _user("spb-manager", "franchise", spb)
+
+
+@pytest.fixture
+def nsk_user(nsk: Any) -> Any:
+    return _user("nsk-manager", "franchise", nsk)
+
+
+@pytest.fixture
+def spb_foreman(spb: Any) -> Any:
+    return _user("spb-foreman", "foreman", spb)
+
+
+def _api(user: Any) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def hq_api(hq_user: Any) -> APIClient:
+    return _api(hq_user)
+
+
+@pytest.fixture
+def spb_api(spb_user: Any) -> APIClient:
+    return _api(spb_user)
+
+
+@pytest.fixture
+def nsk_api(nsk_user: Any) -> APIClient:
+    return _api(nsk_user)
+
+
+@pytest.fixture
+def foreman_api(spb_foreman: Any) -> APIClient:
+    return _api(spb_foreman)
+
+
+@pytest.fixture
+def anon_api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def spb_client(spb: Any) -> Any:
+    from clients.services import client_create
+
+    return client_create(name="Lenta warehouse", franchise=spb, phone="+78125550101")
+
+
+@pytest.fixture
+def spb_site(spb_client: Any) -> Any:
+    from clients.services import site_create
+
+    return site_create(
+        client=spb_client, address="Sofiyskaya 6, Saint Petersburg", lat=59.87, lng=30.42
+    )
+
+
+@pytest.fixture
+def tomorrow_9am() -> Any:
+    start = clock.now().replace(hour=6, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return start
+
+
+@pytest.fixture
+def spb_order(spb_client: Any, spb_site: Any, tomorrow_9am: Any) -> Any:
+    from dispatch.services import order_place
+
+    return order_place(
+        client=spb_client,
+        site=spb_site,
+        work_type="loading",
+        headcount=10,
+        start=tomorrow_9am,
+        hours=Decimal(6),
+    )

@@ -1,0 +1,127 @@
+"""API for the shared worker pool."""
+
+from typing import Any
+
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from clients.geo import GeoPoint
+from franchises.api import ScopedViewSetMixin
+
+from . import services
+from .models import SKILLS, Interview, Worker
+from .selectors import with_opt_out, workers_near
+
+
+class WorkerSerializer(serializers.ModelSerializer):
+    phone = PhoneNumberField()
+    skills = serializers.ListField(child=serializers.ChoiceField(choices=SKILLS), required=False)
+    lat = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
+    lng = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+    status = serializers.ChoiceField(
+        choices=Worker.Status.choices, required=False, default=Worker.Status.APPLICANT
+    )
+    distance_km = serializers.FloatField(read_only=True, required=False)
+    opted_out = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Worker
+        fields = [
+            "id", "name", "phone", "lat", "lng", "home_area", "skills", "status", "language",
+            "opted_out", "rating", "reliability", "shifts_completed", "no_shows", "vetted_at",
+            "notes", "created_at", "distance_km",
+        ]
+        read_only_fields = [
+            "rating", "reliability", "shifts_completed", "no_shows", "vetted_at",
+            "created_at",
+        ]
+
+    def get_opted_out(self, worker: Worker) -> bool:
+        if hasattr(worker, "opted_out"):
+            return bool(worker.opted_out)
+        return with_opt_out(Worker.objects.filter(pk=worker.pk)).values_list(
+            "opted_out", flat=True
+        ).get()
+
+    def to_representation(self, instance: Worker) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not hasattr(instance, "distance_km"):
+            data.pop("distance_km", None)
+        else:
+            data["distance_km"] = round(instance.distance_km, 3)
+        data["rating"] = round(instance.rating, 2)
+        data["reliability"] = round(instance.reliability, 3)
+        return data
+
+    def create(self, validated_data: dict[str, Any]) -> Worker:
+        return services.worker_create(**validated_data, created_by=self.context["request"].user)
+
+    def update(self, instance: Worker, validated_data: dict[str, Any]) -> Worker:
+        new_status = validated_data.pop("status", instance.status)
+        if new_status != instance.status:
+            raise ValidationError(
+                {"status": ["Status changes through an interview or the suspension rules."]}
+            )
+        return services.worker_update(worker=instance, **validated_data)
+
+
+class WorkerFilter(filters.FilterSet):
+    skill = filters.CharFilter(method="filter_skill")
+    min_rating = filters.NumberFilter(field_name="rating", lookup_expr="gte")
+    near = filters.CharFilter(method="filter_near")
+    radius_km = filters.NumberFilter(method="filter_noop")
+    status = filters.ChoiceFilter(choices=Worker.Status.choices)
+    opted_out = filters.BooleanFilter(field_name="opted_out")
+
+    class Meta:
+        model = Worker
+        fields = ["status", "skill", "min_rating", "language", "opted_out", "near", "radius_km"]
+
+    def filter_noop(self, queryset: Any, name: str, value: Any) -> Any:
+        return queryset  # read by filter_near
+
+    def filter_skill(self, queryset: Any, name: str, value: str) -> Any:
+        if value not in SKILLS:
+            raise ValidationError({"skill": [f"Unknown skill; choose from {list(SKILLS)}."]})
+        return queryset.filter(skills__has=value)
+
+    def filter_near(self, queryset: Any, name: str, value: str) -> Any:
+        try:
+            lat_text, lng_text = value.split(",")
+            point = GeoPoint(float(lat_text), float(lng_text))
+        except (ValueError, TypeError) as exc:
+            raise ValidationError({"near": ["Give near as 'lat,lng', e.g. 59.93,30.31."]}) from exc
+        radius = self.form.cleaned_data.get("radius_km")
+        radius_km = 10.0 if radius is None else float(radius)
+        if not 0 < radius_km <= 500:
+            raise ValidationError({"radius_km": ["Give a radius between 0 and 500 km."]})
+        return workers_near(queryset, point=point, radius_km=radius_km)
+
+
+class InterviewSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Interview.Outcome.choices)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class WorkerViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+    queryset = with_opt_out(Worker.objects.all())
+    serializer_class = WorkerSerializer
+    filterset_class = WorkerFilter
+    ordering_fields = ["rating", "reliability", "name", "id", "shifts_completed"]
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    @extend_schema(request=InterviewSerializer, responses=WorkerSerializer)
+    @action(detail=True, methods=["post"])
+    def interview(self, request: Request, pk: str | None = None) -> Response:
+        worker = self.get_object()
+        form = InterviewSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.worker_interview(worker=worker, recruiter=request.user, **form.validated_data)
+        worker.refresh_from_db()
+        return Response(WorkerSerializer(worker).data, status=status.HTTP_200_OK)

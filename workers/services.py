@@ -1,0 +1,102 @@
+"""Writes on the worker pool: joining, vetting, profile changes."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from config import clock
+
+from .models import Interview, Worker
+
+# Fields a caller may change with worker_update; rating figures belong to the ratings app
+# and status changes go through interviews and suspension rules.
+EDITABLE_FIELDS = frozenset({"name", "phone", "lat", "lng", "home_area", "skills", "language",
+                             "notes", "photo"})
+
+
+@transaction.atomic
+def worker_create(
+    *,
+    name: str,
+    phone: Any,
+    skills: list[str] | None = None,
+    lat: float | None = None,
+    lng: float | None = None,
+    language: str = Worker.Language.RU,
+    home_area: str = "",
+    notes: str = "",
+    status: str = Worker.Status.APPLICANT,
+    created_by: Any = None,
+    photo: Any = None,
+) -> Worker:
+    """Add a person to the pool.
+
+    New people are applicants until a recruiter's interview passes them. An HQ user may
+    import an already vetted worker as `active`; that import is recorded as a vetting by them.
+    """
+    if status not in (Worker.Status.APPLICANT, Worker.Status.ACTIVE):
+        raise ValidationError({"status": ["A new worker is an applicant or, imported, active."]})
+    if status == Worker.Status.ACTIVE and not (created_by is not None and created_by.is_hq):
+        raise ValidationError(
+            {"status": ["Only HQ may add an active worker; others start as applicants."]}
+        )
+    now = clock.now()
+    worker = Worker(
+        name=name.strip(),
+        phone=phone,
+        skills=skills or [],
+        lat=lat,
+        lng=lng,
+        language=language,
+        home_area=home_area,
+        notes=notes,
+        status=status,
+        vetted_at=now if status == Worker.Status.ACTIVE else None,
+    )
+    if photo:
+        worker.photo = photo
+    worker.full_clean()
+    worker.save()
+    if status == Worker.Status.ACTIVE:
+        Interview.objects.create(
+            worker=worker,
+            recruiter=created_by,
+            outcome=Interview.Outcome.PASSED,
+            notes="Imported as an already vetted worker.",
+            imported=True,
+            at=now,
+        )
+    return worker
+
+
+@transaction.atomic
+def worker_update(*, worker: Worker, **changes: Any) -> Worker:
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({field: ["This field cannot be changed here."] for field in unknown})
+    for field, value in changes.items():
+        setattr(worker, field, value)
+    worker.full_clean()
+    worker.save()
+    return worker
+
+
+@transaction.atomic
+def worker_interview(*, worker: Worker, outcome: str, recruiter: Any, notes: str = "") -> Interview:
+    """Record a recruiter's interview; passing makes an applicant active."""
+    if outcome not in Interview.Outcome.values:
+        raise ValidationError({"outcome": [f"Choose one of {Interview.Outcome.values}."]})
+    worker = Worker.objects.select_for_update().get(pk=worker.pk)
+    if worker.status == Worker.Status.BLOCKED:
+        raise ValidationError({"outcome": ["This worker is blocked and cannot be re-vetted."]})
+    now = clock.now()
+    interview = Interview.objects.create(
+        worker=worker, recruiter=recruiter, outcome=outcome, notes=notes, at=now
+    )
+    if outcome == Interview.Outcome.PASSED:
+        worker.vetted_at = now
+        if worker.status == Worker.Status.APPLICANT:
+            worker.status = Worker.Status.ACTIVE
+        worker.save(update_fields=["vetted_at", "status"])
+    return interview
