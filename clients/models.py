@@ -163,6 +163,9 @@ class LeadHop(models.Model):
     class Meta:
         ordering = ["offered_at", "id"]
 
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} -> {self.franchise or 'HQ'}: {self.outcome}"
+
 
 class GeocodeCache(models.Model):
     """Answers from the geocoding service, so an address is looked up once."""
@@ -174,3 +177,6 @@ class GeocodeCache(models.Model):
     lng = models.FloatField(null=True)
     display_name = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.query

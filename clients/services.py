@@ -22,6 +22,7 @@ def _geocoder() -> geo.Geocoder:
         user_agent=settings.NOMINATIM_USER_AGENT,
         timeout=settings.NOMINATIM_TIMEOUT,
         min_delay_seconds=settings.NOMINATIM_MIN_DELAY_SECONDS,
+        max_retries=settings.NOMINATIM_MAX_RETRIES,
     )
 
 
@@ -32,7 +33,8 @@ def address_geocode(*, address: str) -> geo.GeoPoint:
     service is down (the operator can then give lat/lng by hand).
     """
     query = " ".join(address.split())[:300]
-    key = query.casefold()
+    # Case-folding can lengthen a string ("ß" -> "ss"): cut after it, to fit the column.
+    key = query.casefold()[:300]
     cached = GeocodeCache.objects.filter(query=key).first()
     if cached is not None and cached.found:
         return geo.GeoPoint(cached.lat, cached.lng)
@@ -40,6 +42,10 @@ def address_geocode(*, address: str) -> geo.GeoPoint:
         try:
             result = _geocoder().geocode(query)
         except geo.GeocodingError as exc:
+            if not exc.transient:
+                raise ValidationError(
+                    {"address": [f"This address cannot be geocoded ({exc}); give lat and lng."]}
+                ) from exc
             raise ValidationError(
                 {"address": [f"The geocoder is unavailable ({exc}); give lat and lng instead."]}
             ) from exc
@@ -94,7 +100,9 @@ def site_create(
 ) -> Site:
     """A client's site; geocoded from the address when no coordinates are given."""
     lat, lng = _point_or_geocode(address=address, lat=lat, lng=lng)
-    site = Site(client=client, address=address, lat=lat, lng=lng, conditions=conditions, notes=notes)
+    site = Site(
+        client=client, address=address, lat=lat, lng=lng, conditions=conditions, notes=notes
+    )
     site.full_clean()
     site.save()
     return site
@@ -149,5 +157,4 @@ def lead_create(
     lead.save()
     from .routing import lead_route
 
-    lead_route(lead=lead, reason="new lead")
-    return lead
+    return lead_route(lead=lead, reason="new lead")

@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from rest_framework import exceptions, pagination, parsers
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -31,6 +30,10 @@ class SafeJSONParser(parsers.JSONParser):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus model-level validation and integrity errors as 400s."""
+    # Imported here: rest_framework.views reads DEFAULT_PARSER_CLASSES, which names this module,
+    # so a module-level import breaks whenever this module is the first to load (manage.py check).
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DjangoValidationError):
         detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)

@@ -111,7 +111,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The twilio client logs every request's headers at INFO.
+        "twilio.http_client": {"level": "WARNING"},
+    },
 }
 
 # --- API -------------------------------------------------------------------------------------
@@ -197,6 +201,8 @@ NOMINATIM_USER_AGENT = env.str("NOMINATIM_USER_AGENT", default="crewdispatch/0.1
 # The public server allows one request a second for a whole application; self-hosted, set 0.
 NOMINATIM_MIN_DELAY_SECONDS = env.float("NOMINATIM_MIN_DELAY_SECONDS", default=1.0)
 NOMINATIM_TIMEOUT = env.float("NOMINATIM_TIMEOUT", default=5.0)
+# Extra attempts after a timeout or a 5xx, at least a second apart; a web request waits for them.
+NOMINATIM_MAX_RETRIES = env.int("NOMINATIM_MAX_RETRIES", default=1)
 
 # --- Dispatch --------------------------------------------------------------------------------
 
@@ -211,7 +217,9 @@ DEFAULT_PAY_RATE = Decimal(env.str("DEFAULT_PAY_RATE", default="100.00"))
 
 # Each is a task that picks up rows whose due time has passed. Beat runs them on a real
 # cluster; `manage.py serve` runs them in-process when there is no broker.
-PERIODIC_JOBS: list[str] = []
+PERIODIC_JOBS: list[str] = [
+    "messaging.tasks.sweep_outbox",
+]
 PERIODIC_INTERVAL_SECONDS = env.float("PERIODIC_INTERVAL_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     path.rsplit(".", 1)[-1]: {"task": path, "schedule": PERIODIC_INTERVAL_SECONDS}

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from clients.api import ClientViewSet, LeadViewSet, SiteViewSet
 from dispatch.api import OrderViewSet
 from franchises.api import FranchiseViewSet
+from messaging.api import MessageViewSet
 from workers.api import WorkerViewSet
 
 router = DefaultRouter()
@@ -16,6 +17,7 @@ router.register("sites", SiteViewSet, basename="site")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("workers", WorkerViewSet, basename="worker")
 router.register("orders", OrderViewSet, basename="order")
+router.register("messages", MessageViewSet, basename="message")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -23,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("messaging.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("web.urls")),
 ]

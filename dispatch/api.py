@@ -41,7 +41,9 @@ class OrderSerializer(serializers.ModelSerializer):
     bill_rate = serializers.DecimalField(
         max_digits=10, decimal_places=2, min_value=0, required=False
     )
-    pay_rate = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0, required=False)
+    pay_rate = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=0, required=False
+    )
     counts = serializers.SerializerMethodField()
 
     class Meta:
@@ -100,7 +102,11 @@ class OrderViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     queryset = Order.objects.all()
 
     def get_queryset(self) -> Any:
-        return orders_with_counts(super().get_queryset()).select_related("franchise")
+        return (
+            orders_with_counts(super().get_queryset())
+            .select_related("franchise")
+            .order_by("-start", "-id")
+        )
 
     def perform_destroy(self, instance: Order) -> None:
         if instance.status != Order.Status.DRAFT:

@@ -126,7 +126,7 @@ class Order(models.Model):
         return f"{self.code}: {self.headcount} x {self.work_type}"
 
     @property
-    def end(self):  # noqa: ANN201 - a datetime
+    def end(self):
         from datetime import timedelta
 
         return self.start + timedelta(hours=float(self.hours))
@@ -162,10 +162,13 @@ class Offer(models.Model):
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="offers")
     wave = models.PositiveSmallIntegerField(default=1)
     sent_at = models.DateTimeField()
-    response = models.CharField(max_length=10, choices=Response.choices, null=True, blank=True)
+    # Null until the worker answers: "no answer yet" is not the same as an empty answer.
+    response = models.CharField(  # noqa: DJ001
+        max_length=10, choices=Response.choices, null=True, blank=True
+    )
     responded_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OFFERED)
-    attendance = models.CharField(
+    attendance = models.CharField(  # noqa: DJ001 - null until the foreman or worker checks in
         max_length=10, choices=Attendance.choices, null=True, blank=True
     )
     checked_in_at = models.DateTimeField(null=True, blank=True)
@@ -183,3 +186,6 @@ class Offer(models.Model):
             # A duplicate reply can never become a second booking.
             models.UniqueConstraint(fields=["order", "worker"], name="offer_one_per_worker"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.worker_id}: {self.state}"

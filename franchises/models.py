@@ -61,7 +61,7 @@ class Franchise(models.Model):
     monthly_fee = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal(0), validators=[MinValueValidator(0)]
     )
-    # GeoJSON Polygon or MultiPolygon, [lng, lat] order. Validated by clients.geo.
+    # GeoJSON Polygon or MultiPolygon, [lng, lat] order. Validated by franchises.territory.
     territory = models.JSONField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     reply_channels = models.JSONField(
@@ -76,7 +76,10 @@ class Franchise(models.Model):
     )
     # Paid to a standby worker who comes when called and is not needed after all.
     standby_fee = models.DecimalField(
-        max_digits=10, decimal_places=2, default=Decimal("300.00"), validators=[MinValueValidator(0)]
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("300.00"),
+        validators=[MinValueValidator(0)],
     )
     manager_phone = models.CharField(max_length=20, blank=True)
     # A franchise may pause incoming leads (holidays, a full week) until a moment.

@@ -17,7 +17,7 @@ M = TypeVar("M", bound=Model)
 _SHARED = object()
 
 
-def scope_queryset(queryset: QuerySet[M], user: Any) -> QuerySet[M]:
+def scope_queryset(queryset: QuerySet[M], user: Any) -> QuerySet[M]:  # noqa: PLR0911
     """Rows of `queryset` that `user` may see."""
     if user is None or not user.is_authenticated:
         return queryset.none()

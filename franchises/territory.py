@@ -1,64 +1,102 @@
 """Territories: GeoJSON (Multi)Polygons in [lng, lat] order, tested with shapely.
 
-Pure: no ORM. Parsed shapes are cached by the JSON's text, since the same few hundred
-territories are tested against every lead.
+Pure: no ORM, no Django. A franchise's territory is validated here on save and tested
+against every lead's site when the lead is routed.
 """
 
+from __future__ import annotations
+
+import hashlib
 import json
 import math
-from functools import lru_cache
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
-from shapely.geometry import Point, shape
+from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 
 class TerritoryError(ValueError):
-    """The territory is not a valid GeoJSON Polygon or MultiPolygon."""
+    """A territory is not a valid GeoJSON Polygon or MultiPolygon; the message says where."""
 
 
-def _check_ring(ring: Any, where: str) -> None:
-    if not isinstance(ring, list) or len(ring) < 4:
-        raise TerritoryError(f"{where}: a ring needs at least 4 positions.")
-    for position in ring:
-        if (
-            not isinstance(position, list | tuple)
-            or len(position) < 2
-            or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in position)
-        ):
-            raise TerritoryError(f"{where}: each position is [lng, lat] numbers.")
-        lng, lat = position[0], position[1]
-        if not (math.isfinite(lng) and math.isfinite(lat)):
-            raise TerritoryError(f"{where}: coordinates must be finite.")
-        if not (-180 <= lng <= 180 and -90 <= lat <= 90):
-            raise TerritoryError(f"{where}: [{lng}, {lat}] is outside [lng, lat] range.")
-    if list(ring[0][:2]) != list(ring[-1][:2]):
-        raise TerritoryError(f"{where}: a ring must end where it starts.")
+# Overlaps below this many square degrees (about half a square metre at 60° N) are rounding
+# slivers between borders drawn from different vertices, not shared ground.
+_SLIVER_AREA_DEG2 = 1e-10
+_TERRITORY_CACHE_SIZE = 1024
+_territory_cache: OrderedDict[str, BaseGeometry] = OrderedDict()
+_territory_cache_lock = threading.Lock()
 
 
-def _check_polygon(rings: Any, where: str) -> None:
-    if not isinstance(rings, list) or not rings:
-        raise TerritoryError(f"{where}: a polygon is a list of rings.")
-    for index, ring in enumerate(rings):
-        _check_ring(ring, f"{where} ring {index}")
+def _position(value: Any, where: str) -> tuple[float, float]:
+    if not isinstance(value, list | tuple) or len(value) not in (2, 3):
+        raise TerritoryError(f"{where}: expected a position [lng, lat], got {value!r}.")
+    if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in value):
+        raise TerritoryError(f"{where}: coordinates must be numbers, got {value!r}.")
+    lng, lat = float(value[0]), float(value[1])  # a third number (altitude) is allowed, ignored
+    if not (math.isfinite(lng) and math.isfinite(lat)):
+        raise TerritoryError(f"{where}: coordinates must be finite, got {value!r}.")
+    if not -180.0 <= lng <= 180.0:
+        raise TerritoryError(
+            f"{where}: longitude {lng} is outside -180..180 (GeoJSON order is [lng, lat])."
+        )
+    if not -90.0 <= lat <= 90.0:
+        raise TerritoryError(
+            f"{where}: latitude {lat} is outside -90..90 (GeoJSON order is [lng, lat])."
+        )
+    return lng, lat
 
 
-@lru_cache(maxsize=2048)
-def _parse_text(text: str) -> BaseGeometry:
-    data = json.loads(text)
-    kind = data.get("type")
-    coordinates = data.get("coordinates")
+def _ring(value: Any, where: str) -> list[tuple[float, float]]:
+    if not isinstance(value, list | tuple):
+        raise TerritoryError(f"{where}: a ring is a list of positions.")
+    if len(value) < 4:
+        raise TerritoryError(
+            f"{where}: a ring needs at least 4 positions (the last repeating the first), "
+            f"got {len(value)}."
+        )
+    ring = [_position(item, f"{where} position {index}") for index, item in enumerate(value)]
+    if ring[0] != ring[-1]:
+        raise TerritoryError(
+            f"{where}: the ring is not closed (the last position must repeat "
+            f"the first: {list(ring[0])} vs {list(ring[-1])})."
+        )
+    return ring
+
+
+def _polygon(value: Any, where: str) -> Polygon:
+    if not isinstance(value, list | tuple) or not value:
+        raise TerritoryError(f"{where}: a polygon is a non-empty list of rings.")
+    rings = [_ring(item, f"{where} ring {index}") for index, item in enumerate(value)]
+    return Polygon(rings[0], rings[1:])
+
+
+def _build_territory(geojson: Mapping[str, Any]) -> BaseGeometry:
+    kind = geojson.get("type")
+    coordinates = geojson.get("coordinates")
     if kind == "Polygon":
-        _check_polygon(coordinates, "Polygon")
+        geometry: BaseGeometry = _polygon(coordinates, "Polygon")
     elif kind == "MultiPolygon":
-        if not isinstance(coordinates, list) or not coordinates:
-            raise TerritoryError("MultiPolygon: coordinates are a list of polygons.")
-        for index, polygon in enumerate(coordinates):
-            _check_polygon(polygon, f"MultiPolygon polygon {index}")
+        if not isinstance(coordinates, list | tuple) or not coordinates:
+            raise TerritoryError("MultiPolygon: coordinates must be a non-empty list of polygons.")
+        geometry = MultiPolygon(
+            [
+                _polygon(item, f"MultiPolygon polygon {index}")
+                for index, item in enumerate(coordinates)
+            ]
+        )
+    elif kind in {"Feature", "FeatureCollection", "GeometryCollection"}:
+        raise TerritoryError(
+            f"A territory is a GeoJSON Polygon or MultiPolygon geometry, got a {kind}; "
+            "pass its geometry."
+        )
     else:
-        raise TerritoryError("A territory is a GeoJSON object of type Polygon or MultiPolygon.")
-    geometry = shape(data)
+        raise TerritoryError(
+            f"A territory is a GeoJSON Polygon or MultiPolygon, got type {kind!r}."
+        )
     if not geometry.is_valid:
         raise TerritoryError(f"The territory is not a valid shape: {explain_validity(geometry)}.")
     if geometry.area <= 0:
@@ -66,23 +104,51 @@ def _parse_text(text: str) -> BaseGeometry:
     return geometry
 
 
-def parse_territory(geojson: Any) -> BaseGeometry:
-    """The shapely geometry of a GeoJSON Polygon/MultiPolygon dict; TerritoryError if invalid."""
-    if not isinstance(geojson, dict):
-        raise TerritoryError("A territory is a GeoJSON object, not a string or a list.")
+def parse_territory(geojson: Mapping[str, Any]) -> BaseGeometry:
+    """The shapely geometry (lng as x, lat as y) of a GeoJSON Polygon or MultiPolygon.
+
+    Checks: a JSON object of type Polygon or MultiPolygon; each ring closed and at least 4
+    positions; each position [lng, lat] (an altitude may follow) of finite numbers in range; the
+    shape valid (no self-intersection, holes inside) with positive area. Anything else raises
+    TerritoryError with a message fit to show an operator. Territories must not cross the
+    antimeridian (RFC 7946 asks for such shapes to be split); nothing here needs that.
+
+    Parsed shapes are cached by a hash of their canonical JSON, since the same few hundred
+    territories are tested against every lead. The result is shared: do not mutate it.
+    """
+    if not isinstance(geojson, Mapping):
+        raise TerritoryError(f"A territory is a GeoJSON object, not {type(geojson).__name__}.")
     try:
-        text = json.dumps(geojson, sort_keys=True)
+        text = json.dumps(geojson, sort_keys=True, separators=(",", ":"), allow_nan=True)
     except (TypeError, ValueError) as exc:
-        raise TerritoryError("The territory is not JSON.") from exc
-    return _parse_text(text)
+        raise TerritoryError(f"The territory is not plain JSON: {exc}.") from exc
+    key = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    with _territory_cache_lock:
+        cached = _territory_cache.get(key)
+        if cached is not None:
+            _territory_cache.move_to_end(key)
+            return cached
+    geometry = _build_territory(geojson)
+    with _territory_cache_lock:
+        _territory_cache[key] = geometry
+        while len(_territory_cache) > _TERRITORY_CACHE_SIZE:
+            _territory_cache.popitem(last=False)
+    return geometry
 
 
-def territory_contains(geojson: Any, *, lat: float, lng: float) -> bool:
-    """Whether the point lies inside (or on the border of) the territory."""
-    return parse_territory(geojson).covers(Point(lng, lat))
+def territory_contains(geojson: Mapping[str, Any], *, lat: float, lng: float) -> bool:
+    """Whether the point lies in the territory; a point exactly on the border counts as inside,
+    so a site on the line between two territories belongs to both rather than to neither."""
+    return bool(parse_territory(geojson).covers(Point(lng, lat)))
 
 
-def territories_overlap(a: Any, b: Any) -> bool:
-    """Whether two territories share area; sharing only a border is not an overlap."""
+def territories_overlap(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two territories share ground (an intersection with positive area).
+
+    Sharing a border or a corner is not an overlap, nor is a rounding sliver below
+    ~1e-10 square degrees. Raises TerritoryError when either is invalid.
+    """
     first, second = parse_territory(a), parse_territory(b)
-    return first.intersects(second) and first.intersection(second).area > 0
+    if not first.intersects(second):
+        return False
+    return bool(first.intersection(second).area > _SLIVER_AREA_DEG2)

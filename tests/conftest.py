@@ -5,7 +5,6 @@ network (the fake Twilio and Nominatim servers listen on loopback).
 """
 
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -45,14 +44,19 @@ def _needs_redis() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _eager_tasks(settings: Any) -> Iterator[None]:
+def _eager_tasks(settings: Any) -> None:
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     settings.SMS_BACKEND = "simulator"
     settings.GEOCODER = "offline"
     settings.TWILIO_AUTH_TOKEN = ""
     settings.PUBLIC_BASE_URL = ""
-    yield
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """PBKDF2's million rounds cost 0.4 s a login; tests make hundreds of them."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -135,3 +135,6 @@ class Interview(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id}: {self.outcome} at {self.at:%Y-%m-%d}"

@@ -61,7 +61,7 @@ class Command(BaseCommand):
                 f"{Worker.objects.count()} workers ({created_workers} new), "
                 f"{Client.objects.count()} clients ({created_clients} new)."
             )
-        self.stdout.write("Logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for username, role, key, superuser in DEMO_LOGINS:
             where = f" - {franchises[key].name}" if key else ""
             admin = ", Django admin" if superuser else ""

@@ -1,0 +1,32 @@
+"""Read-only API over every SMS in and out."""
+
+from django_filters import rest_framework as filters
+from rest_framework import serializers, viewsets
+
+from franchises.api import ScopedViewSetMixin
+
+from .models import Message
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = [
+            "id", "direction", "phone", "body", "status", "segments", "encoding",
+            "cost_estimate", "provider_sid", "error_code", "error_message", "purpose", "command",
+            "worker", "order", "in_reply_to", "created_at", "sent_at",
+        ]
+
+
+class MessageFilter(filters.FilterSet):
+    since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = Message
+        fields = ["direction", "worker", "order", "status", "phone", "purpose"]
+
+
+class MessageViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Message.objects.order_by("-created_at", "-id")
+    serializer_class = MessageSerializer
+    filterset_class = MessageFilter

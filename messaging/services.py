@@ -1,0 +1,460 @@
+"""The verbs of the messaging layer: queue an SMS, send it, take one in, track its status.
+
+Outbound SMS are rows first: `sms_queue` writes the row inside the caller's transaction (the
+outbox) and only after commit asks Celery to send it. If the broker is down the row simply
+waits; `outbox_sweep` finds it later. A row is claimed with a conditional UPDATE before
+sending, so two workers (or a task and the sweeper) never send the same row twice.
+"""
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from config import clock
+
+from . import handlers, ratelimit, texts
+from .gateways import GatewayError, SmsGateway, build_gateway
+from .grammar import CommandKind, parse
+from .models import FINAL_STATUSES, STATUS_RANK, Direction, Message, OptOut, Status
+from .segments import count_segments, estimate_cost
+
+logger = logging.getLogger(__name__)
+
+# A queued row whose task never ran is picked up by the sweeper after this long.
+LOST_TASK_GRACE = timedelta(seconds=30)
+# A row left in `sending` (its worker died mid-call) is retried after this long. The
+# provider may have accepted it: that rare case delivers twice rather than never.
+STUCK_SENDING_AFTER = timedelta(minutes=10)
+MAX_BODY_CHARS = 1600  # Twilio's own limit for one message
+
+
+def normalise_phone(raw: str) -> str:
+    """E.164 when the text is a phone number; otherwise the sender as given (short codes,
+    alphanumeric names). Never raises."""
+    from phonenumber_field.phonenumber import to_python
+
+    text = (raw or "").strip()
+    try:
+        number = to_python(text, region=settings.DEFAULT_PHONE_REGION)
+    except Exception:
+        return text[:64]
+    if number is not None and number.is_valid():
+        return number.as_e164
+    return text[:64]
+
+
+def is_opted_out(phone: str) -> bool:
+    return OptOut.objects.filter(phone=phone).exists()
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; keep the message and mark where the NUL was.
+    return text.replace("\x00", "\ufffd")
+
+
+_gateways: dict[tuple[str, ...], SmsGateway] = {}
+
+
+def _gateway() -> SmsGateway:
+    """One gateway (and so one HTTP session) per process and configuration: at 20,000 SMS an
+    hour a fresh TLS handshake per message is wasted time."""
+    config = (
+        settings.SMS_BACKEND,
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_FROM_NUMBER,
+        settings.TWILIO_MESSAGING_SERVICE_SID,
+        settings.TWILIO_API_BASE,
+    )
+    if config not in _gateways:
+        _gateways[config] = build_gateway(
+            settings.SMS_BACKEND,
+            account_sid=settings.TWILIO_ACCOUNT_SID or None,
+            auth_token=settings.TWILIO_AUTH_TOKEN or None,
+            from_number=settings.TWILIO_FROM_NUMBER or None,
+            messaging_service_sid=settings.TWILIO_MESSAGING_SERVICE_SID or None,
+            api_base=settings.TWILIO_API_BASE or None,
+        )
+    return _gateways[config]
+
+
+def _sender_key() -> str:
+    return settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_FROM_NUMBER or "default"
+
+
+def _status_callback_url() -> str | None:
+    if not settings.PUBLIC_BASE_URL:
+        return None
+    return settings.PUBLIC_BASE_URL.rstrip("/") + "/webhooks/twilio/status/"
+
+
+def _enqueue(message_id: int) -> None:
+    """Ask Celery to send the row now; if the broker is unreachable the sweeper will."""
+    from .tasks import send_message
+
+    try:
+        send_message.apply_async((message_id,), retry=False)
+    except Exception:
+        logger.warning(
+            "broker unavailable; message %s waits for the sweeper", message_id, exc_info=True
+        )
+
+
+def sms_queue(
+    *,
+    phone: str,
+    body: str,
+    purpose: str,
+    worker: Any = None,
+    order: Any = None,
+    validity_period: int | None = None,
+    in_reply_to: Message | None = None,
+) -> Message | None:
+    """Write an outbound SMS to the outbox; it is sent once the caller's transaction commits.
+
+    Returns None, and writes nothing, when the number has opted out: nothing of any kind goes
+    to a number that texted STOP.
+    """
+    phone = normalise_phone(phone)
+    if validity_period is not None:
+        # Twilio takes 1-36,000 seconds; an offer's useful life is clamped into that range.
+        validity_period = min(max(int(validity_period), 1), 36000)
+    if is_opted_out(phone):
+        logger.info("not texting %s (%s): opted out", phone, purpose)
+        return None
+    body = _storable(body)[:MAX_BODY_CHARS]
+    info = count_segments(body)
+    now = clock.now()
+    message = Message.objects.create(
+        direction=Direction.OUT,
+        phone=phone,
+        body=body,
+        encoding=info.encoding,
+        segments=info.segments,
+        cost_estimate=estimate_cost(info.segments, settings.SMS_PRICE_PER_SEGMENT),
+        status=Status.QUEUED,
+        purpose=purpose,
+        worker=worker,
+        order=order,
+        in_reply_to=in_reply_to,
+        validity_period=validity_period,
+        created_at=now,
+        next_attempt_at=now + LOST_TASK_GRACE,
+    )
+    transaction.on_commit(lambda: _enqueue(message.pk))
+    return message
+
+
+def _claim(message_id: int, *, now: Any) -> bool:
+    return (
+        Message.objects.filter(pk=message_id, direction=Direction.OUT, status=Status.QUEUED)
+        .update(status=Status.SENDING, next_attempt_at=now + STUCK_SENDING_AFTER)
+        == 1
+    )
+
+
+def _backoff(attempts: int) -> timedelta:
+    # Exponential with full jitter: 2, 4, 8 ... seconds, capped at ten minutes.
+    ceiling = min(600.0, 2.0**attempts)
+    return timedelta(seconds=ceiling / 2 + random.random() * ceiling / 2)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    message_id: int
+    status: str
+    retry_at: Any = None
+
+
+def message_send(*, message_id: int) -> SendOutcome:
+    """Send one queued outbound row through the configured gateway, at most once.
+
+    Transient failures put the row back in the queue with a backoff; permanent ones (invalid
+    or opted-out number) fail it at once. A provider refusal for an opted-out recipient also
+    records the opt-out, so we stop trying that number everywhere.
+    """
+    now = clock.now()
+    if not _claim(message_id, now=now):
+        status = Message.objects.filter(pk=message_id).values_list("status", flat=True).first()
+        return SendOutcome(message_id, status or "missing")
+    message = Message.objects.get(pk=message_id)
+    if is_opted_out(message.phone):
+        _finish(message, Status.FAILED, error_code=21610, error="Recipient opted out (STOP).")
+        return SendOutcome(message_id, Status.FAILED)
+    if settings.SMS_BACKEND == "twilio" and not ratelimit.acquire(
+        sender=_sender_key(),
+        segments=message.segments,
+        per_second=settings.SMS_SENDER_RATE_PER_SECOND,
+        redis_url=settings.REDIS_URL,
+    ):
+        return _requeue(message, attempts=message.attempts, error="Sender busy (rate limit).")
+    try:
+        result = _gateway().send(
+            to=message.phone,
+            body=message.body,
+            status_callback=_status_callback_url(),
+            validity_period=message.validity_period,
+        )
+    except GatewayError as exc:
+        # A timeout after the request left (exc.maybe_sent) is retried too: Twilio takes no
+        # idempotency key, and a rare duplicate offer costs less than a lost one.
+        attempts = message.attempts + 1
+        if exc.permanent or attempts >= settings.SMS_MAX_SEND_ATTEMPTS:
+            if exc.recipient_opted_out:
+                opt_out_record(phone=message.phone, keyword="carrier")
+            _finish(message, Status.FAILED, error_code=exc.code, error=exc.message)
+            _notify_failure(message.pk)
+            return SendOutcome(message_id, Status.FAILED)
+        return _requeue(message, attempts=attempts, error=exc.message, code=exc.code)
+    updated = {
+        "status": Status.SENT,
+        "provider_sid": result.provider_sid,
+        "sent_at": clock.now(),
+        "attempts": message.attempts + 1,
+        "next_attempt_at": None,
+        "error_message": "",
+    }
+    if result.segments:
+        updated["segments"] = result.segments
+        updated["cost_estimate"] = estimate_cost(result.segments, settings.SMS_PRICE_PER_SEGMENT)
+    # Only a row still `sending` moves on: a status callback may have raced ahead of us.
+    Message.objects.filter(pk=message.pk, status=Status.SENDING).update(**updated)
+    Message.objects.filter(pk=message.pk, provider_sid__isnull=True).update(
+        provider_sid=result.provider_sid
+    )
+    return SendOutcome(message_id, Status.SENT)
+
+
+def _requeue(
+    message: Message, *, attempts: int, error: str, code: int | None = None
+) -> SendOutcome:
+    retry_at = clock.now() + _backoff(attempts)
+    Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        status=Status.QUEUED,
+        attempts=attempts,
+        next_attempt_at=retry_at,
+        error_code=code,
+        error_message=error[:300],
+    )
+    return SendOutcome(message.pk, Status.QUEUED, retry_at)
+
+
+def _finish(message: Message, status: str, *, error_code: int | None, error: str) -> None:
+    Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        status=status,
+        error_code=error_code,
+        error_message=error[:300],
+        next_attempt_at=None,
+        attempts=message.attempts + 1,
+    )
+
+
+def _notify_failure(message_id: int) -> None:
+    message = Message.objects.get(pk=message_id)
+    handler = handlers.delivery_failure_handler(message.purpose)
+    if handler is not None:
+        handler(message)
+
+
+def outbox_sweep(*, limit: int = 500) -> int:
+    """Hand every due queued row (and every row stuck in `sending`) to a send task.
+
+    Each row handed over gets a fresh lease, so the next sweep does not hand it over again
+    while its task waits in the queue. Returns the number of rows handed over.
+    """
+    now = clock.now()
+    Message.objects.filter(
+        direction=Direction.OUT, status=Status.SENDING, next_attempt_at__lte=now
+    ).update(status=Status.QUEUED, next_attempt_at=now)
+    due = list(
+        Message.objects.filter(direction=Direction.OUT, status=Status.QUEUED)
+        .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True))
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    if not due:
+        return 0
+    Message.objects.filter(pk__in=due, status=Status.QUEUED).update(
+        next_attempt_at=now + LOST_TASK_GRACE
+    )
+    for message_id in due:
+        _enqueue(message_id)
+    return len(due)
+
+
+# --- Inbound ---------------------------------------------------------------------------------
+
+# Twilio's delivery statuses mapped onto ours; `queued`/`accepted`/`scheduled` say nothing new.
+PROVIDER_STATUS = {
+    "queued": Status.SENT,
+    "accepted": Status.SENT,
+    "scheduled": Status.SENT,
+    "sending": Status.SENT,
+    "sent": Status.SENT,
+    "delivered": Status.DELIVERED,
+    "read": Status.DELIVERED,
+    "undelivered": Status.UNDELIVERED,
+    "failed": Status.FAILED,
+    "canceled": Status.FAILED,
+}
+
+
+def message_status_update(*, provider_sid: str, provider_status: str, error_code: Any) -> bool:
+    """Apply a delivery status callback; statuses only move forward, a final one stays.
+
+    Returns True when the row changed. Unknown sids and stale callbacks change nothing.
+    """
+    status = PROVIDER_STATUS.get((provider_status or "").strip().lower())
+    if status is None or not provider_sid:
+        return False
+    lower = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
+    changes: dict[str, Any] = {"status": status}
+    try:
+        code = int(error_code) if error_code not in (None, "") else None
+    except (TypeError, ValueError):
+        code = None
+    if code is not None:
+        changes["error_code"] = code
+    updated = (
+        Message.objects.filter(provider_sid=provider_sid, direction=Direction.OUT)
+        .exclude(status__in=FINAL_STATUSES)
+        .filter(status__in=lower)
+        .update(**changes)
+    )
+    if updated and status in (Status.FAILED, Status.UNDELIVERED):
+        message = Message.objects.get(provider_sid=provider_sid)
+        if code == 21610:
+            opt_out_record(phone=message.phone, keyword="carrier")
+        _notify_failure(message.pk)
+    return bool(updated)
+
+
+def opt_out_record(*, phone: str, keyword: str) -> None:
+    OptOut.objects.get_or_create(
+        phone=phone, defaults={"opted_out_at": clock.now(), "keyword": keyword[:20]}
+    )
+
+
+def opt_in_record(*, phone: str) -> bool:
+    deleted, _ = OptOut.objects.filter(phone=phone).delete()
+    return bool(deleted)
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    message: Message
+    reply: str | None
+    duplicate: bool
+
+
+def _find_worker(phone: str) -> Any:
+    from workers.models import Worker
+
+    return Worker.objects.filter(phone=phone).first()
+
+
+@transaction.atomic
+def inbound_receive(
+    *, provider_sid: str | None, sender: str, body: str, recipient: str = ""
+) -> InboundResult:
+    """Store an inbound SMS, act on it once, and return the reply to send (or None).
+
+    The same provider sid delivered again returns the reply given the first time and acts on
+    nothing: the unique sid makes the insert fail inside a savepoint, not a check-then-insert.
+    """
+    phone = normalise_phone(sender)
+    body = _storable(body or "")
+    info = count_segments(body)
+    now = clock.now()
+    worker = _find_worker(phone)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                direction=Direction.IN,
+                phone=phone,
+                body=body,
+                encoding=info.encoding,
+                segments=info.segments,
+                status=Status.RECEIVED,
+                provider_sid=provider_sid or None,
+                worker=worker,
+                created_at=now,
+            )
+    except IntegrityError:
+        message = Message.objects.get(provider_sid=provider_sid)
+        reply = message.replies.order_by("id").values_list("body", flat=True).first()
+        return InboundResult(message, reply, duplicate=True)
+
+    command = parse(body)
+    language = worker.language if worker is not None else texts.guess_language(body)
+    opted_out = is_opted_out(phone)
+    # A lone YES from an opted-out number re-subscribes it, as Twilio itself treats it.
+    if opted_out and command.kind == CommandKind.ACCEPT and command.code is None:
+        command = type(command)(kind=CommandKind.OPT_IN, text=command.text)
+    inbound = handlers.Inbound(
+        message=message, command=command, phone=phone, worker=worker, language=language, now=now
+    )
+    handler = handlers.handler_for(command.kind)
+    if handler is not None:
+        reply = handler(inbound)
+    elif worker is None and command.kind not in (CommandKind.OPT_OUT, CommandKind.OPT_IN):
+        reply = texts.render("unknown_sender", language)
+    else:
+        reply = texts.render("help", language)
+    message.command = command.kind.value
+    message.save(update_fields=["command"])
+    if reply and not is_opted_out(phone):
+        _record_reply(message=message, reply=reply, worker=worker)
+    else:
+        reply = None
+    return InboundResult(message, reply, duplicate=False)
+
+
+def _record_reply(*, message: Message, reply: str, worker: Any) -> Message:
+    """A reply travels inside the TwiML answer: stored as sent, never queued for sending."""
+    info = count_segments(reply)
+    return Message.objects.create(
+        direction=Direction.OUT,
+        phone=message.phone,
+        body=reply,
+        encoding=info.encoding,
+        segments=info.segments,
+        cost_estimate=estimate_cost(info.segments, settings.SMS_PRICE_PER_SEGMENT),
+        status=Status.SENT,
+        purpose="reply",
+        worker=worker,
+        order=message.order,
+        in_reply_to=message,
+        created_at=clock.now(),
+        sent_at=clock.now(),
+    )
+
+
+# --- The commands messaging answers itself ----------------------------------------------------
+
+
+def _handle_opt_out(inbound: handlers.Inbound) -> str | None:
+    opt_out_record(phone=inbound.phone, keyword=inbound.command.text.strip()[:20])
+    return None  # the carrier confirms STOP itself
+
+
+def _handle_opt_in(inbound: handlers.Inbound) -> str | None:
+    opt_in_record(phone=inbound.phone)
+    return texts.render("opted_in", inbound.language)
+
+
+def _handle_help(inbound: handlers.Inbound) -> str | None:
+    if inbound.worker is None:
+        return texts.render("unknown_sender", inbound.language)
+    return texts.render("help", inbound.language)
+
+
+handlers.register(CommandKind.OPT_OUT, _handle_opt_out)
+handlers.register(CommandKind.OPT_IN, _handle_opt_in)
+handlers.register(CommandKind.HELP, _handle_help)

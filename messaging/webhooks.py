@@ -1,0 +1,72 @@
+"""Twilio's webhooks: inbound SMS and delivery status callbacks.
+
+Twilio posts forms, retries on timeouts and may deliver a message twice; each view checks the
+signature, does its work once, and answers 2xx quickly so Twilio stops retrying.
+"""
+
+import logging
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+def signed_url(request: HttpRequest) -> str:
+    """The URL Twilio signed: PUBLIC_BASE_URL + path behind a proxy, else the request's own."""
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
+    return request.build_absolute_uri()
+
+
+def signature_valid(request: HttpRequest) -> bool:
+    """True when no token is configured, or the X-Twilio-Signature matches."""
+    token = settings.TWILIO_AUTH_TOKEN
+    if not token:
+        return True
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    return RequestValidator(token).validate(signed_url(request), request.POST, signature)
+
+
+def twiml(reply: str | None) -> HttpResponse:
+    inner = f"<Message>{escape(reply)}</Message>" if reply else ""
+    return HttpResponse(
+        f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>',
+        content_type="text/xml; charset=utf-8",
+    )
+
+
+@csrf_exempt
+@require_POST
+def inbound_sms(request: HttpRequest) -> HttpResponse:
+    if not signature_valid(request):
+        logger.warning("inbound SMS with a bad signature from %s", request.META.get("REMOTE_ADDR"))
+        return HttpResponseForbidden("Invalid Twilio signature.")
+    result = services.inbound_receive(
+        provider_sid=request.POST.get("MessageSid") or request.POST.get("SmsSid"),
+        sender=request.POST.get("From", ""),
+        body=request.POST.get("Body", ""),
+        recipient=request.POST.get("To", ""),
+    )
+    return twiml(result.reply)
+
+
+@csrf_exempt
+@require_POST
+def delivery_status(request: HttpRequest) -> HttpResponse:
+    if not signature_valid(request):
+        return HttpResponseForbidden("Invalid Twilio signature.")
+    services.message_status_update(
+        provider_sid=request.POST.get("MessageSid") or request.POST.get("SmsSid", ""),
+        provider_status=request.POST.get("MessageStatus") or request.POST.get("SmsStatus", ""),
+        error_code=request.POST.get("ErrorCode"),
+    )
+    return HttpResponse(status=204)

@@ -1,0 +1,67 @@
+"""Fixtures for the messaging tests: a fake Twilio, signed webhook posts, a worker."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.test import Client as HttpClient
+from twilio.request_validator import RequestValidator
+
+from tests.fakes.twilio_server import FakeTwilio
+
+AUTH_TOKEN = "test-token"
+ACCOUNT_SID = "AC" + "0" * 32
+
+
+@pytest.fixture
+def fake_twilio(settings: Any) -> Iterator[FakeTwilio]:
+    """The real twilio client, pointed at a local server that answers like Twilio."""
+    with FakeTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as fake:
+        settings.SMS_BACKEND = "twilio"
+        settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+        settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+        settings.TWILIO_FROM_NUMBER = "+15005550006"
+        settings.TWILIO_API_BASE = fake.base_url
+        settings.SMS_SENDER_RATE_PER_SECOND = 1000
+        yield fake
+
+
+@pytest.fixture
+def signed_post(settings: Any) -> Callable[..., Any]:
+    """POST a form to a webhook with a valid X-Twilio-Signature (token set for the test)."""
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    http = HttpClient()
+
+    def post(path: str, params: dict[str, str], *, signature: str | None = None) -> Any:
+        url = f"http://testserver{path}"
+        if signature is None:
+            signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+        return http.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+    return post
+
+
+@pytest.fixture
+def worker(db: Any) -> Any:
+    from workers.models import Worker
+
+    return Worker.objects.create(
+        name="Ivan Petrov", phone="+79110000001", status="active", skills=["loading"],
+        lat=59.93, lng=30.31, vetted_at="2026-01-01T00:00:00Z", language="ru",
+    )
+
+
+_sid_counter = iter(range(1, 10**9))
+
+
+def inbound_params(body: str, sender: str = "+79110000001", sid: str | None = None) -> dict:
+    return {
+        "MessageSid": sid or f"SM{next(_sid_counter):032x}",
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
+        "To": "+15005550006",
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "ApiVersion": "2010-04-01",
+    }

@@ -1,0 +1,178 @@
+"""The outbox through the real twilio client against a local fake Twilio."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from config import clock
+from messaging import services
+from messaging.models import Message, OptOut, Status
+
+from .conftest import inbound_params
+
+pytestmark = pytest.mark.django_db
+
+
+def queue(worker: Any, body: str = "Job K7Q tomorrow 9:00. Reply YES K7Q") -> Message | None:
+    return services.sms_queue(phone=str(worker.phone), body=body, purpose="offer", worker=worker)
+
+
+def test_a_message_is_sent_once_and_its_sid_stored(
+    worker: Any, fake_twilio: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        message = queue(worker)
+    assert message is not None
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert len(fake_twilio.messages) == 1
+    assert message.provider_sid == fake_twilio.messages[0].sid
+    assert fake_twilio.messages[0].to == "+79110000001"
+    # A later sweep, even long after, never sends it again.
+    later = clock.now() + timedelta(hours=1)
+    with clock.use_clock(lambda: later):
+        services.outbox_sweep()
+    assert len(fake_twilio.messages) == 1
+
+
+def test_nothing_is_sent_before_the_transaction_commits(worker: Any, fake_twilio: Any) -> None:
+    # Without the commit callbacks running, the row waits in the outbox.
+    message = queue(worker)
+    assert message is not None
+    assert message.status == Status.QUEUED
+    assert fake_twilio.attempts == 0
+
+
+def test_a_transient_5xx_is_retried_and_succeeds(
+    worker: Any, fake_twilio: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    fake_twilio.fail_next(status=500)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = queue(worker)
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED
+    assert message.attempts == 1
+    assert message.next_attempt_at > clock.now()
+    assert fake_twilio.messages == []
+    # Not yet due: the sweeper leaves it alone.
+    assert services.outbox_sweep() == 0
+    later = message.next_attempt_at + timedelta(seconds=1)
+    with clock.use_clock(lambda: later):
+        assert services.outbox_sweep() == 1
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert message.attempts == 2
+    assert len(fake_twilio.messages) == 1
+    assert message.provider_sid == fake_twilio.messages[0].sid
+
+
+def test_rate_limiting_answer_429_is_retried(
+    worker: Any, fake_twilio: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    fake_twilio.fail_next(status=429, code=20429)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = queue(worker)
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED
+    assert message.error_code == 20429
+
+
+def test_an_unsubscribed_recipient_fails_without_retry(
+    worker: Any, fake_twilio: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    fake_twilio.fail_next(
+        status=400, code=21610, message="Attempt to send to unsubscribed recipient"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        message = queue(worker)
+    message.refresh_from_db()
+    assert message.status == Status.FAILED
+    assert message.error_code == 21610
+    assert fake_twilio.attempts == 1
+    # The carrier's word is taken: the number is opted out everywhere from now on.
+    assert OptOut.objects.filter(phone="+79110000001").exists()
+    later = clock.now() + timedelta(days=1)
+    with clock.use_clock(lambda: later):
+        services.outbox_sweep()
+    assert fake_twilio.attempts == 1
+
+
+def test_an_invalid_number_fails_without_retry(
+    worker: Any, fake_twilio: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    fake_twilio.fail_next(status=400, code=21211, message="Invalid 'To' Phone Number")
+    with django_capture_on_commit_callbacks(execute=True):
+        message = queue(worker)
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == (Status.FAILED, 21211)
+    assert not OptOut.objects.exists()
+
+
+def test_gives_up_after_the_configured_attempts(
+    worker: Any, fake_twilio: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.SMS_MAX_SEND_ATTEMPTS = 3
+    for _ in range(3):
+        fake_twilio.fail_next(status=503)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = queue(worker)
+    for _ in range(3):
+        message.refresh_from_db()
+        if message.status != Status.QUEUED:
+            break
+        due = message.next_attempt_at + timedelta(seconds=1)
+        with clock.use_clock(lambda due=due: due):
+            services.outbox_sweep()
+    message.refresh_from_db()
+    assert message.status == Status.FAILED
+    assert fake_twilio.attempts == 3
+
+
+def test_stop_then_a_send_sends_nothing_and_start_re_enables(
+    worker: Any, fake_twilio: Any, signed_post: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    response = signed_post("/webhooks/twilio/sms/", inbound_params("STOP"))
+    assert response.status_code == 200
+    assert b"<Message>" not in response.content  # Twilio itself confirms a STOP
+    with django_capture_on_commit_callbacks(execute=True):
+        assert queue(worker) is None
+    assert fake_twilio.attempts == 0
+
+    response = signed_post("/webhooks/twilio/sms/", inbound_params("START"))
+    assert b"<Message>" in response.content
+    with django_capture_on_commit_callbacks(execute=True):
+        message = queue(worker)
+    assert message is not None
+    assert len(fake_twilio.messages) == 1
+
+
+def test_a_row_queued_before_stop_is_not_sent_after_it(
+    worker: Any, fake_twilio: Any, signed_post: Any
+) -> None:
+    message = queue(worker)
+    signed_post("/webhooks/twilio/sms/", inbound_params("стоп"))
+    services.message_send(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == Status.FAILED
+    assert fake_twilio.attempts == 0
+
+
+def test_segments_and_encoding_are_recorded(worker: Any) -> None:
+    russian = queue(worker, body="Работа K7Q завтра 9:00, склад Лента. Ответьте ДА K7Q")
+    latin = queue(worker, body="Job K7Q tomorrow 9:00. Reply YES K7Q")
+    assert (russian.encoding, russian.segments) == ("UCS-2", 1)
+    assert (latin.encoding, latin.segments) == ("GSM-7", 1)
+    long_russian = queue(worker, body="Ж" * 71)
+    assert long_russian.segments == 2
+    assert long_russian.cost_estimate == 2 * russian.cost_estimate
+
+
+def test_the_simulator_records_at_once(
+    worker: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        message = queue(worker)
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert message.provider_sid.startswith("SM")

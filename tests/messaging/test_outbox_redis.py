@@ -1,0 +1,127 @@
+"""A broker outage delays SMS and loses none: proven with a real Redis and a real worker.
+
+The test runs its own redis-server on a spare port, so stopping it does not disturb the
+shared one, and starts a real Celery worker thread to consume what the sweeper enqueues.
+"""
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from config import clock
+from config.celery import app as celery_app
+from messaging import services
+from messaging.models import Message, Status
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrivateRedis:
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        pytest.fail("private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    redis = PrivateRedis()
+    yield redis
+    redis.stop()
+
+
+def _reset_pools() -> None:
+    # The app caches its broker connections; drop them so the new broker URL is used.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def real_broker(private_redis: PrivateRedis) -> Iterator[PrivateRedis]:
+    previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    celery_app.conf.broker_url = private_redis.url
+    celery_app.conf.task_always_eager = False
+    _reset_pools()
+    yield private_redis
+    _reset_pools()
+    celery_app.conf.broker_url, celery_app.conf.task_always_eager = previous
+
+
+def _wait_until(predicate: Any, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_with_redis_down_rows_are_kept_and_sent_once_when_it_returns(
+    real_broker: PrivateRedis, fake_twilio: Any, worker: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # Redis is not running: the service must still commit its rows and answer the caller.
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        for number in range(5):
+            assert services.sms_queue(
+                phone=str(worker.phone), body=f"Offer {number}", purpose="offer", worker=worker
+            )
+    assert time.monotonic() - started < 20
+    assert Message.objects.filter(status=Status.QUEUED).count() == 5
+    assert fake_twilio.attempts == 0
+
+    real_broker.start()
+    later = clock.now() + services.LOST_TASK_GRACE + timedelta(seconds=1)
+    with (
+        clock.use_clock(lambda: later),
+        start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+    ):
+        assert services.outbox_sweep() == 5
+        assert _wait_until(lambda: Message.objects.filter(status=Status.SENT).count() == 5)
+        # The sweeper runs again: nothing is due, nothing is sent twice.
+        services.outbox_sweep()
+        time.sleep(0.5)
+    assert sorted(m.body for m in fake_twilio.messages) == [f"Offer {n}" for n in range(5)]
+    assert fake_twilio.attempts == 5
