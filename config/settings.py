@@ -99,7 +99,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# WhiteNoise warns at every start when the collected-files folder is missing.
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 # Serve app static files straight from their packages, so `make run` needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 MEDIA_URL = "/media/"
@@ -213,12 +215,48 @@ PHONENUMBER_DB_FORMAT = "E164"
 DEFAULT_BILL_RATE = Decimal(env.str("DEFAULT_BILL_RATE", default="220.00"))
 DEFAULT_PAY_RATE = Decimal(env.str("DEFAULT_PAY_RATE", default="100.00"))
 
+# The call-out: waves of offers, widening radius, batch assignment, reminders.
+DISPATCH = {
+    # Workers are offered a job within these radii (km), wave by wave.
+    "WAVE_RADII_KM": [10.0, 20.0, 35.0, 60.0],
+    "WAVE_INTERVAL_MINUTES": env.float("DISPATCH_WAVE_INTERVAL_MINUTES", default=10.0),
+    # Never more than this many offers per worker needed, nor more than the hard cap.
+    "MAX_OFFERS_PER_SLOT": 8,
+    "MAX_OFFERS_PER_ORDER": 400,
+    # Acceptances are collected for this long, then all open orders of a franchise are
+    # assigned at once (the optimiser sees the whole picture, not first come first served).
+    "BATCH_WINDOW_MINUTES": env.float("DISPATCH_BATCH_WINDOW_MINUTES", default=2.0),
+    # Standby: the next best acceptors, up to this share of the headcount (at least one).
+    "STANDBY_SHARE": 0.2,
+    # Share of each batch's places reserved for newcomers and the least-served who accepted,
+    # so new people can build a history instead of starving behind the veterans.
+    "FAIRNESS_SHARE": 0.1,
+    "NEWCOMER_MAX_SHIFTS": 3,
+    # Cost terms of the optimiser (CONTRACT.md §5) and the service layer's own terms.
+    "WEIGHTS": {"distance_per_km": 1.0, "rating_point": 2.0, "unreliability": 10.0},
+    "FAVOURITE_BONUS": 3.0,
+    # Adaptive booking: the chance that at least the headcount shows up.
+    "ADAPTIVE_SHOW_TARGET": 0.95,
+    # Priors for workers with no offer history (reply rate, accept rate once replied).
+    "PRIOR_REPLY_RATE": 0.6,
+    "PRIOR_ACCEPT_RATE": 0.5,
+    "PRIOR_WEIGHT": 4.0,
+    # Reminders: the evening before (local time) and this long before the start.
+    "EVENING_REMINDER_HOUR": 19,
+    "FINAL_REMINDER_HOURS": 2.0,
+    # Confirmed workers silent after both reminders this long before start get a standby
+    # worker called in beside them.
+    "SILENCE_CHECK_MINUTES": 60.0,
+    "NO_SHOW_GRACE_MINUTES": env.float("NO_SHOW_GRACE_MINUTES", default=30.0),
+}
+
 # --- Periodic jobs ---------------------------------------------------------------------------
 
 # Each is a task that picks up rows whose due time has passed. Beat runs them on a real
 # cluster; `manage.py serve` runs them in-process when there is no broker.
 PERIODIC_JOBS: list[str] = [
     "messaging.tasks.sweep_outbox",
+    "dispatch.tasks.run_due_steps",
 ]
 PERIODIC_INTERVAL_SECONDS = env.float("PERIODIC_INTERVAL_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {

@@ -18,6 +18,7 @@ from franchises.models import Franchise, User
 from . import services
 from .models import Offer, Order
 from .selectors import COUNT_NAMES, orders_with_counts
+from .services.lifecycle import order_cancel
 
 
 class OrderCountsSerializer(serializers.Serializer):
@@ -115,6 +116,34 @@ class OrderViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
             instance.delete()
         except ProtectedError as exc:
             raise ValidationError({"detail": ["This order is referenced elsewhere."]}) from exc
+
+    def _order_response(self, order: Order) -> Response:
+        fresh = self.get_queryset().get(pk=order.pk)
+        return Response(OrderSerializer(fresh, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def callout(self, request: Request, pk: str | None = None) -> Response:
+        """Start the SMS call-out: booking target, the first wave, timed next waves."""
+        order = services.callout_start(order=self.get_object())
+        return self._order_response(order)
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str | None = None) -> Response:
+        """Run the optimiser now over the franchise's open orders."""
+        order = self.get_object()
+        if order.status not in (Order.Status.CALLING, Order.Status.FILLED):
+            raise ValidationError({"status": [f"Nothing to assign: the order is {order.status}."]})
+        services.assignment_run(franchise_id=order.franchise_id)
+        return self._order_response(order)
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel the order; confirmed and standby workers are told by SMS."""
+        order = order_cancel(order=self.get_object())
+        return self._order_response(order)
 
     @extend_schema(responses=OfferSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -69,6 +69,8 @@ class Order(models.Model):
         decimal_places=1,
         validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal(24))],
     )
+    # start + hours, stored so "is this worker booked at an overlapping time" is one query.
+    ends_at = models.DateTimeField(db_index=True)
     bill_rate = models.DecimalField(
         max_digits=10, decimal_places=2, validators=[MinValueValidator(0)]
     )
@@ -80,6 +82,9 @@ class Order(models.Model):
         max_length=10, choices=Policy.choices, default=Policy.FIXED
     )
     booking_target = models.PositiveIntegerField()
+    # How many foremen the crew needs (the optimiser places them first when it can).
+    foremen_needed = models.PositiveSmallIntegerField(default=0)
+    waves_sent = models.PositiveSmallIntegerField(default=0)
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -173,6 +178,13 @@ class Offer(models.Model):
     )
     checked_in_at = models.DateTimeField(null=True, blank=True)
     hours_worked = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    # Great-circle km from the worker's home and the optimiser's cost when the offer was made.
+    distance_km = models.FloatField(default=0)
+    cost = models.FloatField(default=0)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The worker's answer to the last reminder ("YES K7Q" again).
+    reconfirmed_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
     # The secret in the one-tap link an offer SMS carries.
     token = models.CharField(max_length=32, unique=True)
 
@@ -189,3 +201,78 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}/{self.worker_id}: {self.state}"
+
+
+class ClientPreference(models.Model):
+    """A client's favourite workers (offered first) and blocked ones (never sent)."""
+
+    franchise_scope = "client__franchise"
+    foreman_scope = None
+
+    class Kind(models.TextChoices):
+        FAVOURITE = "favourite", "Favourite"
+        BLOCKED = "blocked", "Blocked"
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="preferences")
+    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "worker"], name="preference_one_per_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {self.kind} {self.worker_id}"
+
+
+class Step(models.Model):
+    """A timed step of dispatch, durable: the next wave, a batch assignment, a reminder, the
+    no-show check. A periodic job runs the ones whose time has come; a row is claimed with a
+    conditional update, so a step runs once however many sweepers look at it.
+
+    Celery countdowns are not used for this: eager tasks fire them at once, and Redis
+    re-delivers tasks whose countdown outlives its visibility timeout.
+    """
+
+    class Kind(models.TextChoices):
+        WAVE = "wave", "Next call-out wave"
+        ASSIGN = "assign", "Batch assignment"
+        REMINDER_EVENING = "reminder_evening", "Evening-before reminder"
+        REMINDER_FINAL = "reminder_final", "Two-hours-before reminder"
+        SILENCE_CHECK = "silence_check", "Replace the silent from standby"
+        NO_SHOW_CHECK = "no_show_check", "No-show check"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.CASCADE, related_name="steps"
+    )
+    # Batch assignment runs per franchise, over all its open orders at once.
+    franchise = models.ForeignKey(
+        Franchise, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    due_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["due_at"], name="step_pending_due",
+                         condition=Q(done_at__isnull=True)),
+        ]
+        constraints = [
+            # One pending batch assignment per franchise: more acceptances join the same batch.
+            models.UniqueConstraint(
+                fields=["franchise", "kind"],
+                condition=Q(done_at__isnull=True, kind="assign"),
+                name="step_one_pending_assign_per_franchise",
+            ),
+            models.CheckConstraint(
+                condition=Q(order__isnull=False) | Q(franchise__isnull=False),
+                name="step_has_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} due {self.due_at:%Y-%m-%d %H:%M}"

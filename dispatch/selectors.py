@@ -1,8 +1,19 @@
-"""Reads on orders and offers."""
+"""Reads on orders and offers, and the candidate search of a call-out."""
 
-from django.db.models import Count, Q, QuerySet
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from .models import Offer, Order
+import numpy as np
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from clients.geo import GeoPoint, bounding_box, haversine_km_vec
+from messaging.models import OptOut
+from workers.models import Worker, skills_for_work_type
+
+from .models import ClientPreference, Offer, Order
 
 _COUNTS = {
     "invited": Count("offers", distinct=True),
@@ -24,3 +35,135 @@ COUNT_NAMES = tuple(_COUNTS)
 def orders_with_counts(queryset: QuerySet[Order]) -> QuerySet[Order]:
     """Orders annotated with their offer funnel, one query however many orders."""
     return queryset.annotate(**{f"count_{name}": agg for name, agg in _COUNTS.items()})
+
+
+# --- Candidates for a call-out ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RankedCandidate:
+    """A worker who may be offered an order, with the optimiser's cost for that order."""
+
+    worker_id: int
+    lat: float
+    lng: float
+    rating: float
+    reliability: float
+    distance_km: float
+    cost: float
+    accept_probability: float
+    is_newcomer: bool
+    is_favourite: bool
+    is_foreman: bool
+    language: str
+    phone: str
+
+
+def busy_worker_ids(*, start: datetime, ends_at: datetime, exclude_order_id: int | None = None
+                    ) -> QuerySet[Any]:
+    """Workers booked (confirmed or standby) on an open order overlapping [start, ends_at)."""
+    offers = Offer.objects.filter(
+        state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY],
+        order__status__in=Order.OPEN_STATUSES,
+        order__start__lt=ends_at,
+        order__ends_at__gt=start,
+    )
+    if exclude_order_id is not None:
+        offers = offers.exclude(order_id=exclude_order_id)
+    return offers.values("worker_id")
+
+
+def candidates_for_order(
+    order: Order, *, radius_km: float, exclude_worker_ids: Iterable[int] = (), limit: int = 5000
+) -> list[RankedCandidate]:
+    """Workers who may be offered `order`, cheapest first.
+
+    Eligible: active and vetted, not opted out, with the order's skill (or `general` where it
+    covers it), home within `radius_km`, not blocked by the client, not booked at an
+    overlapping time, and not already offered this order. The database narrows by an indexed
+    latitude/longitude box; exact distances and costs are computed with numpy on the few
+    thousand survivors.
+    """
+    site = order.site
+    point = GeoPoint(site.lat, site.lng)
+    min_lat, max_lat, min_lng, max_lng = bounding_box(point, radius_km)
+    skill_match = Q()
+    for skill in skills_for_work_type(order.work_type):
+        skill_match |= Q(skills__has=skill)
+    rows = list(
+        Worker.objects.filter(
+            skill_match,
+            status=Worker.Status.ACTIVE,
+            vetted_at__isnull=False,
+            lat__gte=min_lat,
+            lat__lte=max_lat,
+            lng__gte=min_lng,
+            lng__lte=max_lng,
+        )
+        .exclude(Exists(OptOut.objects.filter(phone=OuterRef("phone"))))
+        .exclude(pk__in=busy_worker_ids(start=order.start, ends_at=order.ends_at,
+                                        exclude_order_id=order.pk))
+        .exclude(pk__in=Offer.objects.filter(order=order).values("worker_id"))
+        .exclude(
+            pk__in=ClientPreference.objects.filter(
+                client_id=order.client_id, kind=ClientPreference.Kind.BLOCKED
+            ).values("worker_id")
+        )
+        .values_list(
+            "id", "lat", "lng", "rating", "reliability", "offers_received", "offers_answered",
+            "offers_accepted", "shifts_completed", "skills", "language", "phone",
+        )[: limit * 4]
+    )
+    excluded = set(exclude_worker_ids)
+    rows = [row for row in rows if row[0] not in excluded]
+    if not rows:
+        return []
+    favourites = set(
+        ClientPreference.objects.filter(
+            client_id=order.client_id, kind=ClientPreference.Kind.FAVOURITE
+        ).values_list("worker_id", flat=True)
+    )
+    config = settings.DISPATCH
+    weights = config["WEIGHTS"]
+    columns = np.array([row[1:9] for row in rows], dtype=float)
+    lat, lng, rating, reliability = columns[:, 0], columns[:, 1], columns[:, 2], columns[:, 3]
+    received, answered = columns[:, 4], columns[:, 5]
+    accepted, shifts = columns[:, 6], columns[:, 7]
+    distance = haversine_km_vec(site.lat, site.lng, lat, lng)
+    cost = (
+        distance * weights["distance_per_km"]
+        + (5.0 - rating) * weights["rating_point"]
+        + (1.0 - reliability) * weights["unreliability"]
+    )
+    is_favourite = np.array([row[0] in favourites for row in rows])
+    cost = cost - is_favourite * config["FAVOURITE_BONUS"]
+    prior = config["PRIOR_WEIGHT"]
+    reply_rate = (answered + prior * config["PRIOR_REPLY_RATE"]) / (received + prior)
+    accept_rate = (accepted + prior * config["PRIOR_ACCEPT_RATE"]) / (answered + prior)
+    inside = distance <= radius_km
+    order_by = np.lexsort((np.array([row[0] for row in rows]), cost))
+    ranked = []
+    for index in order_by:
+        if not inside[index]:
+            continue
+        row = rows[index]
+        ranked.append(
+            RankedCandidate(
+                worker_id=row[0],
+                lat=float(lat[index]),
+                lng=float(lng[index]),
+                rating=float(rating[index]),
+                reliability=float(reliability[index]),
+                distance_km=float(distance[index]),
+                cost=float(cost[index]),
+                accept_probability=float(reply_rate[index] * accept_rate[index]),
+                is_newcomer=bool(shifts[index] < config["NEWCOMER_MAX_SHIFTS"]),
+                is_favourite=bool(is_favourite[index]),
+                is_foreman="foreman" in row[9],
+                language=row[10],
+                phone=str(row[11]),
+            )
+        )
+        if len(ranked) >= limit:
+            break
+    return ranked

@@ -151,6 +151,77 @@ def sms_queue(
     return message
 
 
+@dataclass(frozen=True)
+class SmsItem:
+    """One outbound SMS for `sms_queue_many`."""
+
+    phone: str
+    body: str
+    purpose: str
+    worker_id: int | None = None
+    order_id: int | None = None
+    validity_period: int | None = None
+
+
+def _enqueue_many(message_ids: list[int]) -> None:
+    from .tasks import send_messages
+
+    for start in range(0, len(message_ids), 100):
+        chunk = message_ids[start : start + 100]
+        try:
+            send_messages.apply_async((chunk,), retry=False)
+        except Exception:
+            logger.warning("broker unavailable; %d messages wait for the sweeper", len(chunk))
+
+
+def sms_queue_many(items: list[SmsItem]) -> list[Message]:
+    """Write many outbound SMS in one insert (a call-out wave, a batch of confirmations).
+
+    The same rules as `sms_queue`: opted-out numbers are skipped (one query for all), and
+    the rows are sent after the caller's transaction commits.
+    """
+    if not items:
+        return []
+    phones = {item.phone for item in items}
+    blocked = set(OptOut.objects.filter(phone__in=phones).values_list("phone", flat=True))
+    now = clock.now()
+    rows = []
+    for item in items:
+        if item.phone in blocked:
+            continue
+        body = _storable(item.body)[:MAX_BODY_CHARS]
+        info = count_segments(body)
+        validity = item.validity_period
+        if validity is not None:
+            validity = min(max(int(validity), 1), 36000)
+        rows.append(
+            Message(
+                direction=Direction.OUT,
+                phone=item.phone,
+                body=body,
+                encoding=info.encoding,
+                segments=info.segments,
+                cost_estimate=estimate_cost(info.segments, settings.SMS_PRICE_PER_SEGMENT),
+                status=Status.QUEUED,
+                purpose=item.purpose,
+                worker_id=item.worker_id,
+                order_id=item.order_id,
+                validity_period=validity,
+                created_at=now,
+                next_attempt_at=now + LOST_TASK_GRACE,
+            )
+        )
+    created = Message.objects.bulk_create(rows, batch_size=500)
+    ids = [message.pk for message in created]
+    if None in ids:  # a backend that does not return ids from bulk inserts
+        ids = list(
+            Message.objects.filter(created_at=now, direction=Direction.OUT, status=Status.QUEUED)
+            .values_list("id", flat=True)
+        )
+    transaction.on_commit(lambda: _enqueue_many(ids))
+    return created
+
+
 def _claim(message_id: int, *, now: Any) -> bool:
     return (
         Message.objects.filter(pk=message_id, direction=Direction.OUT, status=Status.QUEUED)

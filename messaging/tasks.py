@@ -19,6 +19,15 @@ def send_message(message_id: int) -> str:
     return outcome.status
 
 
+@shared_task(ignore_result=True, acks_late=True)
+def send_messages(message_ids: list[int]) -> int:
+    """Send a batch of outbox rows (a wave of offers); each is claimed on its own."""
+    sent = 0
+    for message_id in message_ids:
+        sent += services.message_send(message_id=message_id).status == "sent"
+    return sent
+
+
 @shared_task(ignore_result=True)
 def sweep_outbox() -> int:
     """Periodic: hand queued rows whose task was lost, or whose retry is due, to send_message."""

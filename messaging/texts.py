@@ -24,10 +24,16 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def render(key: str, language: str, **values: object) -> str:
-    """The text `key` in `language` (Russian when unknown), with `values` filled in."""
-    versions = TEXTS[key]
+def render_from(catalogue: dict[str, dict[str, str]], key: str, language: str,
+                **values: object) -> str:
+    """The text `key` of `catalogue` in `language` (Russian when unknown), filled in."""
+    versions = catalogue[key]
     return versions.get(language, versions["ru"]).format(**values)
+
+
+def render(key: str, language: str, **values: object) -> str:
+    """One of this module's texts in `language`, with `values` filled in."""
+    return render_from(TEXTS, key, language, **values)
 
 
 def guess_language(body: str) -> str:

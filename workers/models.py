@@ -73,6 +73,12 @@ class Worker(models.Model):
     shifts_completed = models.PositiveIntegerField(default=0)
     no_shows = models.PositiveIntegerField(default=0)
     rating_state = models.JSONField(null=True, blank=True)
+    # Offer history, kept as counters: the call-out sizes its waves from each worker's reply
+    # and accept rates, and reading them must not cost a count over millions of offers.
+    offers_received = models.PositiveIntegerField(default=0)
+    offers_answered = models.PositiveIntegerField(default=0)
+    offers_accepted = models.PositiveIntegerField(default=0)
+    last_offer_at = models.DateTimeField(null=True, blank=True)
 
     vetted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -15,6 +15,12 @@ EDITABLE_FIELDS = frozenset({"name", "phone", "lat", "lng", "home_area", "skills
                              "notes", "photo"})
 
 
+def _check_home_point(worker: Worker) -> None:
+    if (worker.lat is None) != (worker.lng is None):
+        field = "lng" if worker.lng is None else "lat"
+        raise ValidationError({field: ["Give both lat and lng of the home, or neither."]})
+
+
 @transaction.atomic
 def worker_create(
     *,
@@ -56,6 +62,7 @@ def worker_create(
     )
     if photo:
         worker.photo = photo
+    _check_home_point(worker)
     worker.full_clean()
     worker.save()
     if status == Worker.Status.ACTIVE:
@@ -77,6 +84,7 @@ def worker_update(*, worker: Worker, **changes: Any) -> Worker:
         raise ValidationError({field: ["This field cannot be changed here."] for field in unknown})
     for field, value in changes.items():
         setattr(worker, field, value)
+    _check_home_point(worker)
     worker.full_clean()
     worker.save()
     return worker

@@ -1,6 +1,7 @@
 """The verbs that change an order's state."""
 
 import random
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,8 +14,8 @@ from config import clock
 from franchises.models import Franchise
 from messaging.grammar import generate_code
 
-from .models import Order
-from .overbooking import fixed_target
+from ..models import Order
+from ..overbooking import fixed_target
 
 _code_rng = random.SystemRandom()
 
@@ -39,10 +40,27 @@ def _assign_code(order: Order) -> None:
     raise ValidationError({"code": ["No free order code could be found; try again."]})
 
 
+def _ends_at(start: Any, hours: Any) -> Any:
+    try:
+        return start + timedelta(hours=float(hours))
+    except (TypeError, ValueError, OverflowError):
+        return start
+
+
 def _check_order_fields(
-    *, client: Client, site: Site, franchise: Franchise, start: Any, is_new: bool
+    *,
+    client: Client,
+    site: Site,
+    franchise: Franchise,
+    start: Any,
+    is_new: bool,
+    foreman: Any = None,
 ) -> None:
     errors: dict[str, list[str]] = {}
+    if foreman is not None and (
+        foreman.role != "foreman" or foreman.franchise_id != franchise.pk
+    ):
+        errors["foreman"] = ["The foreman must be a foreman login of the order's franchise."]
     if site.client_id != client.pk:
         errors["site"] = ["This site belongs to another client."]
     if client.franchise_id is not None and client.franchise_id != franchise.pk:
@@ -81,7 +99,9 @@ def order_place(
     franchise = franchise or client.franchise
     if franchise is None:
         raise ValidationError({"franchise": ["Name the franchise that will serve this order."]})
-    _check_order_fields(client=client, site=site, franchise=franchise, start=start, is_new=True)
+    _check_order_fields(
+        client=client, site=site, franchise=franchise, start=start, is_new=True, foreman=foreman
+    )
     order = Order(
         client=client,
         site=site,
@@ -98,8 +118,9 @@ def order_place(
         lead=lead,
         created_by=created_by,
         booking_target=fixed_target(headcount, franchise.booking_ratio) if headcount else 1,
+        ends_at=_ends_at(start, hours),
     )
-    order.full_clean(exclude=["code"])
+    order.full_clean(exclude=["code", "ends_at"])
     _assign_code(order)
     return order
 
@@ -125,12 +146,14 @@ def order_update(*, order: Order, **changes: Any) -> Order:
         raise ValidationError({"headcount": ["Change the headcount before the call-out starts."]})
     for field, value in changes.items():
         setattr(order, field, value)
+    order.ends_at = _ends_at(order.start, order.hours)
     _check_order_fields(
         client=order.client,
         site=order.site,
         franchise=order.franchise,
         start=order.start,
         is_new="start" in changes,
+        foreman=order.foreman,
     )
     if order.status == Order.Status.DRAFT and (
         "headcount" in changes or "franchise" in changes or "overbook_policy" in changes

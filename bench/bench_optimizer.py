@@ -1,0 +1,131 @@
+"""Times ``dispatch.optimizer.solve`` on a seeded random instance and prints a markdown table.
+
+    python bench/bench_optimizer.py [--orders 1000] [--workers 15000] [--pairs 45000]
+                                    [--repeat 7] [--seed 42] [--foremen]
+
+The instance: orders and workers scattered over a 40 x 40 km city, 1-20 slots per order, and
+``--pairs`` distinct (worker, order) pairs drawn uniformly (the acceptances). ``--foremen`` asks
+one foreman per order of four or more slots, which sends the solve through CP-SAT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dispatch.optimizer import Candidate, OrderSlots, Problem, solve
+
+CITY_LAT, CITY_LNG = 59.93, 30.31
+CITY_HALF_SIZE_DEG = 0.18, 0.36  # about 20 km either way at this latitude
+
+
+def build_problem(
+    *, n_orders: int, n_workers: int, n_pairs: int, seed: int, foremen: bool = False
+) -> Problem:
+    """A reproducible random instance with exactly ``n_pairs`` distinct eligible pairs."""
+    rng = np.random.default_rng(seed)
+    half_lat, half_lng = CITY_HALF_SIZE_DEG
+    order_lat = CITY_LAT + rng.uniform(-half_lat, half_lat, n_orders)
+    order_lng = CITY_LNG + rng.uniform(-half_lng, half_lng, n_orders)
+    slots = rng.integers(1, 21, n_orders)
+    worker_lat = CITY_LAT + rng.uniform(-half_lat, half_lat, n_workers)
+    worker_lng = CITY_LNG + rng.uniform(-half_lng, half_lng, n_workers)
+    rating = rng.uniform(2.5, 5.0, n_workers)
+    reliability = rng.beta(7.0, 3.0, n_workers)
+    is_foreman = rng.random(n_workers) < 0.1
+
+    codes = rng.choice(n_orders * n_workers, size=n_pairs, replace=False)
+    pair_worker, pair_order = np.divmod(codes, n_orders)
+
+    orders = [
+        OrderSlots(
+            id=f"o{i}",
+            slots=int(slots[i]),
+            lat=float(order_lat[i]),
+            lng=float(order_lng[i]),
+            needs_foreman=int(foremen and slots[i] >= 4),
+        )
+        for i in range(n_orders)
+    ]
+    workers = [
+        Candidate(
+            id=i,
+            lat=float(worker_lat[i]),
+            lng=float(worker_lng[i]),
+            rating=float(rating[i]),
+            reliability=float(reliability[i]),
+            is_foreman=bool(is_foreman[i]),
+        )
+        for i in range(n_workers)
+    ]
+    eligible = [
+        (w, f"o{o}") for w, o in zip(pair_worker.tolist(), pair_order.tolist(), strict=True)
+    ]
+    return Problem(orders=orders, workers=workers, eligible=eligible)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000)
+    parser.add_argument("--workers", type=int, default=15_000)
+    parser.add_argument("--pairs", type=int, default=45_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--foremen", action="store_true")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    problem = build_problem(
+        n_orders=args.orders,
+        n_workers=args.workers,
+        n_pairs=args.pairs,
+        seed=args.seed,
+        foremen=args.foremen,
+    )
+    generated = time.perf_counter() - started
+
+    phases: dict[str, list[float]] = {"build_seconds": [], "solver_seconds": [], "total": []}
+    solution = None
+    for _ in range(args.repeat):
+        solution = solve(problem)
+        build = solution.timings["build_seconds"]
+        solver = solution.timings.get("flow_seconds", 0.0)
+        solver += solution.timings.get("cp_sat_seconds", 0.0)
+        phases["build_seconds"].append(build)
+        phases["solver_seconds"].append(solver)
+        phases["total"].append(solution.solve_seconds)
+    assert solution is not None
+
+    slots = sum(order.slots for order in problem.orders)
+    filled = sum(solution.filled.values())
+    print(
+        f"### solve(): {args.orders:,} orders x {args.workers:,} workers x "
+        f"{args.pairs:,} eligible pairs (seed {args.seed}, {args.repeat} runs)\n"
+    )
+    print("| phase | median s | min s |")
+    print("|---|---:|---:|")
+    labels = {
+        "build_seconds": "validate, index ids, distances, costs",
+        "solver_seconds": f"OR-Tools ({solution.method}, incl. graph build)",
+        "total": "total `solve()` (incl. result assembly)",
+    }
+    for key, values in phases.items():
+        name = labels[key]
+        print(f"| {name} | {statistics.median(values):.4f} | {min(values):.4f} |")
+    print()
+    print(
+        f"filled {filled:,} of {slots:,} slots, objective {solution.objective:,.2f}, "
+        f"foreman shortfall {solution.foreman_shortfall}, optimal {solution.optimal}; "
+        f"instance generated in {generated:.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Booking targets and call-out wave sizes.
+
+Pure functions (standard library only) used by the dispatch services:
+
+- ``fixed_target``: the house rule, ``ceil(ratio * headcount)`` ("the client wants 10, invite 15").
+- ``adaptive_target``: the fewest best-ranked candidates whose chance that at least ``headcount``
+  of them turn up reaches a target probability (an exact Poisson-binomial tail).
+- ``wave_size``: how many ranked candidates to message now to expect enough acceptances.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+__all__ = [
+    "AdaptiveTarget",
+    "adaptive_target",
+    "fixed_target",
+    "prob_at_least",
+    "wave_size",
+]
+
+DEFAULT_FIXED_RATIO = "1.5"
+DEFAULT_SHOW_TARGET = 0.95
+
+
+def _check_headcount(headcount: int) -> None:
+    if isinstance(headcount, bool) or not isinstance(headcount, int):
+        raise TypeError(f"headcount must be an int, got {headcount!r}")
+    if headcount < 1:
+        raise ValueError(f"headcount must be at least 1, got {headcount}")
+
+
+def _check_probabilities(probabilities: Sequence[float], what: str) -> None:
+    for index, p in enumerate(probabilities):
+        # `not (0 <= p <= 1)` also rejects NaN.
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"{what}[{index}] must be within 0..1, got {p!r}")
+
+
+def _exact_ratio(ratio: Decimal | float | str) -> Fraction:
+    """The ratio as an exact fraction of what the caller wrote.
+
+    A float goes through ``repr`` first: the binary double nearest 1.1 is slightly above 1.1,
+    so taking it literally would book 12 workers for a "1.1 x 10" franchise instead of 11.
+    """
+    if isinstance(ratio, bool):
+        raise TypeError(f"ratio must be a number or a numeric string, got {ratio!r}")
+    try:
+        decimal = Decimal(repr(ratio)) if isinstance(ratio, float) else Decimal(ratio)
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise ValueError(f"ratio must be a number, got {ratio!r}") from exc
+    if not decimal.is_finite():
+        raise ValueError(f"ratio must be finite, got {ratio!r}")
+    return Fraction(decimal)
+
+
+def fixed_target(headcount: int, ratio: Decimal | float | str = DEFAULT_FIXED_RATIO) -> int:
+    """Booking target under the fixed policy: ``ceil(ratio * headcount)``, computed exactly.
+
+    ``ratio`` is taken as written (decimal), so ``fixed_target(10, 1.1) == 11`` and
+    ``fixed_target(10) == 15``.  Requires ``headcount >= 1`` and ``ratio >= 1``; raises
+    ``ValueError`` (``TypeError`` for a non-integer headcount) otherwise.  The result is never
+    below ``headcount``.
+    """
+    _check_headcount(headcount)
+    exact = _exact_ratio(ratio)
+    if exact < 1:
+        raise ValueError(f"ratio must be at least 1, got {ratio!r}")
+    return math.ceil(exact * headcount)
+
+
+class _ShowTail:
+    """Distribution of the number of shows among the candidates added so far, capped at ``n``.
+
+    ``mass[j]`` for ``j < n`` is P(exactly j show); ``mass[n]`` is P(at least n show), an
+    absorbing state.  Adding a candidate costs O(n), so scanning k candidates costs O(k * n)
+    instead of recomputing the whole tail for every prefix.
+    """
+
+    __slots__ = ("mass", "n")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.mass = [1.0] + [0.0] * n
+
+    def add(self, p: float) -> None:
+        mass, n = self.mass, self.n
+        q = 1.0 - p
+        if n == 0:
+            return
+        mass[n] += mass[n - 1] * p
+        for j in range(n - 1, 0, -1):
+            mass[j] = mass[j] * q + mass[j - 1] * p
+        mass[0] *= q
+
+    @property
+    def tail(self) -> float:
+        # Rounding in the recurrence may leave the sum a few ulps outside [0, 1].
+        return min(1.0, max(0.0, self.mass[self.n]))
+
+
+def prob_at_least(probabilities: Sequence[float], n: int) -> float:
+    """P(at least ``n`` successes) among independent trials with the given probabilities.
+
+    The exact Poisson-binomial tail by dynamic programming over the count of successes, capped at
+    ``n``: O(len(probabilities) * n) time, O(n) memory.  ``n <= 0`` gives 1.0; ``n`` above the
+    number of trials gives 0.0.  Every probability must be within 0..1 (``ValueError``).
+    """
+    _check_probabilities(probabilities, "probabilities")
+    if n <= 0:
+        return 1.0
+    if n > len(probabilities):
+        return 0.0
+    shows = _ShowTail(n)
+    for p in probabilities:
+        shows.add(float(p))
+    return shows.tail
+
+
+@dataclass(frozen=True, slots=True)
+class AdaptiveTarget:
+    """Outcome of ``adaptive_target``.
+
+    ``booking_target``: how many of the ranked candidates to book.
+    ``probability``: P(at least headcount of those show up).
+    ``reached``: whether ``probability`` reached the requested target.
+    """
+
+    booking_target: int
+    probability: float
+    reached: bool
+
+
+def adaptive_target(
+    headcount: int,
+    show_probabilities: Sequence[float],
+    target: float = DEFAULT_SHOW_TARGET,
+) -> AdaptiveTarget:
+    """Booking target under the adaptive policy.
+
+    ``show_probabilities`` are the show-up probabilities of the ranked candidates, best first; the
+    order is kept as given (the caller ranks by cost, not by probability).  Returns the smallest
+    ``k >= headcount`` such that the first ``k`` candidates give P(at least ``headcount`` show up)
+    ``>= target``, with that probability and ``reached=True``.  When even all candidates fall
+    short, returns ``booking_target = max(len(show_probabilities), headcount)`` with the
+    probability all of them achieve (0.0 when there are fewer candidates than ``headcount``) and
+    ``reached=False``.
+
+    Requires ``headcount >= 1``, ``0 < target <= 1`` and probabilities within 0..1
+    (``ValueError``).  Runs in O(k * headcount): the distribution is extended one candidate at a
+    time.
+    """
+    _check_headcount(headcount)
+    if not 0.0 < target <= 1.0:
+        raise ValueError(f"target must be within (0, 1], got {target!r}")
+    _check_probabilities(show_probabilities, "show_probabilities")
+
+    shows = _ShowTail(headcount)
+    for k, p in enumerate(show_probabilities, start=1):
+        shows.add(float(p))
+        if k >= headcount and shows.tail >= target:
+            return AdaptiveTarget(booking_target=k, probability=shows.tail, reached=True)
+    return AdaptiveTarget(
+        booking_target=max(len(show_probabilities), headcount),
+        probability=shows.tail,
+        reached=False,
+    )
+
+
+def wave_size(needed_acceptances: float, accept_probabilities: Sequence[float]) -> int:
+    """How many of the ranked candidates (in the order given) to message in this wave.
+
+    ``accept_probabilities[i]`` is candidate i's chance of accepting, which the caller computes as
+    reply rate x accept rate.  Returns the smallest ``k`` such that the expected number of
+    acceptances among the first ``k`` candidates (the sum of their probabilities) reaches
+    ``needed_acceptances``; all of them when it never does; 0 when ``needed_acceptances <= 0``.
+
+    The sum is exact over the probabilities as written (their shortest decimal form): ten
+    candidates at 0.1, or 0.7 + 0.2 + 0.1, cover one needed acceptance, where a float running sum
+    stops at 0.9999999999999999 and would message one candidate too many.
+    Probabilities must be within 0..1 (``ValueError``).
+    """
+    if math.isnan(needed_acceptances):
+        raise ValueError("needed_acceptances must be a number, got NaN")
+    _check_probabilities(accept_probabilities, "accept_probabilities")
+    if needed_acceptances <= 0:
+        return 0
+    if math.isinf(needed_acceptances):
+        return len(accept_probabilities)
+    needed = Fraction(repr(float(needed_acceptances)))
+    expected = Fraction(0)
+    for k, p in enumerate(accept_probabilities, start=1):
+        expected += Fraction(repr(float(p)))
+        if expected >= needed:
+            return k
+    return len(accept_probabilities)

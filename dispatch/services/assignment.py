@@ -1,0 +1,283 @@
+"""Batch assignment: accepted workers onto all open orders of a franchise at once.
+
+Maximum filled places first, then the cheapest crews (distance, rating, reliability), by the
+pure optimiser. Confirmed bookings are never undone by a later batch: each batch fills only
+the places still open. The orders are locked (in primary-key order) for the whole batch, so
+two batches, or a batch and a cancellation, never book the same place twice.
+"""
+
+import logging
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+
+from config import clock
+from messaging.services import sms_queue_many
+from workers.models import Worker
+
+from .. import optimizer
+from ..models import ClientPreference, Offer, Order
+from ..selectors import busy_worker_ids
+from .notify import sms_items
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchResult:
+    orders: int = 0
+    candidates: int = 0
+    confirmed: int = 0
+    standby: int = 0
+    released: int = 0
+    filled_orders: list[int] = field(default_factory=list)
+    solve_seconds: float = 0.0
+
+
+def _standby_places(order: Order) -> int:
+    return max(1, math.ceil(order.headcount * settings.DISPATCH["STANDBY_SHARE"]))
+
+
+def _fairness_places(open_places: int) -> int:
+    return int(open_places * settings.DISPATCH["FAIRNESS_SHARE"])
+
+
+@transaction.atomic
+def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> BatchResult:
+    """Assign accepted workers to the franchise's open orders; tell everyone the outcome."""
+    now = clock.now()
+    orders_qs = Order.objects.filter(
+        franchise_id=franchise_id, status__in=[Order.Status.CALLING, Order.Status.FILLED],
+        start__gt=now,
+    )
+    if order_ids is not None:
+        orders_qs = orders_qs.filter(pk__in=order_ids)
+    # Lock first (FOR UPDATE cannot go with the GROUP BY of the counts), then read.
+    locked = list(orders_qs.select_for_update().order_by("pk").values_list("pk", flat=True))
+    orders = list(
+        Order.objects.filter(pk__in=locked)
+        .select_related("franchise", "site", "client")
+        .order_by("pk")
+        .annotate(
+            confirmed_count=Count("offers", filter=Q(offers__state=Offer.State.CONFIRMED)),
+            standby_count=Count("offers", filter=Q(offers__state=Offer.State.STANDBY)),
+        )
+    )
+    result = BatchResult(orders=len(orders))
+    if not orders:
+        return result
+    by_id = {order.pk: order for order in orders}
+    pending = list(
+        Offer.objects.filter(
+            order_id__in=by_id, response=Offer.Response.ACCEPTED, state=Offer.State.OFFERED
+        ).values_list("id", "order_id", "worker_id")
+    )
+    result.candidates = len(pending)
+    open_places = {
+        order.pk: max(0, order.booking_target - order.confirmed_count) for order in orders
+    }
+    # Workers already booked at an overlapping time elsewhere cannot take these orders.
+    earliest = min(order.start for order in orders)
+    latest = max(order.ends_at for order in orders)
+    worker_ids = {worker_id for _, _, worker_id in pending}
+    booked = defaultdict(list)
+    for worker_id, start, ends_at in Offer.objects.filter(
+        worker_id__in=worker_ids,
+        state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY],
+        order__status__in=Order.OPEN_STATUSES,
+        order__start__lt=latest,
+        order__ends_at__gt=earliest,
+    ).values_list("worker_id", "order__start", "order__ends_at"):
+        booked[worker_id].append((start, ends_at))
+
+    def free_for(worker_id: int, order: Order) -> bool:
+        return all(not (s < order.ends_at and e > order.start) for s, e in booked[worker_id])
+
+    eligible = [
+        (worker_id, order_id)
+        for _, order_id, worker_id in pending
+        if open_places[order_id] > 0 and free_for(worker_id, by_id[order_id])
+    ]
+    workers = {
+        row[0]: row
+        for row in Worker.objects.filter(pk__in={w for w, _ in eligible}).values_list(
+            "id", "lat", "lng", "rating", "reliability", "skills", "shifts_completed"
+        )
+    }
+    eligible = [(w, o) for w, o in eligible if workers.get(w) and workers[w][1] is not None]
+    chosen: list[tuple[int, int]] = []
+    if eligible:
+        chosen = _solve(orders, open_places, eligible, workers, result)
+    _record(orders, by_id, chosen, now, result)
+    return result
+
+
+def _solve(
+    orders: list[Order], open_places: dict[int, int], eligible: list[tuple[int, int]],
+    workers: dict[int, tuple], result: BatchResult,
+) -> list[tuple[int, int]]:
+    config = settings.DISPATCH
+    favourites = set(
+        ClientPreference.objects.filter(
+            client_id__in={o.client_id for o in orders}, kind=ClientPreference.Kind.FAVOURITE
+        ).values_list("client_id", "worker_id")
+    )
+    client_of = {order.pk: order.client_id for order in orders}
+    adjustments: dict[tuple[int, int], float] = {}
+    newcomer_pairs = []
+    for worker_id, order_id in eligible:
+        if (client_of[order_id], worker_id) in favourites:
+            adjustments[(worker_id, order_id)] = -config["FAVOURITE_BONUS"]
+        if workers[worker_id][6] < config["NEWCOMER_MAX_SHIFTS"]:
+            newcomer_pairs.append((worker_id, order_id))
+    candidates = [
+        optimizer.Candidate(
+            id=row[0], lat=row[1], lng=row[2], rating=row[3], reliability=row[4],
+            is_foreman="foreman" in row[5],
+        )
+        for row in workers.values()
+    ]
+    weights = optimizer.Weights(**config["WEIGHTS"])
+    chosen: list[tuple[int, int]] = []
+    places = dict(open_places)
+    # The fairness share: a few places go first to the best newcomers who accepted, so new
+    # people build a history. Solved as its own small problem, then the rest as usual.
+    fair = {order.pk: _fairness_places(places[order.pk]) for order in orders}
+    if newcomer_pairs and any(fair.values()):
+        fair_solution = optimizer.solve(
+            optimizer.Problem(
+                orders=[
+                    optimizer.OrderSlots(id=o.pk, slots=fair[o.pk], lat=o.site.lat, lng=o.site.lng)
+                    for o in orders if fair[o.pk] > 0
+                ],
+                workers=candidates,
+                eligible=[(w, o) for w, o in newcomer_pairs if fair.get(o, 0) > 0],
+                weights=weights,
+                pair_cost_adjustments=adjustments,
+            )
+        )
+        result.solve_seconds += fair_solution.solve_seconds
+        chosen.extend(fair_solution.assignments)
+        for _, order_id in fair_solution.assignments:
+            places[order_id] -= 1
+    taken = {worker_id for worker_id, _ in chosen}
+    solution = optimizer.solve(
+        optimizer.Problem(
+            orders=[
+                optimizer.OrderSlots(
+                    id=o.pk, slots=places[o.pk], lat=o.site.lat, lng=o.site.lng,
+                    needs_foreman=min(o.foremen_needed, places[o.pk]),
+                )
+                for o in orders if places[o.pk] > 0
+            ],
+            workers=[c for c in candidates if c.id not in taken],
+            eligible=[(w, o) for w, o in eligible if w not in taken and places[o] > 0],
+            weights=weights,
+            pair_cost_adjustments=adjustments,
+        )
+    )
+    result.solve_seconds += solution.solve_seconds
+    chosen.extend(solution.assignments)
+    return chosen
+
+
+def _record(
+    orders: list[Order], by_id: dict[int, Order], chosen: list[tuple[int, int]], now: Any,
+    result: BatchResult,
+) -> None:
+    """Write the batch's outcome with bulk updates and queue everybody's text."""
+    chosen_pairs = set(chosen)
+    chosen_workers = {worker_id for worker_id, _ in chosen}
+    offers = list(
+        Offer.objects.filter(order_id__in=by_id, state=Offer.State.OFFERED)
+        .select_related("worker")
+        .only("id", "order_id", "worker_id", "response", "cost", "worker__phone",
+              "worker__language")
+    )
+    confirmed_ids: list[int] = []
+    recipients: dict[tuple[int, str], list[tuple[int, str, str]]] = defaultdict(list)
+    new_confirmed: dict[int, int] = defaultdict(int)
+    for offer in offers:
+        if (offer.worker_id, offer.order_id) in chosen_pairs:
+            confirmed_ids.append(offer.pk)
+            new_confirmed[offer.order_id] += 1
+            recipients[(offer.order_id, "confirmed")].append(
+                (offer.worker_id, str(offer.worker.phone), offer.worker.language)
+            )
+    Offer.objects.filter(pk__in=confirmed_ids).update(
+        state=Offer.State.CONFIRMED, confirmed_at=now
+    )
+    result.confirmed = len(confirmed_ids)
+
+    # A worker booked on one order is not also kept on an overlapping one.
+    chosen_order = dict(chosen)
+    overlapping_release: list[int] = []
+    standby_ids: list[int] = []
+    released_ids: list[int] = []
+    filled: list[int] = []
+    waiting = defaultdict(list)
+    for offer in offers:
+        if offer.pk in confirmed_ids:
+            continue
+        if offer.worker_id in chosen_workers:
+            booked_order = by_id[chosen_order[offer.worker_id]]
+            order = by_id[offer.order_id]
+            if booked_order.start < order.ends_at and booked_order.ends_at > order.start:
+                overlapping_release.append(offer.pk)
+                continue
+        waiting[offer.order_id].append(offer)
+    for order in orders:
+        total = order.confirmed_count + new_confirmed[order.pk]
+        if total < order.booking_target:
+            continue
+        if order.status == Order.Status.CALLING:
+            filled.append(order.pk)
+        # The order is full: acceptors become standby (best first), everyone else is told.
+        acceptors = sorted(
+            (o for o in waiting[order.pk] if o.response == Offer.Response.ACCEPTED),
+            key=lambda o: (o.cost, o.pk),
+        )
+        room = max(0, _standby_places(order) - order.standby_count)
+        for offer in acceptors[:room]:
+            standby_ids.append(offer.pk)
+            recipients[(order.pk, "standby")].append(
+                (offer.worker_id, str(offer.worker.phone), offer.worker.language)
+            )
+        for offer in [*acceptors[room:], *(o for o in waiting[order.pk] if o.response is None)]:
+            released_ids.append(offer.pk)
+            recipients[(order.pk, "not_needed")].append(
+                (offer.worker_id, str(offer.worker.phone), offer.worker.language)
+            )
+    Offer.objects.filter(pk__in=standby_ids).update(state=Offer.State.STANDBY)
+    Offer.objects.filter(pk__in=[*released_ids, *overlapping_release]).update(
+        state=Offer.State.RELEASED, released_at=now
+    )
+    Order.objects.filter(pk__in=filled, status=Order.Status.CALLING).update(
+        status=Order.Status.FILLED, filled_at=now
+    )
+    result.standby = len(standby_ids)
+    result.released = len(released_ids) + len(overlapping_release)
+    result.filled_orders = filled
+    purposes = {"confirmed": "confirmation", "standby": "standby", "not_needed": "release"}
+    sms_queue_many(
+        [
+            item
+            for (order_id, key), people in recipients.items()
+            for item in sms_items(by_id[order_id], people, key, purposes[key])
+        ]
+    )
+    logger.info(
+        "batch: %d orders, %d acceptors, %d confirmed, %d standby, %d released",
+        result.orders, result.candidates, result.confirmed, result.standby, result.released,
+    )
+
+
+def busy_elsewhere(worker_id: int, order: Order) -> bool:
+    return busy_worker_ids(
+        start=order.start, ends_at=order.ends_at, exclude_order_id=order.pk
+    ).filter(worker_id=worker_id).exists()

@@ -1,0 +1,64 @@
+"""Withdrawals from a booking and standby promotion."""
+
+from typing import Any
+
+from django.db import transaction
+
+from config import clock
+from ratings.model import EventKind, classify_withdrawal
+from ratings.services import rating_event_record, rating_params
+
+from .. import texts
+from ..models import Offer, Order
+from .notify import notify_workers, order_values
+
+
+def standby_promote(*, order: Order, places: int, now: Any) -> int:
+    """Call the best standby workers in to fill `places`; returns how many were called."""
+    if places <= 0:
+        return 0
+    standby = list(
+        Offer.objects.filter(order=order, state=Offer.State.STANDBY)
+        .select_related("worker")
+        .order_by("cost", "id")[:places]
+    )
+    if not standby:
+        return 0
+    Offer.objects.filter(pk__in=[o.pk for o in standby]).update(
+        state=Offer.State.CONFIRMED, confirmed_at=now
+    )
+    notify_workers(
+        order,
+        [(o.worker_id, str(o.worker.phone), o.worker.language) for o in standby],
+        "come_now",
+        "standby_call",
+    )
+    return len(standby)
+
+
+@transaction.atomic
+def booking_withdraw(*, offer: Offer, now: Any = None, language: str = "ru") -> str:
+    """A booked worker pulls out (CANCEL K7Q). The notice decides the penalty; a standby
+    worker is called in their place. Returns the reply text."""
+    now = now or clock.now()
+    order = Order.objects.select_for_update().select_related("franchise", "site").get(
+        pk=offer.order_id
+    )
+    changed = Offer.objects.filter(
+        pk=offer.pk, state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY]
+    ).update(state=Offer.State.CANCELLED, released_at=now)
+    if not changed:
+        return texts.render("no_open_offer", language)
+    was_confirmed = offer.state == Offer.State.CONFIRMED
+    kind = EventKind.CANCEL
+    if was_confirmed:
+        kind = classify_withdrawal(order.start - now, rating_params())
+        rating_event_record(
+            worker=offer.worker, kind=kind, order_ref=order.pk,
+            note=f"withdrew from {order.code}",
+        )
+        if order.status in (Order.Status.FILLED, Order.Status.CALLING):
+            standby_promote(order=order, places=1, now=now)
+    late = was_confirmed and kind != EventKind.CANCEL
+    return texts.render("withdrawn_late" if late else "withdrawn", language,
+                        **order_values(order, language))

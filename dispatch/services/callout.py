@@ -1,0 +1,195 @@
+"""Call-out: turn an order into waves of SMS offers until enough workers have accepted."""
+
+import logging
+import math
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from config import clock
+from workers.models import Worker
+
+from ..models import Offer, Order, Step
+from ..overbooking import adaptive_target, fixed_target, wave_size
+from ..selectors import RankedCandidate, candidates_for_order
+from .notify import notify_workers
+from .steps import step_schedule
+
+logger = logging.getLogger(__name__)
+
+
+def _accepted_count(order: Order) -> int:
+    return order.offers.filter(
+        response=Offer.Response.ACCEPTED,
+        state__in=[Offer.State.OFFERED, Offer.State.CONFIRMED, Offer.State.STANDBY],
+    ).count()
+
+
+def _booking_target(order: Order, candidates: list[RankedCandidate]) -> int:
+    if order.overbook_policy == Order.Policy.ADAPTIVE:
+        target = adaptive_target(
+            order.headcount,
+            [c.reliability for c in candidates],
+            settings.DISPATCH["ADAPTIVE_SHOW_TARGET"],
+        )
+        # With too few candidates in reach the fixed rule is the honest fallback.
+        if target.reached:
+            return target.booking_target
+    return fixed_target(order.headcount, order.franchise.booking_ratio)
+
+
+def _offer_validity(order: Order, now: Any) -> int:
+    """Seconds an offer stays worth delivering: until the start, at most Twilio's 10 hours."""
+    return max(60, min(36000, int((order.start - now).total_seconds())))
+
+
+def _send_wave(order: Order, candidates: list[RankedCandidate], *, wave: int, now: Any) -> int:
+    offers = [
+        Offer(
+            order=order,
+            worker_id=c.worker_id,
+            wave=wave,
+            sent_at=now,
+            token=secrets.token_urlsafe(16)[:22],
+            distance_km=round(c.distance_km, 3),
+            cost=round(c.cost, 4),
+        )
+        for c in candidates
+    ]
+    Offer.objects.bulk_create(offers, batch_size=500)
+    Worker.objects.filter(pk__in=[c.worker_id for c in candidates]).update(
+        offers_received=F("offers_received") + 1, last_offer_at=now
+    )
+    recipients = [(c.worker_id, c.phone, c.language) for c in candidates]
+    notify_workers(order, recipients, "offer", "offer", validity_period=_offer_validity(order, now))
+    return len(offers)
+
+
+def _wave(order: Order, *, now: Any) -> int:
+    """Send the next wave if acceptances are short; returns the number of offers sent.
+
+    A radius with nobody new in it does not cost a wave interval: the next radius is tried
+    at once.
+    """
+    while True:
+        sent = _one_wave(order, now=now)
+        if sent != 0 or sent is None:
+            return sent or 0
+        if order.waves_sent >= len(settings.DISPATCH["WAVE_RADII_KM"]):
+            return 0
+
+
+def _one_wave(order: Order, *, now: Any) -> int | None:
+    """One radius; None when no wave is wanted at all, 0 when the radius had nobody new."""
+    config = settings.DISPATCH
+    radii = config["WAVE_RADII_KM"]
+    wave = order.waves_sent + 1
+    if wave > len(radii) or order.start <= now:
+        return None
+    already = order.offers.count()
+    cap = min(config["MAX_OFFERS_PER_ORDER"], config["MAX_OFFERS_PER_SLOT"] * order.booking_target)
+    room = cap - already
+    needed = order.booking_target - _accepted_count(order)
+    if needed <= 0 or room <= 0:
+        return None
+    candidates = candidates_for_order(order, radius_km=radii[wave - 1], limit=room)
+    # Offers still unanswered from earlier waves may yet be accepted: count them in.
+    pending = list(
+        order.offers.filter(response__isnull=True, state=Offer.State.OFFERED)
+        .values_list("worker__offers_received", "worker__offers_answered",
+                     "worker__offers_accepted")
+    )
+    prior = config["PRIOR_WEIGHT"]
+    expected_pending = sum(
+        (answered + prior * config["PRIOR_REPLY_RATE"]) / (received + prior)
+        * (accepted + prior * config["PRIOR_ACCEPT_RATE"]) / (answered + prior)
+        for received, answered, accepted in pending
+    ) * 0.5  # half: some of them have had their chance already
+    size = wave_size(needed - expected_pending, [c.accept_probability for c in candidates])
+    if wave > 1:
+        # A later wave is short of time: ask a few more than the expectation says.
+        size = min(len(candidates), math.ceil(size * 1.25))
+    chosen = candidates[:size]
+    order.waves_sent = wave
+    order.save(update_fields=["waves_sent"])
+    if not chosen:
+        logger.info("order %s: no more candidates within %s km", order.code, radii[wave - 1])
+        return 0
+    return _send_wave(order, chosen, wave=wave, now=now)
+
+
+def _schedule_next_wave(order: Order, *, now: Any) -> None:
+    if order.waves_sent < len(settings.DISPATCH["WAVE_RADII_KM"]):
+        interval = timedelta(minutes=settings.DISPATCH["WAVE_INTERVAL_MINUTES"])
+        # An urgent order cannot wait a full interval: never later than halfway to the start.
+        due = min(now + interval, now + (order.start - now) / 2)
+        step_schedule(kind=Step.Kind.WAVE, due_at=due, order=order)
+
+
+@transaction.atomic
+def callout_start(*, order: Order) -> Order:
+    """Start calling workers for a draft order: booking target, wave 1, timed next steps."""
+    now = clock.now()
+    order = Order.objects.select_for_update().select_related("franchise", "site").get(pk=order.pk)
+    if order.status != Order.Status.DRAFT:
+        raise ValidationError({"status": [f"The call-out has already started ({order.status})."]})
+    if order.start <= now:
+        raise ValidationError({"start": ["This order has already started."]})
+    first_radius = settings.DISPATCH["WAVE_RADII_KM"][0]
+    if order.overbook_policy == Order.Policy.ADAPTIVE:
+        widest = settings.DISPATCH["WAVE_RADII_KM"][-1]
+        pool = candidates_for_order(order, radius_km=widest, limit=2000)
+        order.booking_target = _booking_target(order, pool)
+    else:
+        order.booking_target = fixed_target(order.headcount, order.franchise.booking_ratio)
+    order.check_transition(Order.Status.CALLING)
+    order.status = Order.Status.CALLING
+    order.calling_since = now
+    order.save(update_fields=["booking_target", "status", "calling_since"])
+    sent = _wave(order, now=now)
+    logger.info("order %s: target %s, wave 1 to %s workers within %s km",
+                order.code, order.booking_target, sent, first_radius)
+    _schedule_next_wave(order, now=now)
+    _schedule_reminders(order, now=now)
+    return order
+
+
+def _schedule_reminders(order: Order, *, now: Any) -> None:
+    from zoneinfo import ZoneInfo
+
+    config = settings.DISPATCH
+    local_start = order.start.astimezone(ZoneInfo(order.franchise.timezone))
+    evening = (local_start - timedelta(days=1)).replace(
+        hour=config["EVENING_REMINDER_HOUR"], minute=0, second=0, microsecond=0
+    )
+    final = order.start - timedelta(hours=config["FINAL_REMINDER_HOURS"])
+    silence = order.start - timedelta(minutes=config["SILENCE_CHECK_MINUTES"])
+    grace = order.start + timedelta(minutes=config["NO_SHOW_GRACE_MINUTES"])
+    if evening > now and evening < final:
+        step_schedule(kind=Step.Kind.REMINDER_EVENING, due_at=evening, order=order)
+    if final > now:
+        step_schedule(kind=Step.Kind.REMINDER_FINAL, due_at=final, order=order)
+    if silence > now:
+        step_schedule(kind=Step.Kind.SILENCE_CHECK, due_at=silence, order=order)
+    step_schedule(kind=Step.Kind.NO_SHOW_CHECK, due_at=grace, order=order)
+
+
+@transaction.atomic
+def wave_next(*, order_id: int) -> int:
+    """The timed next wave: sent only while the order is calling and acceptances are short."""
+    now = clock.now()
+    order = (
+        Order.objects.select_for_update().select_related("franchise", "site").filter(pk=order_id)
+        .first()
+    )
+    if order is None or order.status != Order.Status.CALLING:
+        return 0
+    sent = _wave(order, now=now)
+    if _accepted_count(order) < order.booking_target:
+        _schedule_next_wave(order, now=now)
+    return sent

@@ -1,0 +1,118 @@
+"""Cancelling, reminding, checking silence and no-shows: the order's later life."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from config import clock
+from ratings.model import EventKind
+from ratings.services import rating_event_record
+
+from ..models import Offer, Order, Step
+from .attendance import standby_promote
+from .notify import notify_workers
+from .steps import steps_cancel
+
+
+def _people(offers: Any) -> list[tuple[int, str, str]]:
+    return [(o.worker_id, str(o.worker.phone), o.worker.language) for o in offers]
+
+
+@transaction.atomic
+def order_cancel(*, order: Order) -> Order:
+    """Cancel before the work starts; confirmed and standby workers are told."""
+    now = clock.now()
+    order = Order.objects.select_for_update().select_related("franchise", "site").get(pk=order.pk)
+    if order.status == Order.Status.CANCELLED:
+        return order
+    if order.status not in (Order.Status.DRAFT, Order.Status.CALLING, Order.Status.FILLED):
+        raise ValidationError({"status": [f"An order {order.status} cannot be cancelled."]})
+    booked = list(
+        order.offers.filter(state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY])
+        .select_related("worker")
+    )
+    order.offers.exclude(state=Offer.State.RELEASED).update(
+        state=Offer.State.CANCELLED, released_at=now
+    )
+    order.check_transition(Order.Status.CANCELLED)
+    order.status = Order.Status.CANCELLED
+    order.cancelled_at = now
+    order.save(update_fields=["status", "cancelled_at"])
+    steps_cancel(order=order)
+    notify_workers(order, _people(booked), "cancelled", "cancellation")
+    return order
+
+
+def reminders_send(*, order_id: int) -> int:
+    """Ask every confirmed worker to re-confirm (YES K7Q)."""
+    order = Order.objects.select_related("franchise", "site").filter(pk=order_id).first()
+    if order is None or order.status not in (Order.Status.FILLED, Order.Status.CALLING):
+        return 0
+    confirmed = order.offers.filter(state=Offer.State.CONFIRMED).select_related("worker")
+    return notify_workers(order, _people(confirmed), "reminder", "reminder")
+
+
+@transaction.atomic
+def silence_check(*, order_id: int) -> int:
+    """Confirmed workers who answered neither reminder get a standby worker called in beside
+    them; the silent keep their place (they may still come)."""
+    now = clock.now()
+    order = (
+        Order.objects.select_for_update().select_related("franchise", "site")
+        .filter(pk=order_id).first()
+    )
+    if order is None or order.status not in (Order.Status.FILLED, Order.Status.CALLING):
+        return 0
+    reminded = Step.objects.filter(
+        order=order, kind__in=[Step.Kind.REMINDER_EVENING, Step.Kind.REMINDER_FINAL],
+        done_at__isnull=False,
+    ).exists()
+    if not reminded:
+        return 0
+    silent = order.offers.filter(state=Offer.State.CONFIRMED).filter(
+        Q(reconfirmed_at__isnull=True)
+    ).count()
+    return standby_promote(order=order, places=silent, now=now)
+
+
+@transaction.atomic
+def no_show_check(*, order_id: int) -> int:
+    """At start + grace: every confirmed worker not checked in is a no-show, once.
+
+    The rating drops in the same transaction; standby workers are called for the gap.
+    Safe to run twice: only offers with no attendance yet are marked.
+    """
+    now = clock.now()
+    order = (
+        Order.objects.select_for_update().select_related("franchise", "site")
+        .filter(pk=order_id).first()
+    )
+    if order is None or order.status in (Order.Status.CANCELLED, Order.Status.DRAFT):
+        return 0
+    missing = list(
+        order.offers.filter(state=Offer.State.CONFIRMED, attendance__isnull=True)
+        .select_related("worker")
+    )
+    marked = Offer.objects.filter(
+        pk__in=[o.pk for o in missing], attendance__isnull=True
+    ).update(attendance=Offer.Attendance.NO_SHOW)
+    for offer in missing:
+        rating_event_record(
+            worker=offer.worker, kind=EventKind.NO_SHOW, order_ref=order.pk,
+            note=f"no-show on {order.code}",
+        )
+    if order.status in (Order.Status.CALLING, Order.Status.FILLED):
+        order.status = Order.Status.IN_PROGRESS
+        order.save(update_fields=["status"])
+    present = order.offers.filter(
+        attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE]
+    ).count()
+    standby_promote(order=order, places=max(0, order.headcount - present), now=now)
+    return marked
+
+
+def order_due_soon(order: Order) -> bool:
+    return order.start - clock.now() < timedelta(hours=1)

@@ -1,0 +1,62 @@
+"""Writing the texts workers get, in their language and the franchise's local time."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from messaging.services import SmsItem, sms_queue_many
+
+from .. import texts
+from ..models import Order
+
+
+def local_time(order: Order, moment: datetime, *, with_date: bool = True) -> str:
+    local = moment.astimezone(ZoneInfo(order.franchise.timezone))
+    return local.strftime("%d.%m %H:%M" if with_date else "%H:%M")
+
+
+def _amount(value: Decimal) -> str:
+    return f"{value.normalize():f}" if value == value.to_integral() else f"{value:.2f}"
+
+
+def order_values(order: Order, language: str) -> dict[str, Any]:
+    return {
+        "code": order.code,
+        "work": texts.work_name(order.work_type, language),
+        "when": local_time(order, order.start),
+        "hours": _amount(order.hours),
+        "pay": _amount(order.pay_rate),
+        "address": order.site.address,
+        "fee": _amount(order.franchise.standby_fee),
+    }
+
+
+def sms_items(
+    order: Order, recipients: list[tuple[Any, str, str]], key: str, purpose: str,
+    *, validity_period: int | None = None, **extra: Any,
+) -> list[SmsItem]:
+    """Text `key` for each (worker_id, phone, language), ready for `sms_queue_many`."""
+    items = []
+    for worker_id, phone, language in recipients:
+        values = {**order_values(order, language), **extra}
+        items.append(
+            SmsItem(
+                phone=phone,
+                body=texts.render(key, language, **values),
+                purpose=purpose,
+                worker_id=worker_id,
+                order_id=order.pk,
+                validity_period=validity_period,
+            )
+        )
+    return items
+
+
+def notify_workers(
+    order: Order, recipients: list[tuple[Any, str, str]], key: str, purpose: str,
+    *, validity_period: int | None = None, **extra: Any,
+) -> int:
+    """Queue text `key` for each (worker_id, phone, language); one insert for them all."""
+    items = sms_items(order, recipients, key, purpose, validity_period=validity_period, **extra)
+    return len(sms_queue_many(items))

@@ -1,0 +1,67 @@
+"""Celery tasks for dispatch: thin wrappers that take ids and call services."""
+
+import logging
+
+from celery import shared_task
+
+from config import clock
+
+from .models import Step
+from .services import assignment_run, callout_start, wave_next
+from .services.lifecycle import no_show_check, reminders_send, silence_check
+from .services.steps import step_claim, step_finish
+
+logger = logging.getLogger(__name__)
+
+
+def _run_step(step: Step) -> None:
+    kind = step.kind
+    if kind == Step.Kind.ASSIGN:
+        assignment_run(franchise_id=step.franchise_id)
+    elif kind == Step.Kind.WAVE:
+        wave_next(order_id=step.order_id)
+    elif kind in (Step.Kind.REMINDER_EVENING, Step.Kind.REMINDER_FINAL):
+        reminders_send(order_id=step.order_id)
+    elif kind == Step.Kind.SILENCE_CHECK:
+        silence_check(order_id=step.order_id)
+    elif kind == Step.Kind.NO_SHOW_CHECK:
+        no_show_check(order_id=step.order_id)
+
+
+@shared_task(ignore_result=True)
+def run_due_steps(limit: int = 200) -> int:
+    """Periodic: run every step whose time has come, each exactly once.
+
+    Batch assignments go first, so acceptances are booked before reminders or no-show checks
+    of the same moment look at the crews.
+    """
+    now = clock.now()
+    due = list(
+        Step.objects.filter(done_at__isnull=True, claimed_at__isnull=True, due_at__lte=now)
+        .order_by("due_at", "id")[:limit]
+    )
+    due.sort(key=lambda step: (step.kind != Step.Kind.ASSIGN, step.due_at, step.pk))
+    ran = 0
+    for step in due:
+        if not step_claim(step.pk, now=now):
+            continue
+        try:
+            _run_step(step)
+        except Exception:
+            logger.exception("step %s (%s) failed; it will be retried", step.pk, step.kind)
+            Step.objects.filter(pk=step.pk).update(claimed_at=None)
+            continue
+        step_finish(step.pk, now=clock.now())
+        ran += 1
+    return ran
+
+
+@shared_task(ignore_result=True)
+def start_callout(order_id: int) -> None:
+    from .models import Order
+
+    order = Order.objects.filter(pk=order_id, status=Order.Status.DRAFT).first()
+    if order is None:
+        logger.info("order %s is not a draft any more; call-out not started", order_id)
+        return
+    callout_start(order=order)

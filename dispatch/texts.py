@@ -1,0 +1,97 @@
+"""What workers are told, in Russian and English.
+
+Russian is UCS-2: one segment holds 70 characters, so the texts sent to many people (offers,
+"not needed") are written to fit one segment; the confirmation, which carries the address,
+may take two. Times are in the franchise's local time.
+"""
+
+from messaging.texts import render_from
+
+WORK_TYPE_NAMES = {
+    "loading": {"ru": "погрузка", "en": "loading"},
+    "moving": {"ru": "переезд", "en": "moving"},
+    "snow_clearing": {"ru": "уборка снега", "en": "snow clearing"},
+    "roofing": {"ru": "кровля", "en": "roofing"},
+    "cleaning": {"ru": "уборка", "en": "cleaning"},
+    "general": {"ru": "разнорабочие", "en": "general labour"},
+}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "offer": {
+        "ru": "{code}: {work} {when}, {hours}ч, {pay}р/ч. ДА {code} / НЕТ {code}",
+        "en": "Job {code}: {work} {when}, {hours}h, {pay}/h. Reply YES {code} or NO {code}",
+    },
+    "offer_link": {
+        "ru": " {link}",
+        "en": " {link}",
+    },
+    "accepted": {
+        "ru": "Принято {code}. Бригаду подтвердим до {by}",
+        "en": "Thanks, {code} noted. Crews are confirmed by {by}.",
+    },
+    "declined": {
+        "ru": "Понятно, {code} отклонено. Спасибо",
+        "en": "OK, {code} declined. Thank you.",
+    },
+    "confirmed": {
+        "ru": "Вы в бригаде {code}: {when}, {address}. Отказ: CANCEL {code}",
+        "en": "You're on crew {code}: {when}, {address}. Can't come? CANCEL {code}",
+    },
+    "standby": {
+        "ru": "{code}: вы в резерве, ждите звонка. Выход из резерва: {fee}р",
+        "en": "{code}: you are standby. If called and not needed you get {fee}.",
+    },
+    "not_needed": {
+        "ru": "{code}: набор закрыт, спасибо. Ждите новых заказов",
+        "en": "{code} is full, thank you. More jobs soon.",
+    },
+    "already_filled": {
+        "ru": "{code}: набор уже закрыт. Спасибо, ждите новых заказов",
+        "en": "{code} is already full, thank you. More jobs soon.",
+    },
+    "cancelled": {
+        "ru": "Заказ {code} ({when}) отменён клиентом. Извините",
+        "en": "Job {code} ({when}) was cancelled by the client. Sorry.",
+    },
+    "reminder": {
+        "ru": "Напоминание {code}: {when}, {address}. Придёте? ДА {code}",
+        "en": "Reminder {code}: {when}, {address}. Coming? Reply YES {code}",
+    },
+    "reconfirmed": {
+        "ru": "Спасибо, ждём вас: {code} {when}",
+        "en": "Thanks, see you: {code} {when}",
+    },
+    "no_open_offer": {
+        "ru": "У вас нет открытых предложений. Ждите новых заказов",
+        "en": "You have no open job offers right now.",
+    },
+    "unknown_code": {
+        "ru": "Заказ {code} не найден. Проверьте код",
+        "en": "We can't find job {code} for you. Check the code.",
+    },
+    "which_offer": {
+        "ru": "Уточните заказ: {codes}. Например ДА {first}",
+        "en": "Which job? {codes}. E.g. YES {first}",
+    },
+    "withdrawn": {
+        "ru": "Вы сняты с заказа {code}. Спасибо, что предупредили",
+        "en": "You are off job {code}. Thanks for telling us.",
+    },
+    "withdrawn_late": {
+        "ru": "Вы сняты с {code}. Поздний отказ снижает рейтинг",
+        "en": "You are off job {code}. Late notice lowers your rating.",
+    },
+    "come_now": {
+        "ru": "Срочно {code}: нужны вы, {when}, {address}. Едете? ДА {code}",
+        "en": "Urgent {code}: you're needed {when}, {address}. Coming? YES {code}",
+    },
+}
+
+
+def render(key: str, language: str, **values: object) -> str:
+    return render_from(TEXTS, key, language, **values)
+
+
+def work_name(work_type: str, language: str) -> str:
+    names = WORK_TYPE_NAMES.get(work_type, {})
+    return names.get(language, names.get("ru", work_type))

@@ -1,0 +1,81 @@
+"""Recording rating events: the worker's figures change in the same transaction."""
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from config import clock
+from workers.models import Worker
+
+from . import model
+from .models import RatingEvent
+
+
+def rating_params() -> model.RatingParams:
+    return model.RatingParams(**getattr(settings, "RATING_PARAMS", {}))
+
+
+def _state_of(worker: Worker, params: model.RatingParams) -> model.WorkerState:
+    if worker.rating_state:
+        return model.WorkerState.from_dict(worker.rating_state)
+    return model.initial_state(params)
+
+
+def _write(worker: Worker, state: model.WorkerState, params: model.RatingParams,
+           now: datetime) -> None:
+    worker.rating_state = state.to_dict()
+    worker.rating = model.rating_at(state, now)
+    worker.reliability = state.reliability
+    worker.shifts_completed = state.shifts_completed
+    worker.no_shows = state.no_shows
+    fields = ["rating_state", "rating", "reliability", "shifts_completed", "no_shows"]
+    if worker.status == Worker.Status.ACTIVE and model.should_suspend(state, now, params):
+        worker.status = Worker.Status.SUSPENDED
+        fields.append("status")
+    worker.save(update_fields=fields)
+
+
+@transaction.atomic
+def rating_event_record(
+    *, worker: Worker, kind: str, order_ref: int | None = None, score: int | None = None,
+    source: str = "", note: str = "", at: datetime | None = None,
+) -> RatingEvent:
+    """Record an event and update the worker's rating and reliability at once.
+
+    The event is stamped with the time it is recorded (never earlier than the worker's last
+    event), so the incremental figures equal a replay of all events in id order.
+    """
+    params = rating_params()
+    now = at or clock.now()
+    worker = Worker.objects.select_for_update().get(pk=worker.pk)
+    state = _state_of(worker, params)
+    if state.last_event_at is not None and now < state.last_event_at:
+        now = state.last_event_at
+    event = RatingEvent.objects.create(
+        worker=worker, kind=kind, score=score, source=source, order_ref=order_ref, at=now,
+        note=note[:300],
+    )
+    state = model.apply(state, _event(event), params)
+    _write(worker, state, params, now)
+    return event
+
+
+def _event(row: RatingEvent) -> model.Event:
+    return model.Event(
+        kind=row.kind, at=row.at, score=row.score, source=row.source or None
+    )
+
+
+@transaction.atomic
+def worker_ratings_recompute(*, worker: Worker, now: datetime | None = None) -> Any:
+    """Restate a worker's figures from all their standing events (after an appeal, or a
+    change of parameters)."""
+    params = rating_params()
+    worker = Worker.objects.select_for_update().get(pk=worker.pk)
+    events = RatingEvent.objects.filter(worker=worker, reversed_at__isnull=True).order_by("id")
+    state = model.replay([_event(row) for row in events], params)
+    last = state.last_event_at or now or clock.now()
+    _write(worker, state, params, last)
+    return state
