@@ -43,7 +43,7 @@ bench: dev-venv
 demo: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --quiet
-	$(PY) manage.py demo
+	LOG_LEVEL=WARNING $(PY) manage.py demo
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles
