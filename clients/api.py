@@ -56,19 +56,29 @@ class ClientFilter(filters.FilterSet):
         fields = ["franchise", "phone", "search"]
 
     def filter_phone(self, queryset: Any, name: str, value: str) -> Any:
-        from phonenumber_field.phonenumber import to_python
-
-        number = to_python(value)
-        if number is None or not number.is_valid():
-            return queryset.filter(phone=value)
-        return queryset.filter(phone=number.as_e164)
+        number = _e164(value)
+        return queryset.filter(phone=number or value)
 
     def filter_search(self, queryset: Any, name: str, value: str) -> Any:
         digits = "".join(ch for ch in value if ch.isdigit())
         condition = Q(name__icontains=value) | Q(email__icontains=value)
         if len(digits) >= 4:
             condition |= Q(phone__contains=digits)
+        # An operator types the number as the caller says it ("8 812 ..."), not as stored.
+        number = _e164(value)
+        if number:
+            condition |= Q(phone=number)
         return queryset.filter(condition)
+
+
+def _e164(value: str) -> str | None:
+    """The E.164 form of a valid phone number in any format, else None."""
+    from phonenumber_field.phonenumber import to_python
+
+    number = to_python(value)
+    if number is None or not number.is_valid():
+        return None
+    return number.as_e164
 
 
 class ClientViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):

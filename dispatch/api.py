@@ -52,9 +52,12 @@ class OrderSerializer(serializers.ModelSerializer):
         fields = [
             "id", "code", "client", "site", "franchise", "foreman", "work_type", "headcount",
             "start", "hours", "bill_rate", "pay_rate", "status", "overbook_policy",
-            "booking_target", "notes", "counts", "created_at", "filled_at",
+            "booking_target", "foremen_needed", "waves_sent", "notes", "counts", "created_at",
+            "filled_at",
         ]
-        read_only_fields = ["code", "status", "booking_target", "created_at", "filled_at"]
+        read_only_fields = [
+            "code", "status", "booking_target", "waves_sent", "created_at", "filled_at",
+        ]
 
     @extend_schema(responses=OrderCountsSerializer)
     def get_counts(self, order: Order) -> dict[str, int]:

@@ -96,9 +96,11 @@ class FranchiseViewSet(viewsets.ModelViewSet):
     filterset_class = FranchiseFilter
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
+    queryset = Franchise.objects.order_by("id")
+
     def get_queryset(self) -> Any:
         user = self.request.user
-        queryset = Franchise.objects.order_by("id")
-        if user.is_hq:
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False) or user.is_hq:
             return queryset
         return queryset.filter(pk=user.franchise_id)

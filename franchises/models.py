@@ -113,6 +113,10 @@ class Franchise(models.Model):
 
 
 class User(AbstractUser):
+    # A franchise user may point only at logins of its own franchise (e.g. an order's foreman).
+    franchise_scope = "franchise"
+    foreman_scope = None
+
     class Role(models.TextChoices):
         HQ = "hq", "Headquarters"
         FRANCHISE = "franchise", "Franchise staff"

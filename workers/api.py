@@ -24,9 +24,9 @@ class WorkerSerializer(serializers.ModelSerializer):
     skills = serializers.ListField(child=serializers.ChoiceField(choices=SKILLS), required=False)
     lat = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
     lng = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
-    status = serializers.ChoiceField(
-        choices=Worker.Status.choices, required=False, default=Worker.Status.APPLICANT
-    )
+    # No default here: a default would also apply to a full update (PUT) and read as an
+    # attempt to turn an active worker back into an applicant. New workers default in the service.
+    status = serializers.ChoiceField(choices=Worker.Status.choices, required=False)
     distance_km = serializers.FloatField(read_only=True, required=False)
     opted_out = serializers.SerializerMethodField()
 
@@ -35,10 +35,12 @@ class WorkerSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "phone", "lat", "lng", "home_area", "skills", "status", "language",
             "opted_out", "rating", "reliability", "shifts_completed", "no_shows", "vetted_at",
+            "offers_received", "offers_answered", "offers_accepted", "last_offer_at",
             "notes", "created_at", "distance_km",
         ]
         read_only_fields = [
             "rating", "reliability", "shifts_completed", "no_shows", "vetted_at",
+            "offers_received", "offers_answered", "offers_accepted", "last_offer_at",
             "created_at",
         ]
 

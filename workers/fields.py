@@ -73,6 +73,10 @@ class HasTag(Lookup):
     """`skills__has="loading"`: the set contains that tag."""
 
     lookup_name = "has"
+    prepare_rhs = False
+
+    def get_prep_lookup(self) -> Any:
+        return str(self.rhs)
 
     def get_db_prep_lookup(self, value: Any, connection: Any) -> Any:
         return ("%s", [f"%,{value},%"])

@@ -4,7 +4,6 @@ from django.db.models import Exists, F, FloatField, OuterRef, QuerySet, Value
 from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
 
 from clients.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box
-
 from messaging.models import OptOut
 
 from .models import Worker

@@ -90,6 +90,7 @@ def order_place(
     foreman: Any = None,
     lead: Any = None,
     created_by: Any = None,
+    foremen_needed: int = 0,
 ) -> Order:
     """Create an order in draft with its code and fixed booking target.
 
@@ -117,6 +118,7 @@ def order_place(
         foreman=foreman,
         lead=lead,
         created_by=created_by,
+        foremen_needed=foremen_needed,
         booking_target=fixed_target(headcount, franchise.booking_ratio) if headcount else 1,
         ends_at=_ends_at(start, hours),
     )
