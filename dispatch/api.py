@@ -16,9 +16,17 @@ from franchises.api import ScopedRelatedField, ScopedViewSetMixin
 from franchises.models import Franchise, User
 
 from . import services
-from .models import Offer, Order
+from .models import Appeal, Offer, Order
 from .selectors import COUNT_NAMES, orders_with_counts
+from .services.appeals import appeal_decide
 from .services.lifecycle import order_cancel
+from .services.onsite import (
+    AttendanceEntry,
+    FeedbackEntry,
+    attendance_record,
+    feedback_record,
+    order_complete,
+)
 
 
 class OrderCountsSerializer(serializers.Serializer):
@@ -99,7 +107,69 @@ class OrderFilter(filters.FilterSet):
         fields = ["status", "franchise", "client", "site", "work_type", "code", "foreman"]
 
 
-class OrderViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+class AttendanceEntrySerializer(serializers.Serializer):
+    worker = serializers.IntegerField(min_value=1)
+    status = serializers.ChoiceField(
+        choices=[Offer.Attendance.PRESENT, Offer.Attendance.LATE, Offer.Attendance.NO_SHOW]
+    )
+    hours = serializers.DecimalField(
+        max_digits=4, decimal_places=1, min_value=0, max_value=36, required=False,
+        allow_null=True,
+    )
+
+
+class FeedbackEntrySerializer(serializers.Serializer):
+    worker = serializers.IntegerField(min_value=1)
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    source = serializers.ChoiceField(choices=["foreman", "client"])
+
+
+def _entries(serializer_class: type, data: Any) -> list[dict[str, Any]]:
+    if not isinstance(data, list) or not data:
+        raise ValidationError({"detail": ["Send a non-empty JSON list of entries."]})
+    form = serializer_class(data=data, many=True)
+    form.is_valid(raise_exception=True)
+    workers = [entry["worker"] for entry in form.validated_data]
+    if len(set(workers)) != len(workers):
+        raise ValidationError({"worker": ["A worker is listed twice."]})
+    return form.validated_data
+
+
+class OrderOnSiteMixin:
+    """Actions the foreman takes on site: attendance and scores; and completion."""
+
+    foreman_actions = ("attendance", "feedback")
+
+    @extend_schema(
+        request=AttendanceEntrySerializer(many=True), responses=OfferSerializer(many=True)
+    )
+    @action(detail=True, methods=["post"])
+    def attendance(self, request: Request, pk: str | None = None) -> Response:
+        entries = _entries(AttendanceEntrySerializer, request.data)
+        offers = attendance_record(
+            order=self.get_object(),
+            entries=[AttendanceEntry(e["worker"], e["status"], e.get("hours")) for e in entries],
+        )
+        return Response(OfferSerializer(offers, many=True).data)
+
+    @extend_schema(request=FeedbackEntrySerializer(many=True), responses=None)
+    @action(detail=True, methods=["post"])
+    def feedback(self, request: Request, pk: str | None = None) -> Response:
+        entries = _entries(FeedbackEntrySerializer, request.data)
+        recorded = feedback_record(
+            order=self.get_object(),
+            entries=[FeedbackEntry(e["worker"], e["score"], e["source"]) for e in entries],
+        )
+        return Response({"recorded": recorded})
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str | None = None) -> Response:
+        order = order_complete(order=self.get_object())
+        return self._order_response(order)
+
+
+class OrderViewSet(OrderOnSiteMixin, ScopedViewSetMixin, viewsets.ModelViewSet):
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
     ordering_fields = ["start", "created_at", "id"]
@@ -157,3 +227,39 @@ class OrderViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
         if page is not None:
             return self.get_paginated_response(OfferSerializer(page, many=True).data)
         return Response(OfferSerializer(offers, many=True).data, status=status.HTTP_200_OK)
+
+
+class AppealSerializer(serializers.ModelSerializer):
+    worker = serializers.IntegerField(source="offer.worker_id", read_only=True)
+    order = serializers.IntegerField(source="offer.order_id", read_only=True)
+    order_code = serializers.CharField(source="offer.order.code", read_only=True)
+
+    class Meta:
+        model = Appeal
+        fields = ["id", "worker", "order", "order_code", "status", "text", "created_at",
+                  "decided_at", "decided_by", "notes"]
+        read_only_fields = fields
+
+
+class AppealDecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["reverse", "uphold"])
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AppealViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """No-show appeals; a recruiter (HQ or the franchise) reverses or upholds each."""
+
+    queryset = Appeal.objects.select_related("offer", "offer__order").order_by("-created_at")
+    serializer_class = AppealSerializer
+    filterset_fields = ["status"]
+
+    @extend_schema(request=AppealDecisionSerializer, responses=AppealSerializer)
+    @action(detail=True, methods=["post"])
+    def decide(self, request: Request, pk: str | None = None) -> Response:
+        form = AppealDecisionSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        appeal = appeal_decide(
+            appeal=self.get_object(), reverse=form.validated_data["decision"] == "reverse",
+            decided_by=request.user, notes=form.validated_data["notes"],
+        )
+        return Response(AppealSerializer(appeal).data)

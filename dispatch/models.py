@@ -85,6 +85,8 @@ class Order(models.Model):
     # How many foremen the crew needs (the optimiser places them first when it can).
     foremen_needed = models.PositiveSmallIntegerField(default=0)
     waves_sent = models.PositiveSmallIntegerField(default=0)
+    # The client's 1-5 score of the crew, asked by SMS after completion.
+    client_score = models.PositiveSmallIntegerField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -162,6 +164,8 @@ class Offer(models.Model):
         PRESENT = "present", "Present"
         LATE = "late", "Late"
         NO_SHOW = "no_show", "No-show"
+        # A no-show reversed on appeal: neither present nor held against the worker.
+        EXCUSED = "excused", "Excused"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="offers")
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="offers")
@@ -276,3 +280,28 @@ class Step(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} due {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class Appeal(models.Model):
+    """A worker's dispute of a no-show; a recruiter upholds the no-show or reverses it."""
+
+    franchise_scope = "offer__order__franchise"
+    foreman_scope = None
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        UPHELD = "upheld", "No-show upheld"
+        REVERSED = "reversed", "No-show reversed"
+
+    offer = models.OneToOneField(Offer, on_delete=models.CASCADE, related_name="appeal")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    notes = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"appeal on offer {self.offer_id}: {self.status}"

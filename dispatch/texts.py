@@ -81,6 +81,54 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Вы сняты с {code}. Поздний отказ снижает рейтинг",
         "en": "You are off job {code}. Late notice lowers your rating.",
     },
+    "checked_in": {
+        "ru": "Отметили: вы на месте, {code}. Хорошей смены!",
+        "en": "Checked in on {code}. Have a good shift!",
+    },
+    "checked_in_late": {
+        "ru": "Отметили с опозданием, {code}. Приходите вовремя",
+        "en": "Checked in late on {code}. Please be on time.",
+    },
+    "check_in_repeat": {
+        "ru": "Вы уже отмечены на {code}",
+        "en": "You are already checked in on {code}.",
+    },
+    "check_in_too_early": {
+        "ru": "Рано: отметка на {code} с {opens}",
+        "en": "Too early: check-in for {code} opens at {opens}.",
+    },
+    "check_in_too_late": {
+        "ru": "Смена {code} уже закончилась, отметка закрыта",
+        "en": "Shift {code} has ended; check-in is closed.",
+    },
+    "not_on_crew": {
+        "ru": "Вы не в бригаде {code}. Отметка не записана",
+        "en": "You are not on crew {code}; nothing was recorded.",
+    },
+    "appeal_recorded": {
+        "ru": "Жалоба по {code} принята. Рекрутер свяжется с вами",
+        "en": "Appeal on {code} received. A recruiter will contact you.",
+    },
+    "appeal_not_possible": {
+        "ru": "По {code} нет неявки для обжалования",
+        "en": "There is no no-show on {code} to appeal.",
+    },
+    "appeal_reversed": {
+        "ru": "Жалоба по {code} принята: неявка снята, рейтинг восстановлен",
+        "en": "Appeal on {code} upheld: the no-show is removed from your record.",
+    },
+    "appeal_upheld": {
+        "ru": "Жалоба по {code} отклонена: неявка остаётся",
+        "en": "Appeal on {code} declined: the no-show stands.",
+    },
+    "client_feedback": {
+        "ru": "Оцените бригаду {code} ({when}) от 1 до 5 в ответном SMS",
+        "en": "How was crew {code} ({when})? Reply with a score from 1 to 5.",
+    },
+    "client_thanks": {
+        "ru": "Спасибо за оценку {score} бригаде {code}!",
+        "en": "Thank you for scoring crew {code} {score}/5!",
+    },
     "come_now": {
         "ru": "Срочно {code}: нужны вы, {when}, {address}. Едете? ДА {code}",
         "en": "Urgent {code}: you're needed {when}, {address}. Coming? YES {code}",

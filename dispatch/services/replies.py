@@ -93,6 +93,42 @@ def reconfirm(*, offer: Offer, now: Any) -> None:
     Offer.objects.filter(pk=offer.pk).update(reconfirmed_at=now)
 
 
+def _client_feedback(inbound: handlers.Inbound) -> str | None:
+    """A client's "1".."5" answering our request to score a completed crew, else None."""
+    from messaging.models import Message
+
+    from .onsite import client_score_record
+
+    text = inbound.command.text.strip().strip(".!")
+    if inbound.worker is not None or text not in {"1", "2", "3", "4", "5"}:
+        return None
+    asked = (
+        Message.objects.filter(phone=inbound.phone, purpose="client_feedback",
+                               order__client_score__isnull=True)
+        .select_related("order", "order__franchise", "order__site")
+        .order_by("-created_at")
+        .first()
+    )
+    if asked is None or asked.order is None:
+        return None
+    order = asked.order
+    inbound.message.order = order
+    inbound.message.save(update_fields=["order"])
+    client_score_record(order=order, score=int(text))
+    return texts.render("client_thanks", "ru", score=text, **order_values(order, "ru"))
+
+
+def _handle_unknown(inbound: handlers.Inbound) -> str | None:
+    from messaging.texts import render as messaging_text
+
+    reply = _client_feedback(inbound)
+    if reply is not None:
+        return reply
+    if inbound.worker is None:
+        return messaging_text("unknown_sender", inbound.language)
+    return messaging_text("not_understood", inbound.language)
+
+
 def _handle_answer(  # noqa: PLR0911 - one answer per situation the worker may be in
     inbound: handlers.Inbound, *, accept: bool
 ) -> str | None:
@@ -100,7 +136,7 @@ def _handle_answer(  # noqa: PLR0911 - one answer per situation the worker may b
     if worker is None:
         from messaging.texts import render as messaging_text
 
-        return messaging_text("unknown_sender", language)
+        return _client_feedback(inbound) or messaging_text("unknown_sender", language)
     code = inbound.command.code
     if code is None:
         candidates = open_offers(worker)
@@ -138,6 +174,92 @@ def _handle_decline(inbound: handlers.Inbound) -> str | None:
     return _handle_answer(inbound, accept=False)
 
 
+def _booking_for(worker: Any, code: str | None, states: list[str]) -> Offer | None:
+    """The worker's booking on order `code`, or their only current one when no code is given."""
+    offers = Offer.objects.filter(worker=worker, state__in=states).exclude(
+        order__status__in=[Order.Status.CANCELLED, Order.Status.DRAFT]
+    ).select_related("order", "order__franchise", "order__site")
+    if code is not None:
+        return offers.filter(order__code=code).order_by("-id").first()
+    now = clock.now()
+    current = list(offers.filter(order__ends_at__gte=now - timedelta(days=7)))
+    return current[0] if len(current) == 1 else None
+
+
+def _handle_check_in(inbound: handlers.Inbound) -> str | None:
+    from .onsite import CHECK_IN_OPENS, check_in
+
+    worker, language, code = inbound.worker, inbound.language, inbound.command.code
+    if worker is None:
+        from messaging.texts import render as messaging_text
+
+        return messaging_text("unknown_sender", language)
+    offer = _booking_for(worker, code, [Offer.State.CONFIRMED, Offer.State.STANDBY])
+    if offer is None:
+        return texts.render("not_on_crew", language, code=code or "?")
+    order = offer.order
+    inbound.message.order = order
+    inbound.message.save(update_fields=["order"])
+    result = check_in(order=order, worker=worker, now=inbound.now)
+    values = order_values(order, language)
+    if result.reason == "ok":
+        offer.refresh_from_db()
+        late = offer.attendance == Offer.Attendance.LATE
+        return texts.render("checked_in_late" if late else "checked_in", language, **values)
+    if result.reason == "too_early":
+        opens = local_time(order, order.start - CHECK_IN_OPENS, with_date=False)
+        return texts.render("check_in_too_early", language, opens=opens, **values)
+    key = {"repeat": "check_in_repeat", "too_late": "check_in_too_late"}.get(
+        result.reason, "not_on_crew"
+    )
+    return texts.render(key, language, **values)
+
+
+def _handle_withdraw(inbound: handlers.Inbound) -> str | None:
+    from .attendance import booking_withdraw
+
+    worker, language, code = inbound.worker, inbound.language, inbound.command.code
+    if worker is None:
+        return texts.render("no_open_offer", language)
+    offer = _booking_for(worker, code, [Offer.State.CONFIRMED, Offer.State.STANDBY])
+    if offer is None:
+        # Not booked yet: withdrawing an open offer is declining it.
+        open_offer = _find_offer(worker, code) if code else None
+        if open_offer is not None and open_offer.state == Offer.State.OFFERED:
+            _, key = offer_respond(offer=open_offer, accept=False, now=inbound.now)
+            return _reply(open_offer.order, key, language, inbound.now)
+        return texts.render("no_open_offer", language)
+    inbound.message.order = offer.order
+    inbound.message.save(update_fields=["order"])
+    return booking_withdraw(offer=offer, now=inbound.now, language=language)
+
+
+def _handle_appeal(inbound: handlers.Inbound) -> str | None:
+    from .appeals import appeal_open
+
+    worker, language, code = inbound.worker, inbound.language, inbound.command.code
+    if worker is None:
+        return texts.render("no_open_offer", language)
+    offer = (
+        Offer.objects.filter(worker=worker, attendance=Offer.Attendance.NO_SHOW)
+        .filter(**({"order__code": code} if code else {}))
+        .select_related("order", "order__franchise", "order__site")
+        .order_by("-order__start")
+        .first()
+    )
+    if offer is None:
+        return texts.render("appeal_not_possible", language, code=code or "?")
+    inbound.message.order = offer.order
+    inbound.message.save(update_fields=["order"])
+    appeal = appeal_open(offer=offer, text=inbound.command.text, now=inbound.now)
+    key = "appeal_recorded" if appeal is not None else "appeal_not_possible"
+    return texts.render(key, language, **order_values(offer.order, language))
+
+
 def register_handlers() -> None:
     handlers.register(CommandKind.ACCEPT, _handle_accept)
     handlers.register(CommandKind.DECLINE, _handle_decline)
+    handlers.register(CommandKind.CHECK_IN, _handle_check_in)
+    handlers.register(CommandKind.WITHDRAW, _handle_withdraw)
+    handlers.register(CommandKind.APPEAL, _handle_appeal)
+    handlers.register(CommandKind.UNKNOWN, _handle_unknown)

@@ -1,0 +1,235 @@
+"""On site: attendance from the foreman, check-in by SMS, quality scores, completion."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from config import clock
+from ratings.model import EventKind
+from ratings.models import RatingEvent
+from ratings.services import rating_event_record, worker_ratings_recompute
+
+from ..models import Offer, Order
+
+# The foreman may record attendance from an hour before the start until a week after the end.
+ATTENDANCE_OPENS = timedelta(minutes=60)
+ATTENDANCE_CLOSES = timedelta(days=7)
+# A worker may text HERE from an hour before the start until the end of the shift.
+CHECK_IN_OPENS = timedelta(minutes=60)
+# Arriving later than this after the start is "late".
+LATE_AFTER = timedelta(minutes=15)
+
+ATTENDANCE_EVENT = {
+    Offer.Attendance.PRESENT: EventKind.SHOW,
+    Offer.Attendance.LATE: EventKind.LATE,
+    Offer.Attendance.NO_SHOW: EventKind.NO_SHOW,
+}
+
+
+@dataclass(frozen=True)
+class AttendanceEntry:
+    worker_id: int
+    status: str
+    hours: Decimal | None = None
+
+
+def _attendance_open(order: Order, now: Any) -> bool:
+    return order.start - ATTENDANCE_OPENS <= now <= order.ends_at + ATTENDANCE_CLOSES
+
+
+def _set_attendance(order: Order, offer: Offer, status: str, now: Any) -> bool:
+    """Write one worker's attendance and its rating event; a repeat changes nothing, a
+    correction reverses the earlier event. Returns True when something changed."""
+    previous = offer.attendance
+    if previous == status:
+        return False
+    if previous is not None:
+        # A correction: the earlier verdict stops counting, the figures are restated.
+        RatingEvent.objects.filter(
+            worker_id=offer.worker_id, order_ref=order.pk, reversed_at__isnull=True,
+            kind=ATTENDANCE_EVENT[previous],
+        ).update(reversed_at=now, note=f"corrected to {status}")
+    offer.attendance = status
+    if status != Offer.Attendance.NO_SHOW and offer.checked_in_at is None:
+        offer.checked_in_at = now
+    if offer.state == Offer.State.STANDBY:
+        offer.state = Offer.State.CONFIRMED  # a standby who worked is part of the crew
+    offer.save(update_fields=["attendance", "checked_in_at", "state"])
+    if previous is not None:
+        worker_ratings_recompute(worker=offer.worker)
+    rating_event_record(
+        worker=offer.worker, kind=ATTENDANCE_EVENT[status], order_ref=order.pk,
+        note=f"{status} on {order.code}" + (" (correction)" if previous else ""),
+    )
+    return True
+
+
+def _start_work(order: Order) -> None:
+    if order.status in (Order.Status.CALLING, Order.Status.FILLED):
+        order.status = Order.Status.IN_PROGRESS
+        order.save(update_fields=["status"])
+
+
+@transaction.atomic
+def attendance_record(*, order: Order, entries: list[AttendanceEntry]) -> list[Offer]:
+    """The foreman's attendance list: present, late or no-show, with hours worked.
+
+    All or nothing: one bad entry (a worker not on this crew) rejects the whole list.
+    """
+    now = clock.now()
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status in (Order.Status.DRAFT, Order.Status.CANCELLED):
+        raise ValidationError(
+            {"status": [f"Attendance cannot be taken on a {order.status} order."]}
+        )
+    if not _attendance_open(order, now):
+        raise ValidationError(
+            {"detail": ["Attendance opens an hour before the start and closes a week after "
+                        "the end."]}
+        )
+    offers = {
+        offer.worker_id: offer
+        for offer in order.offers.filter(
+            state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY],
+            worker_id__in=[entry.worker_id for entry in entries],
+        ).select_related("worker")
+    }
+    missing = [entry.worker_id for entry in entries if entry.worker_id not in offers]
+    if missing:
+        raise ValidationError({"worker": [f"Not on this crew: {sorted(set(missing))}."]})
+    for entry in entries:
+        offer = offers[entry.worker_id]
+        _set_attendance(order, offer, entry.status, now)
+        hours = None if entry.status == Offer.Attendance.NO_SHOW else entry.hours
+        if hours is not None and hours > order.hours + 12:
+            raise ValidationError({"hours": [f"{hours} hours is more than this shift allows."]})
+        if hours is not None or entry.status == Offer.Attendance.NO_SHOW:
+            Offer.objects.filter(pk=offer.pk).update(hours_worked=hours)
+    _start_work(order)
+    return list(order.offers.filter(worker_id__in=offers))
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    recorded: bool
+    reason: str  # "ok", "repeat", "not_on_crew", "too_early", "too_late"
+
+
+@transaction.atomic
+def check_in(*, order: Order, worker: Any, now: Any = None) -> CheckInResult:
+    """A worker's own check-in (HERE K7Q), accepted from an hour before the start to the end."""
+    now = now or clock.now()
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    offer = order.offers.filter(
+        worker=worker, state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY]
+    ).select_related("worker").first()
+    if offer is None or order.status in (Order.Status.CANCELLED, Order.Status.COMPLETED):
+        return CheckInResult(False, "not_on_crew")
+    if now < order.start - CHECK_IN_OPENS:
+        return CheckInResult(False, "too_early")
+    if now > order.ends_at:
+        return CheckInResult(False, "too_late")
+    if offer.attendance in (Offer.Attendance.PRESENT, Offer.Attendance.LATE):
+        return CheckInResult(False, "repeat")
+    status = Offer.Attendance.LATE if now > order.start + LATE_AFTER else Offer.Attendance.PRESENT
+    _set_attendance(order, offer, status, now)
+    _start_work(order)
+    return CheckInResult(True, "ok")
+
+
+@dataclass(frozen=True)
+class FeedbackEntry:
+    worker_id: int
+    score: int
+    source: str
+
+
+@transaction.atomic
+def feedback_record(*, order: Order, entries: list[FeedbackEntry]) -> int:
+    """Quality scores (1-5) from the foreman or the client for workers who came."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    came = {
+        offer.worker_id: offer
+        for offer in order.offers.filter(
+            attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE]
+        ).select_related("worker")
+    }
+    missing = [entry.worker_id for entry in entries if entry.worker_id not in came]
+    if missing:
+        raise ValidationError({"worker": [f"Did not work this shift: {sorted(set(missing))}."]})
+    for entry in entries:
+        rating_event_record(
+            worker=came[entry.worker_id].worker, kind=EventKind.SCORE, score=entry.score,
+            source=entry.source, order_ref=order.pk, note=f"{entry.source} score on {order.code}",
+        )
+    return len(entries)
+
+
+@transaction.atomic
+def order_complete(*, order: Order) -> Order:
+    """Close the order once it has started: hours are confirmed (the shift's length for
+    anyone present without hours recorded)."""
+    now = clock.now()
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == Order.Status.COMPLETED:
+        return order
+    if now < order.start:
+        raise ValidationError({"start": ["An order can be completed once it has started."]})
+    if order.status in (Order.Status.DRAFT, Order.Status.CANCELLED):
+        raise ValidationError({"status": [f"A {order.status} order cannot be completed."]})
+    order.offers.filter(
+        attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE],
+        hours_worked__isnull=True,
+    ).update(hours_worked=order.hours)
+    if order.status in (Order.Status.CALLING, Order.Status.FILLED):
+        order.status = Order.Status.IN_PROGRESS
+    order.check_transition(Order.Status.COMPLETED)
+    order.status = Order.Status.COMPLETED
+    order.completed_at = now
+    order.save(update_fields=["status", "completed_at"])
+    from .steps import steps_cancel
+
+    steps_cancel(order=order)
+    _ask_client_feedback(order)
+    return order
+
+
+def _ask_client_feedback(order: Order) -> None:
+    from messaging.services import sms_queue
+
+    from .. import texts
+    from .notify import order_values
+
+    client = order.client
+    if not client.phone or not order.offers.filter(
+        attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE]
+    ).exists():
+        return
+    order = Order.objects.select_related("franchise", "site").get(pk=order.pk)
+    sms_queue(
+        phone=str(client.phone),
+        body=texts.render("client_feedback", "ru", **order_values(order, "ru")),
+        purpose="client_feedback",
+        order=order,
+    )
+
+
+@transaction.atomic
+def client_score_record(*, order: Order, score: int) -> bool:
+    """The client's score of the whole crew becomes a client quality event for each worker
+    who came; only the first answer counts."""
+    if not 1 <= score <= 5:
+        raise ValidationError({"score": ["A score is a whole number from 1 to 5."]})
+    if not Order.objects.filter(pk=order.pk, client_score__isnull=True).update(client_score=score):
+        return False
+    came = order.offers.filter(
+        attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE]
+    ).values_list("worker_id", flat=True)
+    feedback_record(
+        order=order, entries=[FeedbackEntry(worker_id, score, "client") for worker_id in came]
+    )
+    return True

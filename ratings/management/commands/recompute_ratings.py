@@ -1,0 +1,52 @@
+"""`python manage.py recompute_ratings [--worker ID ...] [--check]`: restate workers' rating
+and reliability from all their standing rating events (after a change of parameters), or
+with --check report any worker whose stored figures differ from a full replay."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from ratings.models import RatingEvent
+from ratings.services import worker_ratings_recompute
+from workers.models import Worker
+
+
+class Command(BaseCommand):
+    help = "Recompute ratings and reliabilities from rating events."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--worker", type=int, nargs="*", help="only these worker ids")
+        parser.add_argument(
+            "--check", action="store_true",
+            help="change nothing; exit 1 if any stored figure differs from a replay",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        workers = Worker.objects.filter(
+            pk__in=RatingEvent.objects.values("worker_id")
+        ).order_by("pk")
+        if options["worker"]:
+            workers = workers.filter(pk__in=options["worker"])
+        differing = 0
+        count = 0
+        for worker in workers.iterator(chunk_size=500):
+            before = (worker.rating, worker.reliability, worker.no_shows, worker.shifts_completed)
+            if options["check"]:
+                from django.db import transaction
+
+                with transaction.atomic():
+                    worker_ratings_recompute(worker=worker)
+                    worker.refresh_from_db()
+                    transaction.set_rollback(True)
+            else:
+                worker_ratings_recompute(worker=worker)
+                worker.refresh_from_db()
+            after = (worker.rating, worker.reliability, worker.no_shows, worker.shifts_completed)
+            count += 1
+            if before != after:
+                differing += 1
+                self.stdout.write(f"worker {worker.pk}: {before} -> {after}")
+        verb = "checked" if options["check"] else "recomputed"
+        self.stdout.write(f"{count} workers {verb}; {differing} differed from a full replay.")
+        if options["check"] and differing:
+            raise SystemExit(1)
