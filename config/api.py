@@ -15,17 +15,48 @@ class Pagination(pagination.PageNumberPagination):
 
 
 class SafeJSONParser(parsers.JSONParser):
-    """JSON parser that answers deeply nested documents with a 400.
+    """JSON parser that answers deeply nested documents and non-text strings with a 400.
 
     Python's json module recurses once per nesting level; a few thousand levels raise
     RecursionError, which DRF would otherwise let through as a 500.
+
+    JSON may spell a lone UTF-16 surrogate ("\\ud800"), which is no character at all: it
+    cannot be encoded as UTF-8, so it would crash the database driver, PostgreSQL's jsonb, or
+    the response itself when an error message repeats the value.
     """
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
             raise exceptions.ParseError("JSON parse error - document nested too deeply.") from exc
+        if _holds_lone_surrogate(data):
+            raise exceptions.ParseError(
+                "JSON parse error - a string holds a lone surrogate (\\ud800-\\udfff), "
+                "which is not text."
+            )
+        return data
+
+
+def _holds_lone_surrogate(data: Any) -> bool:
+    """Whether any key or string in the parsed document cannot be encoded as UTF-8.
+
+    Walks with an explicit stack: the document may be as deep as the parser allowed.
+    """
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

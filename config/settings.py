@@ -252,14 +252,15 @@ DISPATCH = {
 
 # --- Periodic jobs ---------------------------------------------------------------------------
 
-# Each is a task that picks up rows whose due time has passed. Beat runs them on a real
-# cluster; `manage.py serve` runs them in-process when there is no broker.
-PERIODIC_JOBS: list[str] = [
-    "messaging.tasks.sweep_outbox",
-    "dispatch.tasks.run_due_steps",
-]
+# Each is a task that picks up rows whose due time has passed, with how often it runs
+# (seconds). Beat runs them on a real cluster; `manage.py serve` runs them in-process when
+# there is no broker.
 PERIODIC_INTERVAL_SECONDS = env.float("PERIODIC_INTERVAL_SECONDS", default=5.0)
+PERIODIC_JOBS: list[tuple[str, float]] = [
+    ("messaging.tasks.sweep_outbox", PERIODIC_INTERVAL_SECONDS),
+    ("dispatch.tasks.run_due_steps", PERIODIC_INTERVAL_SECONDS),
+    ("ratings.tasks.refresh_fading_ratings", 3600.0),
+]
 CELERY_BEAT_SCHEDULE = {
-    path.rsplit(".", 1)[-1]: {"task": path, "schedule": PERIODIC_INTERVAL_SECONDS}
-    for path in PERIODIC_JOBS
+    path.rsplit(".", 1)[-1]: {"task": path, "schedule": every} for path, every in PERIODIC_JOBS
 }

@@ -7,6 +7,7 @@ restart, a lost task or a broker outage delays work and loses none.
 
 import logging
 import threading
+import time
 from importlib import import_module
 from typing import Any
 
@@ -21,10 +22,14 @@ def _resolve(path: str) -> Any:
     return getattr(import_module(module), name)
 
 
-def run_periodic_jobs() -> None:
-    """Run every periodic job once, in the calling process; one failing job does not stop
-    the others."""
-    for path in settings.PERIODIC_JOBS:
+def run_periodic_jobs(last_run: dict[str, float] | None = None, now: float = 0.0) -> None:
+    """Run the periodic jobs that are due, in the calling process; one failing job does not
+    stop the others. Without `last_run`, every job runs once."""
+    for path, every in settings.PERIODIC_JOBS:
+        if last_run is not None and now - last_run.get(path, float("-inf")) < every:
+            continue
+        if last_run is not None:
+            last_run[path] = now
         try:
             _resolve(path)()
         except Exception:
@@ -40,9 +45,10 @@ class EmbeddedSweeper(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
+        last_run: dict[str, float] = {}
         while not self.stopping.wait(self.interval):
             close_old_connections()
-            run_periodic_jobs()
+            run_periodic_jobs(last_run, time.monotonic())
             close_old_connections()
 
     def stop(self) -> None:

@@ -6,4 +6,6 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("recruit/", views.intake, name="intake"),
+    path("ratings/rules/", views.rating_rules, name="rating-rules"),
 ]

@@ -1,12 +1,21 @@
-"""Server-rendered pages for operators, franchisees and foremen."""
+"""Server-rendered pages for operators, franchisees, foremen and recruiters."""
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
+from clients.geo import GeocodingError, build_geocoder
 from dispatch.models import Order
 from dispatch.selectors import orders_with_counts
 from franchises.scoping import scope_queryset
+from ratings.model import explain
+from ratings.services import rating_params
+from workers.services import worker_create
+
+from .forms import IntakeForm
 
 
 @login_required
@@ -18,3 +27,54 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("start")
     )[:100]
     return render(request, "web/home.html", {"orders": orders})
+
+
+@login_required
+def rating_rules(request: HttpRequest) -> HttpResponse:
+    """The published rating formula, with a worked example computed by the live parameters."""
+    import markdown
+    from django.utils.safestring import mark_safe
+
+    # The text is the module's own, never user input: safe to render as HTML.
+    html = markdown.markdown(explain(rating_params()), extensions=["tables"])
+    return render(request, "web/rating_rules.html", {"html": mark_safe(html)})
+
+
+def _home_point(form: IntakeForm) -> tuple[float | None, float | None]:
+    lat, lng = form.cleaned_data.get("lat"), form.cleaned_data.get("lng")
+    if lat is not None and lng is not None:
+        return lat, lng
+    area = form.cleaned_data.get("home_area")
+    if not area:
+        return None, None
+    try:
+        found = build_geocoder(settings.GEOCODER, domain=settings.NOMINATIM_DOMAIN,
+                               scheme=settings.NOMINATIM_SCHEME).geocode(area)
+    except GeocodingError:
+        return None, None
+    return (found.point.lat, found.point.lng) if found else (None, None)
+
+
+@login_required
+def intake(request: HttpRequest) -> HttpResponse:
+    """The recruiter's intake form: an applicant, interviewed later, never sent to a client
+    before the interview passes."""
+    if request.user.role == "foreman" and not request.user.is_superuser:
+        return HttpResponse("Foremen do not recruit.", status=403)
+    form = IntakeForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        lat, lng = _home_point(form)
+        data = form.cleaned_data
+        try:
+            worker = worker_create(
+                name=data["name"], phone=data["phone"], skills=data["skills"], lat=lat, lng=lng,
+                language=data["language"], home_area=data["home_area"], notes=data["notes"],
+                photo=data.get("photo"),
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"{worker.name} added as an applicant (#{worker.pk}).")
+            return redirect("web:intake")
+    return render(request, "web/intake.html", {"form": form})

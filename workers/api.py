@@ -111,12 +111,29 @@ class InterviewSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class WorkerHistorySerializer(serializers.Serializer):
+    shifts = serializers.IntegerField()
+    hours = serializers.DecimalField(max_digits=10, decimal_places=1)
+    no_shows = serializers.IntegerField()
+    offers_received = serializers.IntegerField()
+    offers_accepted = serializers.IntegerField()
+    events = serializers.ListField(child=serializers.DictField())
+
+
 class WorkerViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     queryset = with_opt_out(Worker.objects.all())
     serializer_class = WorkerSerializer
     filterset_class = WorkerFilter
     ordering_fields = ["rating", "reliability", "name", "id", "shifts_completed"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    @extend_schema(responses=WorkerHistorySerializer)
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        """The worker's record: shifts, hours, no-shows, and every rating event."""
+        from .selectors import worker_history
+
+        return Response(worker_history(self.get_object()))
 
     @extend_schema(request=InterviewSerializer, responses=WorkerSerializer)
     @action(detail=True, methods=["post"])
