@@ -1,0 +1,177 @@
+"""Rate cards, what clients are invoiced, what workers are paid, and what franchises owe HQ."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from clients.models import Client, WorkType
+from dispatch.models import Order
+from franchises.models import Franchise
+from workers.models import Worker
+
+
+class RateCard(models.Model):
+    """A franchise's base prices per work type, per worker-hour."""
+
+    franchise_scope = "franchise"
+    foreman_scope = None
+
+    franchise = models.ForeignKey(Franchise, on_delete=models.CASCADE, related_name="rate_cards")
+    work_type = models.CharField(max_length=20, choices=WorkType.choices)
+    bill_rate = models.DecimalField(max_digits=10, decimal_places=2,
+                                    validators=[MinValueValidator(0)])
+    pay_rate = models.DecimalField(max_digits=10, decimal_places=2,
+                                   validators=[MinValueValidator(0)])
+    min_hours = models.DecimalField(max_digits=4, decimal_places=1, default=Decimal(4))
+    night_factor = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("1.20"))
+    weekend_factor = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("1.10"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["franchise", "work_type"], name="rate_card_unique"),
+            models.CheckConstraint(condition=Q(bill_rate__gte=0) & Q(pay_rate__gte=0),
+                                   name="rate_card_rates_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.franchise}: {self.work_type} {self.bill_rate}/{self.pay_rate}"
+
+
+class InvoiceLine(models.Model):
+    """One worker's confirmed hours on one order, billed to the client."""
+
+    franchise_scope = "franchise"
+    foreman_scope = None
+
+    franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="invoice_lines")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoice_lines")
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="+")
+    # The month of the order's start in the franchise's time zone, "YYYY-MM".
+    period = models.CharField(max_length=7, db_index=True)
+    hours = models.DecimalField(max_digits=5, decimal_places=1)
+    rate = models.DecimalField(max_digits=10, decimal_places=2)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["order_id", "worker_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "worker"], name="invoice_line_once"),
+        ]
+        indexes = [models.Index(fields=["franchise", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.worker_id}: {self.amount} {self.currency}"
+
+
+class PayLine(models.Model):
+    """What a worker earned on an order: confirmed hours x pay rate."""
+
+    franchise_scope = "franchise"
+    foreman_scope = None
+
+    franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="pay_lines")
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="pay_lines")
+    period = models.CharField(max_length=7, db_index=True)
+    hours = models.DecimalField(max_digits=5, decimal_places=1)
+    rate = models.DecimalField(max_digits=10, decimal_places=2)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["order_id", "worker_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "worker"], name="pay_line_once"),
+        ]
+        indexes = [models.Index(fields=["franchise", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.worker_id}: {self.amount} {self.currency}"
+
+
+class Credit(models.Model):
+    """A credit given to a client (a refund, a goodwill discount): it lowers turnover."""
+
+    franchise_scope = "franchise"
+    foreman_scope = None
+
+    franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="credits")
+    period = models.CharField(max_length=7, db_index=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2,
+                                 validators=[MinValueValidator(Decimal("0.01"))])
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"credit {self.amount} to {self.client_id} ({self.period})"
+
+
+class RoyaltyStatement(models.Model):
+    """What a franchise owes HQ for a month: turnover x rate + the monthly fee."""
+
+    franchise_scope = "franchise"
+    foreman_scope = None
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        PAID = "paid", "Paid"
+        OVERDUE = "overdue", "Overdue"
+
+    franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="statements")
+    period = models.CharField(max_length=7)
+    invoiced = models.DecimalField(max_digits=14, decimal_places=2)
+    credits = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal(0))
+    turnover = models.DecimalField(max_digits=14, decimal_places=2)
+    royalty_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    royalty = models.DecimalField(max_digits=14, decimal_places=2)
+    monthly_fee = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    paid = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal(0))
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
+    issued_at = models.DateTimeField()
+    due_on = models.DateField()
+
+    class Meta:
+        ordering = ["-period", "franchise_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["franchise", "period"], name="statement_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.franchise} {self.period}: {self.total} {self.currency}"
+
+
+class RoyaltyPayment(models.Model):
+    franchise_scope = "statement__franchise"
+    foreman_scope = None
+
+    statement = models.ForeignKey(RoyaltyStatement, on_delete=models.PROTECT,
+                                  related_name="payments")
+    amount = models.DecimalField(max_digits=14, decimal_places=2,
+                                 validators=[MinValueValidator(Decimal("0.01"))])
+    paid_on = models.DateField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} on {self.paid_on}"

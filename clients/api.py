@@ -128,9 +128,10 @@ class LeadSerializer(serializers.ModelSerializer):
         fields = [
             "id", "contact_name", "phone", "address", "lat", "lng", "work_type", "headcount",
             "start", "hours", "notes", "status", "franchise", "routed_at", "respond_by", "order",
-            "created_at",
+            "workers_in_reach", "staffing_note", "created_at",
         ]
-        read_only_fields = ["status", "franchise", "routed_at", "respond_by", "created_at"]
+        read_only_fields = ["status", "franchise", "routed_at", "respond_by", "created_at",
+                            "workers_in_reach", "staffing_note"]
 
     def get_order(self, lead: Lead) -> int | None:
         order = getattr(lead, "order", None)

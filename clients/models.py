@@ -118,6 +118,9 @@ class Lead(models.Model):
     routed_at = models.DateTimeField(null=True, blank=True)
     # When the holder must have answered before the lead moves on.
     respond_by = models.DateTimeField(null=True, blank=True)
+    # Active, vetted workers with the skill within reach of the site when it was routed.
+    workers_in_reach = models.PositiveIntegerField(null=True, blank=True)
+    staffing_note = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

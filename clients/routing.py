@@ -8,6 +8,7 @@ Order of preference (the franchise network's published allocation rule):
 A franchise that has already had the lead, is inactive, or has paused leads is skipped.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,6 +22,26 @@ from franchises.territory import territory_contains
 from .models import Client, Lead, LeadHop
 
 RECENT_LEADS_WINDOW = timedelta(days=30)
+# Workers are looked for within this distance of the site when a lead is routed.
+STAFFING_RADIUS_KM = 35.0
+
+# The worker pool answers "how many suitable workers are within reach of this point"; the
+# workers app registers the function (it depends on clients, not the other way round).
+StaffingProbe = Callable[..., int]
+_staffing_probe: StaffingProbe | None = None
+
+
+def set_staffing_probe(probe: StaffingProbe | None) -> None:
+    global _staffing_probe  # noqa: PLW0603 - one registration at start-up
+    _staffing_probe = probe
+
+
+def _workers_in_reach(lead: Lead) -> int | None:
+    if _staffing_probe is None or lead.lat is None or lead.lng is None:
+        return None
+    return _staffing_probe(
+        lat=lead.lat, lng=lead.lng, radius_km=STAFFING_RADIUS_KM, work_type=lead.work_type
+    )
 
 
 def _lead_sla() -> timedelta:
@@ -80,10 +101,29 @@ def routing_candidates(*, lead: Lead) -> list[tuple[Franchise, str]]:
 
 @transaction.atomic
 def lead_route(*, lead: Lead, reason: str) -> Lead:
-    """Offer the lead to the best candidate not yet asked, or give it to HQ."""
+    """Offer the lead to the best candidate not yet asked, or give it to HQ.
+
+    Staffing-aware: the lead says how many suitable workers are within reach, so the holder
+    knows before accepting whether the region can staff it. The pool is shared by the whole
+    network, so a thin pool is thin for every candidate: it is reported, not routed around.
+    """
     now = clock.now()
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     candidates = routing_candidates(lead=lead)
+    in_reach = _workers_in_reach(lead)
+    lead.workers_in_reach = in_reach
+    lead.staffing_note = ""
+    if in_reach is not None:
+        if in_reach < lead.headcount:
+            lead.staffing_note = (
+                f"Not enough: {in_reach} suitable workers within {STAFFING_RADIUS_KM:.0f} km "
+                f"for {lead.headcount} places."
+            )
+        elif in_reach < 3 * lead.headcount:
+            lead.staffing_note = (
+                f"Tight: {in_reach} suitable workers within {STAFFING_RADIUS_KM:.0f} km for "
+                f"{lead.headcount} places."
+            )
     if candidates:
         franchise, why = candidates[0]
         lead.franchise = franchise
@@ -96,6 +136,59 @@ def lead_route(*, lead: Lead, reason: str) -> Lead:
         lead.respond_by = None
         hop_reason = f"{reason}: no franchise covers this point, HQ holds it"
     lead.routed_at = now
-    lead.save(update_fields=["franchise", "status", "respond_by", "routed_at"])
+    lead.save(update_fields=["franchise", "status", "respond_by", "routed_at",
+                             "workers_in_reach", "staffing_note"])
     LeadHop.objects.create(lead=lead, franchise=lead.franchise, reason=hop_reason, offered_at=now)
+    if lead.franchise is not None and lead.franchise.manager_phone:
+        from messaging.services import sms_queue
+
+        sms_queue(
+            phone=lead.franchise.manager_phone,
+            body=(f"New lead #{lead.pk}: {lead.headcount} x {lead.work_type}, "
+                  f"{lead.address[:60]}. Accept within {int(_lead_sla().total_seconds() // 60)}"
+                  " min in the console."),
+            purpose="lead",
+        )
     return lead
+
+
+def lead_hop_close(lead: Lead, outcome: str, now: object) -> None:
+    """Record how the current holder answered (accepted, rejected, timed out)."""
+    LeadHop.objects.filter(
+        lead=lead, franchise=lead.franchise, outcome=LeadHop.Outcome.PENDING
+    ).update(outcome=outcome, answered_at=now)
+
+
+@transaction.atomic
+def lead_reject(*, lead: Lead, reason: str = "") -> Lead:
+    """The holder turns the lead down: it goes to the next candidate, the hop is kept."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status != Lead.Status.OFFERED:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError(
+            {"status": [f"Only an offered lead can be rejected ({lead.status})."]}
+        )
+    lead_hop_close(lead, LeadHop.Outcome.REJECTED, clock.now())
+    lead = lead_route(lead=lead, reason="rejected" + (f" ({reason})" if reason else ""))
+    if lead.franchise is None:
+        Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.REJECTED)
+        lead.status = Lead.Status.REJECTED
+    return lead
+
+
+def leads_reroute_expired() -> int:
+    """Leads not answered within their SLA move on to the next candidate."""
+    now = clock.now()
+    moved = 0
+    for lead_id in Lead.objects.filter(
+        status=Lead.Status.OFFERED, respond_by__lt=now
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            lead = Lead.objects.select_for_update().get(pk=lead_id)
+            if lead.status != Lead.Status.OFFERED or lead.respond_by >= now:
+                continue
+            lead_hop_close(lead, LeadHop.Outcome.TIMED_OUT, now)
+            lead_route(lead=lead, reason="not accepted in time")
+            moved += 1
+    return moved

@@ -214,6 +214,8 @@ PHONENUMBER_DB_FORMAT = "E164"
 # Default bill and pay rates per worker-hour when an order names none and no rate card applies.
 DEFAULT_BILL_RATE = Decimal(env.str("DEFAULT_BILL_RATE", default="220.00"))
 DEFAULT_PAY_RATE = Decimal(env.str("DEFAULT_PAY_RATE", default="100.00"))
+# A lead not accepted within this many minutes goes to the next candidate franchise.
+LEAD_SLA_MINUTES = env.int("LEAD_SLA_MINUTES", default=15)
 
 # The call-out: waves of offers, widening radius, batch assignment, reminders.
 DISPATCH = {
@@ -259,7 +261,10 @@ PERIODIC_INTERVAL_SECONDS = env.float("PERIODIC_INTERVAL_SECONDS", default=5.0)
 PERIODIC_JOBS: list[tuple[str, float]] = [
     ("messaging.tasks.sweep_outbox", PERIODIC_INTERVAL_SECONDS),
     ("dispatch.tasks.run_due_steps", PERIODIC_INTERVAL_SECONDS),
+    ("clients.tasks.reroute_expired_leads", 30.0),
     ("ratings.tasks.refresh_fading_ratings", 3600.0),
+    # Last month's royalty statements appear within the hour after the month turns.
+    ("billing.tasks.issue_due_statements", 3600.0),
 ]
 CELERY_BEAT_SCHEDULE = {
     path.rsplit(".", 1)[-1]: {"task": path, "schedule": every} for path, every in PERIODIC_JOBS

@@ -3,8 +3,17 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from clients.api import ClientViewSet, LeadViewSet, SiteViewSet
-from dispatch.api import AppealViewSet, OrderViewSet
+from billing.api import (
+    BenchmarkView,
+    CreditViewSet,
+    InvoiceLineViewSet,
+    PayLineViewSet,
+    QuoteView,
+    RateCardViewSet,
+    RoyaltyStatementViewSet,
+)
+from clients.api import ClientViewSet, SiteViewSet
+from dispatch.api import AppealViewSet, LeadViewSet, OrderViewSet
 from franchises.api import FranchiseViewSet, TokenObtainView
 from messaging.api import MessageViewSet
 from workers.api import WorkerViewSet
@@ -18,10 +27,17 @@ router.register("workers", WorkerViewSet, basename="worker")
 router.register("orders", OrderViewSet, basename="order")
 router.register("messages", MessageViewSet, basename="message")
 router.register("appeals", AppealViewSet, basename="appeal")
+router.register("rate-cards", RateCardViewSet, basename="rate-card")
+router.register("invoice-lines", InvoiceLineViewSet, basename="invoice-line")
+router.register("pay-lines", PayLineViewSet, basename="pay-line")
+router.register("credits", CreditViewSet, basename="credit")
+router.register("royalty-statements", RoyaltyStatementViewSet, basename="royalty-statement")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", TokenObtainView.as_view(), name="api-token"),
+    path("api/v1/quotes/", QuoteView.as_view(), name="quote"),
+    path("api/v1/reports/benchmark/", BenchmarkView.as_view(), name="benchmark"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

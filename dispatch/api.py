@@ -11,7 +11,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clients.models import Client, Site
+from clients.api import LeadSerializer
+from clients.api import LeadViewSet as BaseLeadViewSet
+from clients.models import Client, LeadHop, Site
+from clients.routing import lead_reject
 from franchises.api import ScopedRelatedField, ScopedViewSetMixin
 from franchises.models import Franchise, User
 
@@ -19,6 +22,7 @@ from . import services
 from .models import Appeal, Offer, Order
 from .selectors import COUNT_NAMES, orders_with_counts
 from .services.appeals import appeal_decide
+from .services.leads import lead_accept
 from .services.lifecycle import order_cancel
 from .services.onsite import (
     AttendanceEntry,
@@ -105,6 +109,12 @@ class OrderFilter(filters.FilterSet):
     class Meta:
         model = Order
         fields = ["status", "franchise", "client", "site", "work_type", "code", "foreman"]
+
+
+class LeadHopSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LeadHop
+        fields = ["franchise", "reason", "outcome", "offered_at", "answered_at"]
 
 
 class AttendanceEntrySerializer(serializers.Serializer):
@@ -263,3 +273,36 @@ class AppealViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
             decided_by=request.user, notes=form.validated_data["notes"],
         )
         return Response(AppealSerializer(appeal).data)
+
+
+class LeadDecisionSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class LeadViewSet(BaseLeadViewSet):
+    """Leads, plus the holder's answer: accept (one order is made) or reject (next candidate)."""
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        order = lead_accept(lead=self.get_object(), user=request.user)
+        fresh = orders_with_counts(Order.objects.filter(pk=order.pk)).get()
+        return Response(
+            OrderSerializer(fresh, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=LeadDecisionSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        form = LeadDecisionSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        lead = lead_reject(lead=self.get_object(), reason=form.validated_data["reason"])
+        return Response(LeadSerializer(lead, context=self.get_serializer_context()).data)
+
+    @extend_schema(responses=LeadHopSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def hops(self, request: Request, pk: str | None = None) -> Response:
+        """The lead's journey: every franchise offered it, and how each answered."""
+        lead = self.get_object()
+        return Response(LeadHopSerializer(lead.hops.order_by("offered_at", "id"), many=True).data)

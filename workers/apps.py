@@ -6,6 +6,10 @@ class WorkersConfig(AppConfig):
     verbose_name = "Worker pool"
 
     def ready(self) -> None:
+        from clients.routing import set_staffing_probe
+
+        from .selectors import suitable_workers_in_reach
         from .sms import register_handlers
 
         register_handlers()
+        set_staffing_probe(suitable_workers_in_reach)

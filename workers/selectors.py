@@ -1,6 +1,6 @@
 """Reads on the worker pool."""
 
-from django.db.models import Exists, F, FloatField, OuterRef, QuerySet, Value
+from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
 
 from clients.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box
@@ -77,3 +77,16 @@ def worker_history(worker: Worker, *, events: int = 100) -> dict:
             for event in recent
         ],
     }
+
+
+def suitable_workers_in_reach(*, lat: float, lng: float, radius_km: float, work_type: str) -> int:
+    """How many active, vetted, reachable workers with the skill live within `radius_km`."""
+    from .models import skills_for_work_type
+
+    skill_match = Q()
+    for skill in skills_for_work_type(work_type):
+        skill_match |= Q(skills__has=skill)
+    pool = with_opt_out(
+        Worker.objects.filter(skill_match, status=Worker.Status.ACTIVE, vetted_at__isnull=False)
+    ).filter(opted_out=False)
+    return workers_near(pool, point=GeoPoint(lat, lng), radius_km=radius_km).count()

@@ -1,5 +1,6 @@
 """On site: attendance from the foreman, check-in by SMS, quality scores, completion."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -22,6 +23,16 @@ ATTENDANCE_CLOSES = timedelta(days=7)
 CHECK_IN_OPENS = timedelta(minutes=60)
 # Arriving later than this after the start is "late".
 LATE_AFTER = timedelta(minutes=15)
+
+# Functions called with the order, inside its completion transaction (billing writes the
+# invoice and pay lines this way: it depends on dispatch, not the reverse).
+_completion_hooks: list[Callable[[Order], Any]] = []
+
+
+def on_order_completed(hook: Callable[[Order], Any]) -> None:
+    if hook not in _completion_hooks:
+        _completion_hooks.append(hook)
+
 
 ATTENDANCE_EVENT = {
     Offer.Attendance.PRESENT: EventKind.SHOW,
@@ -194,6 +205,8 @@ def order_complete(*, order: Order) -> Order:
     from .steps import steps_cancel
 
     steps_cancel(order=order)
+    for hook in _completion_hooks:
+        hook(order)
     _ask_client_feedback(order)
     return order
 

@@ -1,6 +1,7 @@
 """The verbs that change an order's state."""
 
 import random
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,28 @@ from ..models import Order
 from ..overbooking import fixed_target
 
 _code_rng = random.SystemRandom()
+
+# Prices come from the billing app's rate cards, which depend on dispatch and not the other
+# way round: billing registers the function that prices an order whose rates were not given.
+RateProvider = Callable[..., tuple[Decimal, Decimal]]
+_rate_provider: RateProvider | None = None
+
+
+def set_rate_provider(provider: RateProvider | None) -> None:
+    global _rate_provider  # noqa: PLW0603 - one registration at start-up
+    _rate_provider = provider
+
+
+def _default_rates(
+    *, franchise: Franchise, site: Site, work_type: str, headcount: int, hours: Decimal,
+    start: Any,
+) -> tuple[Decimal, Decimal]:
+    if _rate_provider is None:
+        return settings.DEFAULT_BILL_RATE, settings.DEFAULT_PAY_RATE
+    return _rate_provider(
+        franchise=franchise, work_type=work_type, conditions=site.conditions,
+        headcount=headcount, hours=hours, start=start,
+    )
 
 
 def _assign_code(order: Order) -> None:
@@ -111,8 +134,8 @@ def order_place(
         headcount=headcount,
         start=start,
         hours=hours,
-        bill_rate=settings.DEFAULT_BILL_RATE if bill_rate is None else bill_rate,
-        pay_rate=settings.DEFAULT_PAY_RATE if pay_rate is None else pay_rate,
+        bill_rate=bill_rate,
+        pay_rate=pay_rate,
         overbook_policy=overbook_policy,
         notes=notes,
         foreman=foreman,

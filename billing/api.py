@@ -1,0 +1,264 @@
+"""API for prices, invoices, pay, royalty statements and the network benchmark."""
+
+import csv
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpResponse
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status, views, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from clients.models import Conditions, WorkType
+from franchises.api import IsHQOrReadOnly, ScopedRelatedField, ScopedViewSetMixin
+from franchises.models import Franchise
+
+from . import services
+from .benchmarks import METRICS, network_medians
+from .models import Credit, InvoiceLine, PayLine, RateCard, RoyaltyStatement
+from .selectors import benchmark_rows
+
+
+class RateCardSerializer(serializers.ModelSerializer):
+    franchise = ScopedRelatedField(queryset=Franchise.objects.exclude(kind=Franchise.Kind.HQ))
+
+    class Meta:
+        model = RateCard
+        fields = ["id", "franchise", "work_type", "bill_rate", "pay_rate", "min_hours",
+                  "night_factor", "weekend_factor"]
+
+
+class RateCardViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+    queryset = RateCard.objects.order_by("franchise_id", "work_type")
+    serializer_class = RateCardSerializer
+    filterset_fields = ["franchise", "work_type"]
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+
+class QuoteRequestSerializer(serializers.Serializer):
+    franchise = ScopedRelatedField(queryset=Franchise.objects.exclude(kind=Franchise.Kind.HQ))
+    work_type = serializers.ChoiceField(choices=WorkType.choices)
+    conditions = serializers.ChoiceField(choices=Conditions.choices)
+    headcount = serializers.IntegerField(min_value=1, max_value=500)
+    hours = serializers.DecimalField(max_digits=4, decimal_places=1, min_value=Decimal("0.5"),
+                                     max_value=Decimal(24))
+    start = serializers.DateTimeField()
+
+
+class QuoteSerializer(serializers.Serializer):
+    bill_rate = serializers.DecimalField(max_digits=10, decimal_places=2)
+    pay_rate = serializers.DecimalField(max_digits=10, decimal_places=2)
+    hours_billed = serializers.DecimalField(max_digits=5, decimal_places=1)
+    headcount = serializers.IntegerField()
+    total_bill = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total_pay = serializers.DecimalField(max_digits=14, decimal_places=2)
+    breakdown = serializers.ListField(child=serializers.CharField())
+
+
+class QuoteView(views.APIView):
+    """The price to tell a client on the phone: POST the order's terms, get the rates."""
+
+    @extend_schema(request=QuoteRequestSerializer, responses=QuoteSerializer)
+    def post(self, request: Request) -> Response:
+        form = QuoteRequestSerializer(data=request.data, context={"request": request})
+        form.is_valid(raise_exception=True)
+        quote = services.rate_quote(**form.validated_data)
+        return Response(QuoteSerializer(quote).data)
+
+
+class LineFilter(filters.FilterSet):
+    period = filters.CharFilter()
+
+    class Meta:
+        fields = ["period", "franchise", "order", "worker"]
+
+
+def _csv(rows: list[list[Any]], header: list[str], filename: str) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # A byte-order mark so spreadsheet programs open Cyrillic names correctly.
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceLine
+        fields = ["id", "franchise", "client", "order", "worker", "period", "hours", "rate",
+                  "amount", "currency", "created_at"]
+
+
+class InvoiceLineFilter(LineFilter):
+    class Meta(LineFilter.Meta):
+        model = InvoiceLine
+        fields = [*LineFilter.Meta.fields, "client"]
+
+
+class InvoiceLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = InvoiceLine.objects.order_by("period", "order_id", "worker_id")
+    serializer_class = InvoiceLineSerializer
+    filterset_class = InvoiceLineFilter
+
+    @action(detail=False, methods=["get"])
+    def export(self, request: Request) -> HttpResponse:
+        """CSV of the filtered lines (e.g. ?period=2026-10) for the accountants."""
+        lines = self.filter_queryset(self.get_queryset()).select_related(
+            "client", "order", "worker"
+        )
+        rows = [[line.period, line.client.name, line.order.code, line.order.start.date(),
+                 line.worker.name, line.hours, line.rate, line.amount, line.currency]
+                for line in lines]
+        header = ["period", "client", "order", "date", "worker", "hours", "rate", "amount",
+                  "currency"]
+        return _csv(rows, header, "invoice-lines.csv")
+
+
+class PayLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PayLine
+        fields = ["id", "franchise", "order", "worker", "period", "hours", "rate", "amount",
+                  "currency", "created_at"]
+
+
+class PayLineFilter(LineFilter):
+    class Meta(LineFilter.Meta):
+        model = PayLine
+
+
+class PayLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = PayLine.objects.order_by("period", "order_id", "worker_id")
+    serializer_class = PayLineSerializer
+    filterset_class = PayLineFilter
+
+    @action(detail=False, methods=["get"])
+    def export(self, request: Request) -> HttpResponse:
+        """CSV of the filtered pay lines."""
+        lines = self.filter_queryset(self.get_queryset()).select_related("order", "worker")
+        rows = [[line.period, line.worker.name, str(line.worker.phone), line.order.code,
+                 line.order.start.date(), line.hours, line.rate, line.amount, line.currency]
+                for line in lines]
+        header = ["period", "worker", "phone", "order", "date", "hours", "rate", "amount",
+                  "currency"]
+        return _csv(rows, header, "pay-lines.csv")
+
+
+class CreditSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Credit
+        fields = ["id", "franchise", "client", "period", "amount", "reason", "created_at"]
+
+    def validate_period(self, value: str) -> str:
+        from django.core.exceptions import ValidationError as ModelValidationError
+
+        try:
+            return services.validate_period(value)
+        except ModelValidationError as exc:
+            raise ValidationError(exc.message_dict["period"]) from exc
+
+
+class CreditViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+    queryset = Credit.objects.order_by("-created_at")
+    serializer_class = CreditSerializer
+    permission_classes = (permissions.IsAuthenticated, IsHQOrReadOnly)
+    filterset_fields = ["franchise", "client", "period"]
+    http_method_names = ["get", "post", "head", "options"]
+
+
+class RoyaltyStatementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RoyaltyStatement
+        fields = ["id", "franchise", "period", "invoiced", "credits", "turnover",
+                  "royalty_rate", "royalty", "monthly_fee", "total", "paid", "currency",
+                  "status", "issued_at", "due_on"]
+        read_only_fields = fields
+
+
+class PaymentSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2,
+                                      min_value=Decimal("0.01"))
+    paid_on = serializers.DateField()
+
+
+class RoyaltyStatementViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = RoyaltyStatement.objects.select_related("franchise").order_by(
+        "-period", "franchise_id"
+    )
+    serializer_class = RoyaltyStatementSerializer
+    filterset_fields = ["franchise", "period", "status"]
+
+    @extend_schema(request=PaymentSerializer, responses=RoyaltyStatementSerializer)
+    @action(detail=True, methods=["post"])
+    def pay(self, request: Request, pk: str | None = None) -> Response:
+        """Record a payment against the statement (HQ or the franchise's own login)."""
+        form = PaymentSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        statement = services.statement_pay(
+            statement=self.get_object(), recorded_by=request.user, **form.validated_data
+        )
+        return Response(RoyaltyStatementSerializer(statement).data)
+
+    @extend_schema(responses=InvoiceLineSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def lines(self, request: Request, pk: str | None = None) -> Response:
+        """The trail behind the statement: every invoice line of the franchise and period."""
+        statement = self.get_object()
+        lines = InvoiceLine.objects.filter(
+            franchise=statement.franchise, period=statement.period
+        ).order_by("order_id", "worker_id")
+        page = self.paginate_queryset(lines)
+        return self.get_paginated_response(InvoiceLineSerializer(page, many=True).data)
+
+
+def _figure(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+class BenchmarkView(views.APIView):
+    """Each location's figures for a month beside the network median of each."""
+
+    @extend_schema(parameters=[OpenApiParameter("period", str, required=True,
+                                                description="YYYY-MM"),
+                               OpenApiParameter("ordering", str, required=False)])
+    def get(self, request: Request) -> Response:
+        period = request.query_params.get("period") or datetime.now().strftime("%Y-%m")
+        from django.core.exceptions import ValidationError as ModelValidationError
+
+        try:
+            services.validate_period(period)
+        except ModelValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        rows = benchmark_rows(period=period)
+        medians = network_medians(rows)
+        if not request.user.is_hq:
+            # A franchise sees its own row beside the network medians, never its peers' rows.
+            rows = [row for row in rows if row.franchise_id == request.user.franchise_id]
+        ordering = request.query_params.get("ordering", "name")
+        key = ordering.lstrip("-")
+        if key not in (*METRICS, "name"):
+            raise ValidationError({"ordering": [f"Order by one of {['name', *METRICS]}."]})
+        rows.sort(key=lambda row: (getattr(row, key) is None, getattr(row, key) or 0)
+                  if key != "name" else row.name, reverse=ordering.startswith("-"))
+        return Response(
+            {
+                "period": period,
+                "results": [
+                    {"franchise": row.franchise_id, "name": row.name,
+                     **{metric: _figure(getattr(row, metric)) for metric in METRICS}}
+                    for row in rows
+                ],
+                "network_median": {metric: _figure(value) for metric, value in medians.items()},
+            },
+            status=status.HTTP_200_OK,
+        )

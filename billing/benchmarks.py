@@ -1,0 +1,65 @@
+"""Benchmark figures per location: pure arithmetic over per-order facts. No ORM."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from statistics import median
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    headcount: int
+    present: int
+    no_shows: int
+    confirmed: int
+    minutes_to_fill: float | None  # None when never filled
+
+
+@dataclass(frozen=True)
+class LocationRow:
+    franchise_id: int
+    name: str
+    orders: int
+    slots: int
+    fill_rate: float | None
+    no_show_rate: float | None
+    revenue: Decimal
+    royalty: Decimal
+    avg_rating: float | None
+    median_minutes_to_fill: float | None
+
+
+METRICS = ("orders", "slots", "fill_rate", "no_show_rate", "revenue", "royalty", "avg_rating",
+           "median_minutes_to_fill")
+
+
+def location_row(
+    *, franchise_id: int, name: str, orders: Sequence[OrderFacts], revenue: Decimal,
+    royalty: Decimal, avg_rating: float | None,
+) -> LocationRow:
+    """One franchise's figures. fill_rate: share of orders with at least the headcount present;
+    no_show_rate: no-shows per confirmed worker whose attendance was taken."""
+    filled = [o.minutes_to_fill for o in orders if o.minutes_to_fill is not None]
+    confirmed = sum(o.confirmed for o in orders)
+    return LocationRow(
+        franchise_id=franchise_id,
+        name=name,
+        orders=len(orders),
+        slots=sum(o.headcount for o in orders),
+        fill_rate=(sum(o.present >= o.headcount for o in orders) / len(orders)) if orders else None,
+        no_show_rate=(sum(o.no_shows for o in orders) / confirmed) if confirmed else None,
+        revenue=revenue,
+        royalty=royalty,
+        avg_rating=avg_rating,
+        median_minutes_to_fill=median(filled) if filled else None,
+    )
+
+
+def network_medians(rows: Iterable[LocationRow]) -> dict[str, float | Decimal | None]:
+    """The median of each metric across locations that have a value for it."""
+    rows = list(rows)
+    result: dict[str, float | Decimal | None] = {}
+    for metric in METRICS:
+        values = [getattr(row, metric) for row in rows if getattr(row, metric) is not None]
+        result[metric] = median(values) if values else None
+    return result

@@ -1,0 +1,66 @@
+"""Reads for billing: the benchmark report over a month."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Avg, Count, Q, Sum
+
+from dispatch.models import Offer, Order
+from franchises.models import Franchise
+
+from . import pricing
+from .benchmarks import LocationRow, OrderFacts, location_row
+from .models import Credit, InvoiceLine
+from .services import period_bounds
+
+
+def benchmark_rows(*, period: str) -> list[LocationRow]:
+    """Every franchise's figures for `period` (orders by their start in local time)."""
+    franchises = list(Franchise.objects.exclude(kind=Franchise.Kind.HQ).order_by("name"))
+    facts: dict[int, list[OrderFacts]] = defaultdict(list)
+    ratings: dict[int, float | None] = {}
+    for franchise in franchises:
+        start, end = period_bounds(period, franchise.timezone)
+        orders = (
+            Order.objects.filter(franchise=franchise, start__gte=start, start__lt=end)
+            .exclude(status__in=[Order.Status.CANCELLED, Order.Status.DRAFT])
+            .annotate(
+                present=Count("offers", filter=Q(offers__attendance__in=[
+                    Offer.Attendance.PRESENT, Offer.Attendance.LATE])),
+                missing=Count("offers", filter=Q(offers__attendance=Offer.Attendance.NO_SHOW)),
+                confirmed=Count("offers", filter=Q(offers__attendance__in=[
+                    Offer.Attendance.PRESENT, Offer.Attendance.LATE, Offer.Attendance.NO_SHOW])),
+            )
+            .values_list("headcount", "present", "missing", "confirmed", "calling_since",
+                         "filled_at")
+        )
+        for headcount, present, missing, confirmed, calling_since, filled_at in orders:
+            minutes = None
+            if calling_since and filled_at:
+                minutes = (filled_at - calling_since).total_seconds() / 60
+            facts[franchise.pk].append(OrderFacts(headcount, present, missing, confirmed, minutes))
+        ratings[franchise.pk] = (
+            Offer.objects.filter(
+                order__franchise=franchise, order__start__gte=start, order__start__lt=end,
+                attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE],
+            ).aggregate(avg=Avg("worker__rating"))["avg"]
+        )
+    invoiced = dict(
+        InvoiceLine.objects.filter(period=period).values("franchise_id")
+        .annotate(total=Sum("amount")).values_list("franchise_id", "total")
+    )
+    credits = dict(
+        Credit.objects.filter(period=period).values("franchise_id")
+        .annotate(total=Sum("amount")).values_list("franchise_id", "total")
+    )
+    rows = []
+    for franchise in franchises:
+        revenue = invoiced.get(franchise.pk, Decimal(0)) - credits.get(franchise.pk, Decimal(0))
+        rows.append(
+            location_row(
+                franchise_id=franchise.pk, name=franchise.name, orders=facts[franchise.pk],
+                revenue=revenue, royalty=pricing.money(revenue * franchise.royalty_rate),
+                avg_rating=ratings[franchise.pk],
+            )
+        )
+    return rows

@@ -1,0 +1,190 @@
+"""Money: invoice and pay lines at completion, quotes, royalty statements and payments."""
+
+import calendar
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from config import clock
+from dispatch.models import Offer, Order
+from franchises.models import Franchise
+
+from . import pricing
+from .models import Credit, InvoiceLine, PayLine, RateCard, RoyaltyPayment, RoyaltyStatement
+
+# A statement is due on this day of the month after its period.
+STATEMENT_DUE_DAY = 15
+
+
+def period_of(moment: datetime, timezone: str) -> str:
+    """The "YYYY-MM" month `moment` falls in, in the franchise's time zone."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
+
+
+def period_bounds(period: str, timezone: str) -> tuple[datetime, datetime]:
+    """The first instant of the month and of the next, in the franchise's time zone."""
+    year, month = (int(part) for part in period.split("-"))
+    zone = ZoneInfo(timezone)
+    start = datetime(year, month, 1, tzinfo=zone)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+    return start, end
+
+
+def validate_period(period: str) -> str:
+    try:
+        year, month = (int(part) for part in period.split("-"))
+        if len(period) != 7 or not 1 <= month <= 12 or year < 2000:
+            raise ValueError
+    except (ValueError, AttributeError) as exc:
+        raise ValidationError({"period": ["Give the period as YYYY-MM, e.g. 2026-10."]}) from exc
+    return period
+
+
+@transaction.atomic
+def order_invoice(*, order: Order) -> int:
+    """Write the client's invoice lines and the workers' pay lines for a completed order:
+    confirmed hours x bill rate and x pay rate. Idempotent: a line per worker and order."""
+    order = Order.objects.select_related("franchise").get(pk=order.pk)
+    franchise = order.franchise
+    period = period_of(order.start, franchise.timezone)
+    now = clock.now()
+    worked = list(
+        order.offers.filter(
+            attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE],
+            hours_worked__gt=0,
+        ).values_list("worker_id", "hours_worked")
+    )
+    InvoiceLine.objects.bulk_create(
+        [
+            InvoiceLine(
+                franchise=franchise, client_id=order.client_id, order=order, worker_id=worker_id,
+                period=period, hours=hours, rate=order.bill_rate,
+                amount=pricing.money(hours * order.bill_rate), currency=franchise.currency,
+                created_at=now,
+            )
+            for worker_id, hours in worked
+        ],
+        ignore_conflicts=True,
+    )
+    PayLine.objects.bulk_create(
+        [
+            PayLine(
+                franchise=franchise, order=order, worker_id=worker_id, period=period,
+                hours=hours, rate=order.pay_rate, amount=pricing.money(hours * order.pay_rate),
+                currency=franchise.currency, created_at=now,
+            )
+            for worker_id, hours in worked
+        ],
+        ignore_conflicts=True,
+    )
+    return len(worked)
+
+
+def rate_terms(*, franchise: Franchise, work_type: str) -> pricing.RateCardTerms:
+    card = RateCard.objects.filter(franchise=franchise, work_type=work_type).first()
+    if card is None:
+        return pricing.RateCardTerms(
+            bill_rate=settings.DEFAULT_BILL_RATE, pay_rate=settings.DEFAULT_PAY_RATE
+        )
+    return pricing.RateCardTerms(
+        bill_rate=card.bill_rate, pay_rate=card.pay_rate, min_hours=card.min_hours,
+        night_factor=card.night_factor, weekend_factor=card.weekend_factor,
+    )
+
+
+def rate_quote(
+    *, franchise: Franchise, work_type: str, conditions: str, headcount: int, hours: Decimal,
+    start: datetime,
+) -> pricing.Quote:
+    """The price an operator quotes on the phone, from the franchise's rate card."""
+    try:
+        return pricing.quote(
+            rate_terms(franchise=franchise, work_type=work_type),
+            conditions=conditions, headcount=headcount, hours=Decimal(hours),
+            local_start=start.astimezone(ZoneInfo(franchise.timezone)),
+        )
+    except ValueError as exc:
+        raise ValidationError({"detail": [str(exc)]}) from exc
+
+
+def _due_on(period: str) -> date:
+    year, month = (int(part) for part in period.split("-"))
+    year, month = year + month // 12, month % 12 + 1
+    return date(year, month, min(STATEMENT_DUE_DAY, calendar.monthrange(year, month)[1]))
+
+
+def statement_figures(*, franchise: Franchise, period: str) -> dict[str, Decimal]:
+    invoiced = InvoiceLine.objects.filter(franchise=franchise, period=period).aggregate(
+        total=Sum("amount")
+    )["total"] or Decimal(0)
+    credits = Credit.objects.filter(franchise=franchise, period=period).aggregate(
+        total=Sum("amount")
+    )["total"] or Decimal(0)
+    turnover = invoiced - credits
+    royalty, total = pricing.royalty(turnover, franchise.royalty_rate, franchise.monthly_fee)
+    return {"invoiced": invoiced, "credits": credits, "turnover": turnover,
+            "royalty": royalty, "total": total}
+
+
+def royalty_statements_issue(*, period: str) -> list[RoyaltyStatement]:
+    """Issue the month's statement for every franchise that has none yet (one per franchise
+    and period, however often this runs). Returns every statement of the period."""
+    validate_period(period)
+    now = clock.now()
+    franchises = Franchise.objects.exclude(kind=Franchise.Kind.HQ).filter(is_active=True)
+    for franchise in franchises:
+        if RoyaltyStatement.objects.filter(franchise=franchise, period=period).exists():
+            continue
+        figures = statement_figures(franchise=franchise, period=period)
+        try:
+            with transaction.atomic():
+                RoyaltyStatement.objects.create(
+                    franchise=franchise, period=period, royalty_rate=franchise.royalty_rate,
+                    monthly_fee=franchise.monthly_fee, currency=franchise.currency,
+                    issued_at=now, due_on=_due_on(period), **figures,
+                )
+        except IntegrityError:
+            continue  # issued a moment ago by another run
+    return list(RoyaltyStatement.objects.filter(period=period).select_related("franchise"))
+
+
+def previous_period(today: date) -> str:
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+@transaction.atomic
+def statement_pay(*, statement: RoyaltyStatement, amount: Decimal, paid_on: date,
+                  recorded_by: Any) -> RoyaltyStatement:
+    """Record a payment (partial payments add up); the statement is paid once they cover it."""
+    statement = RoyaltyStatement.objects.select_for_update().get(pk=statement.pk)
+    if amount <= 0:
+        raise ValidationError({"amount": ["A payment must be more than zero."]})
+    outstanding = statement.total - statement.paid
+    if amount > outstanding:
+        raise ValidationError(
+            {"amount": [f"Only {outstanding} {statement.currency} is outstanding."]}
+        )
+    if paid_on > clock.now().date():
+        raise ValidationError({"paid_on": ["A payment date cannot be in the future."]})
+    RoyaltyPayment.objects.create(
+        statement=statement, amount=amount, paid_on=paid_on, recorded_by=recorded_by,
+        recorded_at=clock.now(),
+    )
+    statement.paid += amount
+    if statement.paid >= statement.total:
+        statement.status = RoyaltyStatement.Status.PAID
+    statement.save(update_fields=["paid", "status"])
+    return statement
+
+
+def statements_mark_overdue(*, today: date) -> int:
+    return RoyaltyStatement.objects.filter(
+        status=RoyaltyStatement.Status.ISSUED, due_on__lt=today
+    ).update(status=RoyaltyStatement.Status.OVERDUE)
