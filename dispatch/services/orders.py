@@ -126,6 +126,13 @@ def order_place(
     _check_order_fields(
         client=client, site=site, franchise=franchise, start=start, is_new=True, foreman=foreman
     )
+    if bill_rate is None or pay_rate is None:
+        quoted_bill, quoted_pay = _default_rates(
+            franchise=franchise, site=site, work_type=work_type, headcount=headcount,
+            hours=hours, start=start,
+        )
+        bill_rate = quoted_bill if bill_rate is None else bill_rate
+        pay_rate = quoted_pay if pay_rate is None else pay_rate
     order = Order(
         client=client,
         site=site,
