@@ -21,6 +21,7 @@ from franchises.models import Franchise
 from . import services
 from .benchmarks import METRICS, network_medians
 from .models import Credit, InvoiceLine, PayLine, RateCard, RoyaltyStatement
+from .pricing import money
 from .selectors import benchmark_rows
 
 
@@ -219,7 +220,7 @@ class RoyaltyStatementViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet)
 
 def _figure(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return str(money(value))
     if isinstance(value, float):
         return round(value, 4)
     return value

@@ -92,8 +92,11 @@ def no_show_check(*, order_id: int) -> int:
     )
     if order is None or order.status in (Order.Status.CANCELLED, Order.Status.DRAFT):
         return 0
+    # Standby workers called in at or after the start (by an earlier run of this check, or
+    # for a withdrawal) are on their way: not no-shows yet.
     missing = list(
         order.offers.filter(state=Offer.State.CONFIRMED, attendance__isnull=True)
+        .exclude(confirmed_at__gte=order.start)
         .select_related("worker")
     )
     marked = Offer.objects.filter(
@@ -110,7 +113,12 @@ def no_show_check(*, order_id: int) -> int:
     present = order.offers.filter(
         attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE]
     ).count()
-    standby_promote(order=order, places=max(0, order.headcount - present), now=now)
+    on_the_way = order.offers.filter(
+        state=Offer.State.CONFIRMED, attendance__isnull=True
+    ).count()
+    standby_promote(
+        order=order, places=max(0, order.headcount - present - on_the_way), now=now
+    )
     return marked
 
 

@@ -47,6 +47,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--quiet", action="store_true", help="print only the logins")
+        parser.add_argument(
+            "--no-history", action="store_true",
+            help="skip the eight weeks of completed orders (faster, for tests)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         rng = random.Random(options["seed"])
@@ -55,11 +59,17 @@ class Command(BaseCommand):
             self._logins(franchises)
             created_workers = self._workers(rng)
             created_clients = self._clients(rng, franchises)
+        history = 0
+        if not options["no_history"]:
+            from web.demo_history import load_history
+
+            history = load_history(seed=options["seed"])
         if not options["quiet"]:
             self.stdout.write(
                 f"Demo network: {Franchise.objects.count()} franchises, "
                 f"{Worker.objects.count()} workers ({created_workers} new), "
-                f"{Client.objects.count()} clients ({created_clients} new)."
+                f"{Client.objects.count()} clients ({created_clients} new), "
+                f"{history} past orders made."
             )
         self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for username, role, key, superuser in DEMO_LOGINS:
