@@ -189,6 +189,8 @@ TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="")
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+# Where the one-tap offer links point (the `link` reply channel).
+OFFER_LINK_BASE = env.str("OFFER_LINK_BASE", default=PUBLIC_BASE_URL or "http://127.0.0.1:8000")
 # Segments per second one sender may push: a long code takes about 1, a messaging service more.
 SMS_SENDER_RATE_PER_SECOND = env.float("SMS_SENDER_RATE_PER_SECOND", default=10.0)
 SMS_PRICE_PER_SEGMENT = Decimal(env.str("SMS_PRICE_PER_SEGMENT", default="0.05"))

@@ -13,6 +13,7 @@ from billing.api import (
     RoyaltyStatementViewSet,
 )
 from clients.api import ClientViewSet, SiteViewSet
+from dispatch import channels
 from dispatch.api import AppealViewSet, LeadViewSet, OrderViewSet
 from franchises.api import FranchiseViewSet, TokenObtainView
 from messaging.api import MessageViewSet
@@ -42,6 +43,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("messaging.urls")),
+    path("webhooks/twilio/voice/", channels.voice_callback, name="twilio-voice"),
+    path("o/<str:token>", channels.offer_page, name="offer-page"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("web.urls")),
 ]

@@ -21,9 +21,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "{code}: {work} {when}, {hours}ч, {pay}р/ч. ДА {code} / НЕТ {code}",
         "en": "Job {code}: {work} {when}, {hours}h, {pay}/h. Reply YES {code} or NO {code}",
     },
+    # With the `link` reply channel: the link costs a second segment in Russian, which is
+    # the price of reaching workers whose carrier delivers one-way SMS only.
     "offer_link": {
-        "ru": " {link}",
-        "en": " {link}",
+        "ru": "{code}: {work} {when}, {hours}ч, {pay}р/ч. Ответ: {link}",
+        "en": "Job {code}: {work} {when}, {hours}h, {pay}/h. Answer: {link}",
     },
     "accepted": {
         "ru": "Принято {code}. Бригаду подтвердим до {by}",

@@ -66,7 +66,14 @@ def _send_wave(order: Order, candidates: list[RankedCandidate], *, wave: int, no
         offers_received=F("offers_received") + 1, last_offer_at=now
     )
     recipients = [(c.worker_id, c.phone, c.language) for c in candidates]
-    notify_workers(order, recipients, "offer", "offer", validity_period=_offer_validity(order, now))
+    validity = _offer_validity(order, now)
+    if "link" in (order.franchise.reply_channels or []):
+        base = settings.OFFER_LINK_BASE.rstrip("/")
+        links = {offer.worker_id: {"link": f"{base}/o/{offer.token}"} for offer in offers}
+        notify_workers(order, recipients, "offer_link", "offer", validity_period=validity,
+                       per_worker=links)
+    else:
+        notify_workers(order, recipients, "offer", "offer", validity_period=validity)
     return len(offers)
 
 

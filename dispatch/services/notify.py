@@ -38,8 +38,9 @@ def sms_items(
 ) -> list[SmsItem]:
     """Text `key` for each (worker_id, phone, language), ready for `sms_queue_many`."""
     items = []
+    per_worker = extra.pop("per_worker", {})
     for worker_id, phone, language in recipients:
-        values = {**order_values(order, language), **extra}
+        values = {**order_values(order, language), **extra, **per_worker.get(worker_id, {})}
         items.append(
             SmsItem(
                 phone=phone,
