@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("recruit/", views.intake, name="intake"),
     path("ratings/rules/", views.rating_rules, name="rating-rules"),
+    path("phone/", views.phone_simulator, name="phone"),
 ]

@@ -78,3 +78,32 @@ def intake(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{worker.name} added as an applicant (#{worker.pk}).")
             return redirect("web:intake")
     return render(request, "web/intake.html", {"form": form})
+
+
+@login_required
+def phone_simulator(request: HttpRequest) -> HttpResponse:
+    """The built-in phone: read what a number was sent, and text back as that number.
+
+    With the simulator SMS backend nothing leaves the machine; this page is the worker's
+    phone. Replies go through the same path as a real inbound SMS (grammar, handlers).
+    """
+    from messaging.models import Message
+    from messaging.services import inbound_receive, normalise_phone
+
+    if not request.user.is_hq:
+        return HttpResponse("The phone simulator is for HQ staff.", status=403)
+    phone = normalise_phone(request.GET.get("phone") or request.POST.get("phone") or "")
+    if request.method == "POST" and phone:
+        body = request.POST.get("body", "")
+        inbound_receive(provider_sid=None, sender=phone, body=body)
+        return redirect(f"{request.path}?phone={phone}")
+    thread = (
+        Message.objects.filter(phone=phone).order_by("-created_at", "-id")[:50] if phone else []
+    )
+    recent = (
+        Message.objects.filter(direction="out").order_by("-created_at", "-id")
+        .values_list("phone", flat=True)[:200]
+    )
+    numbers = list(dict.fromkeys(recent))[:20]
+    return render(request, "web/phone.html", {"phone": phone, "thread": thread,
+                                              "numbers": numbers})
