@@ -226,10 +226,29 @@ def _figure(value: Any) -> Any:
     return value
 
 
+class BenchmarkRowSerializer(serializers.Serializer):
+    franchise = serializers.IntegerField()
+    name = serializers.CharField()
+    orders = serializers.IntegerField()
+    slots = serializers.IntegerField()
+    fill_rate = serializers.FloatField(allow_null=True)
+    no_show_rate = serializers.FloatField(allow_null=True)
+    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+    royalty = serializers.DecimalField(max_digits=14, decimal_places=2)
+    avg_rating = serializers.FloatField(allow_null=True)
+    median_minutes_to_fill = serializers.FloatField(allow_null=True)
+
+
+class BenchmarkReportSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    results = BenchmarkRowSerializer(many=True)
+    network_median = serializers.DictField()
+
+
 class BenchmarkView(views.APIView):
     """Each location's figures for a month beside the network median of each."""
 
-    @extend_schema(parameters=[OpenApiParameter("period", str, required=True,
+    @extend_schema(responses=BenchmarkReportSerializer, parameters=[OpenApiParameter("period", str, required=True,
                                                 description="YYYY-MM"),
                                OpenApiParameter("ordering", str, required=False)])
     def get(self, request: Request) -> Response:
