@@ -1,7 +1,6 @@
 """API for prices, invoices, pay, royalty statements and the network benchmark."""
 
 import csv
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clients.models import Conditions, WorkType
+from config import clock
 from franchises.api import IsHQOrReadOnly, ScopedRelatedField, ScopedViewSetMixin
 from franchises.models import Franchise
 
@@ -248,11 +248,15 @@ class BenchmarkReportSerializer(serializers.Serializer):
 class BenchmarkView(views.APIView):
     """Each location's figures for a month beside the network median of each."""
 
-    @extend_schema(responses=BenchmarkReportSerializer, parameters=[OpenApiParameter("period", str, required=True,
-                                                description="YYYY-MM"),
-                               OpenApiParameter("ordering", str, required=False)])
+    @extend_schema(
+        responses=BenchmarkReportSerializer,
+        parameters=[
+            OpenApiParameter("period", str, required=True, description="YYYY-MM"),
+            OpenApiParameter("ordering", str, required=False),
+        ],
+    )
     def get(self, request: Request) -> Response:
-        period = request.query_params.get("period") or datetime.now().strftime("%Y-%m")
+        period = request.query_params.get("period") or clock.now().strftime("%Y-%m")
         from django.core.exceptions import ValidationError as ModelValidationError
 
         try:
