@@ -111,9 +111,23 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
     }
     eligible = [(w, o) for w, o in eligible if workers.get(w) and workers[w][1] is not None]
     chosen: list[tuple[int, int]] = []
-    if eligible:
-        chosen = _solve(orders, open_places, eligible, workers, result)
-    _record(orders, by_id, chosen, now, result)
+    # The optimiser gives each worker one order per solve. A worker who accepted orders that
+    # do not overlap (a morning and an evening shift) gets the next one in another round,
+    # instead of waiting for some later acceptance to start a new batch.
+    while eligible:
+        placed = _solve(orders, open_places, eligible, workers, result)
+        if not placed:
+            break
+        chosen.extend(placed)
+        for worker_id, order_id in placed:
+            open_places[order_id] -= 1
+            booked[worker_id].append((by_id[order_id].start, by_id[order_id].ends_at))
+        taken = set(chosen)
+        eligible = [
+            (w, o) for w, o in eligible
+            if (w, o) not in taken and open_places[o] > 0 and free_for(w, by_id[o])
+        ]
+    _record(orders=orders, by_id=by_id, chosen=chosen, booked=booked, now=now, result=result)
     return result
 
 
@@ -186,11 +200,38 @@ def _solve(
     return chosen
 
 
+def _person(offer: Offer) -> tuple[int, str, str]:
+    return (offer.worker_id, str(offer.worker.phone), offer.worker.language)
+
+
+def _overlaps(order: Order, spans: list[tuple[Any, Any]]) -> bool:
+    return any(start < order.ends_at and end > order.start for start, end in spans)
+
+
+def _standby_pick(
+    order: Order, acceptors: list[Offer], room: int, booked: dict[int, list[tuple[Any, Any]]]
+) -> list[Offer]:
+    """The best `room` acceptors who could come if called. Someone booked or standing by at
+    an overlapping time (for any franchise) could not, and is let go instead."""
+    picked: list[Offer] = []
+    for offer in acceptors:
+        if len(picked) >= room:
+            break
+        if _overlaps(order, booked[offer.worker_id]):
+            continue
+        picked.append(offer)
+        booked[offer.worker_id].append((order.start, order.ends_at))
+    return picked
+
+
 def _record(
-    orders: list[Order], by_id: dict[int, Order], chosen: list[tuple[int, int]], now: Any,
-    result: BatchResult,
+    *, orders: list[Order], by_id: dict[int, Order], chosen: list[tuple[int, int]],
+    booked: dict[int, list[tuple[Any, Any]]], now: Any, result: BatchResult,
 ) -> None:
-    """Write the batch's outcome with bulk updates and queue everybody's text."""
+    """Write the batch's outcome with bulk updates and queue everybody's text.
+
+    `booked` holds each acceptor's (start, end) bookings, confirmed or standby, this batch's
+    included."""
     chosen_pairs = set(chosen)
     chosen_workers = {worker_id for worker_id, _ in chosen}
     offers = list(
@@ -199,23 +240,20 @@ def _record(
         .only("id", "order_id", "worker_id", "response", "cost", "worker__phone",
               "worker__language")
     )
-    confirmed_ids: list[int] = []
+    confirmed_ids: set[int] = set()
     recipients: dict[tuple[int, str], list[tuple[int, str, str]]] = defaultdict(list)
     new_confirmed: dict[int, int] = defaultdict(int)
     for offer in offers:
         if (offer.worker_id, offer.order_id) in chosen_pairs:
-            confirmed_ids.append(offer.pk)
+            confirmed_ids.add(offer.pk)
             new_confirmed[offer.order_id] += 1
-            recipients[(offer.order_id, "confirmed")].append(
-                (offer.worker_id, str(offer.worker.phone), offer.worker.language)
-            )
+            recipients[(offer.order_id, "confirmed")].append(_person(offer))
     Offer.objects.filter(pk__in=confirmed_ids).update(
         state=Offer.State.CONFIRMED, confirmed_at=now
     )
     result.confirmed = len(confirmed_ids)
 
     # A worker booked on one order is not also kept on an overlapping one.
-    chosen_order = dict(chosen)
     overlapping_release: list[int] = []
     standby_ids: list[int] = []
     released_ids: list[int] = []
@@ -224,12 +262,15 @@ def _record(
     for offer in offers:
         if offer.pk in confirmed_ids:
             continue
-        if offer.worker_id in chosen_workers:
-            booked_order = by_id[chosen_order[offer.worker_id]]
-            order = by_id[offer.order_id]
-            if booked_order.start < order.ends_at and booked_order.ends_at > order.start:
-                overlapping_release.append(offer.pk)
-                continue
+        if offer.worker_id in chosen_workers and _overlaps(
+            by_id[offer.order_id], booked[offer.worker_id]
+        ):
+            overlapping_release.append(offer.pk)
+            if offer.response == Offer.Response.ACCEPTED:
+                # They said yes here too: tell them this one is off, as every acceptor not
+                # chosen is told.
+                recipients[(offer.order_id, "not_needed")].append(_person(offer))
+            continue
         waiting[offer.order_id].append(offer)
     for order in orders:
         total = order.confirmed_count + new_confirmed[order.pk]
@@ -243,16 +284,15 @@ def _record(
             key=lambda o: (o.cost, o.pk),
         )
         room = max(0, _standby_places(order) - order.standby_count)
-        for offer in acceptors[:room]:
+        standing_by = _standby_pick(order, acceptors, room, booked)
+        for offer in standing_by:
             standby_ids.append(offer.pk)
-            recipients[(order.pk, "standby")].append(
-                (offer.worker_id, str(offer.worker.phone), offer.worker.language)
-            )
-        for offer in [*acceptors[room:], *(o for o in waiting[order.pk] if o.response is None)]:
+            recipients[(order.pk, "standby")].append(_person(offer))
+        kept = {offer.pk for offer in standing_by}
+        for offer in [*(o for o in acceptors if o.pk not in kept),
+                      *(o for o in waiting[order.pk] if o.response is None)]:
             released_ids.append(offer.pk)
-            recipients[(order.pk, "not_needed")].append(
-                (offer.worker_id, str(offer.worker.phone), offer.worker.language)
-            )
+            recipients[(order.pk, "not_needed")].append(_person(offer))
     Offer.objects.filter(pk__in=standby_ids).update(state=Offer.State.STANDBY)
     Offer.objects.filter(pk__in=[*released_ids, *overlapping_release]).update(
         state=Offer.State.RELEASED, released_at=now

@@ -1,0 +1,272 @@
+"""Workers' SMS answers to offers (CONTRACT.md §3), as they arrive: through the inbound
+service and the signed Twilio webhook."""
+
+from typing import Any
+
+import pytest
+from django.test import Client as HttpClient
+from twilio.request_validator import RequestValidator
+
+from dispatch.models import Offer, Order, Step
+from messaging.models import Direction, Message
+from workers.models import Worker
+
+from .conftest import NOW, Desk, next_sid
+
+pytestmark = pytest.mark.django_db
+
+ACCEPT_WORDS = ["YES", "Y", "1", "+", "OK", "DA", "ДА", "yes", "Да"]
+DECLINE_WORDS = ["NO", "N", "0", "-", "NET", "НЕТ", "no"]
+
+
+def _unused_code(*taken: str) -> str:
+    return next(code for code in ("Q7Z", "W9X", "R8M") if code not in taken)
+
+
+def _answered(order: Order) -> list[tuple[int, str | None, str]]:
+    return list(
+        Offer.objects.filter(order=order).exclude(response__isnull=True)
+        .values_list("worker_id", "response", "state")
+    )
+
+
+class TestAccept:
+    @pytest.mark.parametrize("word", ACCEPT_WORDS)
+    def test_each_accept_word_with_the_code_records_the_acceptance(
+        self, desk: Desk, word: str
+    ) -> None:
+        worker = desk.worker(2)
+        order = desk.called(2)
+
+        result = desk.reply(worker, f"{word} {order.code}")
+
+        offer = desk.offer(order, worker)
+        assert offer.response == Offer.Response.ACCEPTED
+        assert offer.responded_at == NOW
+        assert offer.state == Offer.State.OFFERED  # accepting is not yet being booked
+        # The batch runs two minutes later: 12:02 in Saint Petersburg.
+        assert result.reply == f"Принято {order.code}. Бригаду подтвердим до 12:02"
+        assert desk.counts(order)["accepted"] == 1
+        assert Step.objects.filter(kind=Step.Kind.ASSIGN, franchise=desk.franchise,
+                                   done_at__isnull=True).count() == 1
+
+    def test_the_reply_is_in_the_workers_language(self, desk: Desk) -> None:
+        worker = desk.worker(2, language="en")
+        order = desk.called(2)
+
+        result = desk.reply(worker, f"yes {order.code.lower()}")
+
+        assert result.reply == f"Thanks, {order.code} noted. Crews are confirmed by 12:02."
+
+    def test_a_lone_yes_answers_the_only_open_offer(self, desk: Desk) -> None:
+        worker = desk.worker(2)
+        order = desk.called(2)
+
+        result = desk.reply(worker, "Да")
+
+        assert desk.offer(order, worker).response == Offer.Response.ACCEPTED
+        assert result.reply.startswith(f"Принято {order.code}.")
+        assert result.message.order_id == order.pk
+
+    def test_a_lone_yes_skips_offers_already_answered(self, desk: Desk) -> None:
+        worker = desk.worker(2)
+        first = desk.called(1)
+        second = desk.called(1, site=desk.site_at(1))
+        desk.reply(worker, f"NO {first.code}")
+
+        desk.reply(worker, "YES")
+
+        assert desk.offer(first, worker).response == Offer.Response.DECLINED
+        assert desk.offer(second, worker).response == Offer.Response.ACCEPTED
+
+    def test_a_lone_yes_with_several_open_offers_asks_which_and_records_nothing(
+        self, desk: Desk
+    ) -> None:
+        worker = desk.worker(2, language="en")
+        first = desk.called(1)
+        second = desk.called(1, site=desk.site_at(1))
+
+        result = desk.reply(worker, "YES")
+
+        assert result.reply == (
+            f"Which job? {first.code}, {second.code}. E.g. YES {first.code}"
+        )
+        assert _answered(first) == _answered(second) == []
+        worker.refresh_from_db()
+        assert (worker.offers_answered, worker.offers_accepted) == (0, 0)
+        assert not Step.objects.filter(kind=Step.Kind.ASSIGN).exists()
+
+    def test_a_lone_yes_without_open_offers_says_so(self, desk: Desk) -> None:
+        worker = desk.worker(2, language="en")
+
+        result = desk.reply(worker, "YES")
+
+        assert result.reply == "You have no open job offers right now."
+
+    def test_an_unknown_code_says_so(self, desk: Desk) -> None:
+        worker = desk.worker(2, language="en")
+        order = desk.called(2)
+        code = _unused_code(order.code)
+
+        result = desk.reply(worker, f"YES {code}")
+
+        assert result.reply == f"We can't find job {code} for you. Check the code."
+        assert _answered(order) == []
+
+    def test_a_code_of_an_order_the_worker_was_not_offered_is_unknown(
+        self, desk: Desk
+    ) -> None:
+        outsider = desk.worker(2, skills=["roofing"])
+        desk.worker(2)
+        order = desk.called(2)
+
+        result = desk.reply(outsider, f"ДА {order.code}")
+
+        assert result.reply == f"Заказ {order.code} не найден. Проверьте код"
+        assert _answered(order) == []
+
+    def test_a_second_yes_is_not_a_second_acceptance(self, desk: Desk) -> None:
+        worker = desk.worker(2)
+        order = desk.called(2)
+
+        first = desk.reply(worker, f"YES {order.code}")
+        second = desk.reply(worker, f"OK {order.code}")
+
+        assert second.reply == first.reply
+        assert desk.counts(order)["accepted"] == 1
+        worker.refresh_from_db()
+        assert (worker.offers_received, worker.offers_answered, worker.offers_accepted) == (
+            1, 1, 1,
+        )
+
+    def test_no_after_yes_does_not_undo_the_acceptance(self, desk: Desk) -> None:
+        worker = desk.worker(2)
+        order = desk.called(2)
+        desk.reply(worker, f"YES {order.code}")
+
+        desk.reply(worker, f"NO {order.code}")
+
+        offer = desk.offer(order, worker)
+        assert offer.response == Offer.Response.ACCEPTED
+        assert desk.counts(order)["accepted"] == 1
+
+    def test_the_workers_offer_counters_move(self, desk: Desk) -> None:
+        taker, decliner, silent = desk.workers(3, km=2)
+        order = desk.called(2)
+
+        desk.accept(taker, order)
+        desk.reply(decliner, f"NO {order.code}")
+
+        counters = {
+            w.pk: (w.offers_received, w.offers_answered, w.offers_accepted)
+            for w in Worker.objects.filter(pk__in=[taker.pk, decliner.pk, silent.pk])
+        }
+        assert counters == {
+            taker.pk: (1, 1, 1),
+            decliner.pk: (1, 1, 0),
+            silent.pk: (1, 0, 0),
+        }
+
+    def test_yes_after_the_order_filled_is_told_it_is_full(self, desk: Desk) -> None:
+        first, second, late = desk.workers(3, km=2, language="en")
+        order = desk.called(1)
+        assert order.booking_target == 2
+        desk.accept(first, order)
+        desk.accept(second, order)
+        desk.run_batch()
+        order.refresh_from_db()
+        assert order.status == Order.Status.FILLED
+
+        result = desk.accept(late, order)
+
+        assert result.reply == f"{order.code} is already full, thank you. More jobs soon."
+        offer = desk.offer(order, late)
+        assert offer.response == Offer.Response.ACCEPTED
+        assert offer.state == Offer.State.RELEASED
+        counts = desk.counts(order)
+        assert counts["accepted"] == 3
+        assert counts["confirmed"] == 2
+        late.refresh_from_db()
+        assert (late.offers_answered, late.offers_accepted) == (1, 1)
+
+
+class TestDecline:
+    @pytest.mark.parametrize("word", DECLINE_WORDS)
+    def test_each_decline_word_declines_with_a_one_line_acknowledgement(
+        self, desk: Desk, word: str
+    ) -> None:
+        worker = desk.worker(2)
+        order = desk.called(2)
+
+        result = desk.reply(worker, f"{word} {order.code}")
+
+        offer = desk.offer(order, worker)
+        assert offer.response == Offer.Response.DECLINED
+        assert offer.state == Offer.State.RELEASED
+        assert result.reply == f"Понятно, {order.code} отклонено. Спасибо"
+        assert "\n" not in result.reply
+        assert desk.counts(order)["accepted"] == 0
+        assert not Step.objects.filter(kind=Step.Kind.ASSIGN).exists()
+
+    def test_the_decline_is_acknowledged_in_english(self, desk: Desk) -> None:
+        worker = desk.worker(2, language="en")
+        order = desk.called(2)
+
+        result = desk.reply(worker, f"no {order.code}")
+
+        assert result.reply == f"OK, {order.code} declined. Thank you."
+
+    def test_a_decliner_is_not_told_again_when_the_order_fills(self, desk: Desk) -> None:
+        decliner, first, second = desk.workers(3, km=2)
+        order = desk.called(1)
+        desk.reply(decliner, f"NO {order.code}")
+        desk.accept(first, order)
+        desk.accept(second, order)
+
+        desk.run_batch()
+
+        assert decliner.pk not in desk.told(order, "release")
+        assert desk.told(order, "confirmation") == {first.pk, second.pk}
+
+
+class TestWebhook:
+    def _post(self, settings: Any, worker: Worker, body: str, sid: str) -> Any:
+        token = "dispatch-test-token"
+        settings.TWILIO_AUTH_TOKEN = token
+        params = {
+            "MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": str(worker.phone),
+            "To": "+15005550006", "Body": body, "NumMedia": "0", "NumSegments": "1",
+        }
+        url = "http://testserver/webhooks/twilio/sms/"
+        signature = RequestValidator(token).compute_signature(url, params)
+        return HttpClient().post("/webhooks/twilio/sms/", params,
+                                 HTTP_X_TWILIO_SIGNATURE=signature)
+
+    def test_a_signed_yes_is_recorded_and_answered_in_twiml(
+        self, desk: Desk, settings: Any
+    ) -> None:
+        worker = desk.worker(2, language="en")
+        order = desk.called(2)
+
+        response = self._post(settings, worker, f"YES {order.code}", next_sid())
+
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/xml")
+        assert f"<Message>Thanks, {order.code} noted." in response.content.decode()
+        assert desk.offer(order, worker).response == Offer.Response.ACCEPTED
+
+    def test_a_retried_delivery_is_not_a_second_answer(
+        self, desk: Desk, settings: Any
+    ) -> None:
+        worker = desk.worker(2)
+        order = desk.called(2)
+        sid = next_sid()
+
+        first = self._post(settings, worker, f"YES {order.code}", sid)
+        again = self._post(settings, worker, f"YES {order.code}", sid)
+
+        assert first.status_code == again.status_code == 200
+        assert again.content == first.content
+        assert Message.objects.filter(direction=Direction.IN, provider_sid=sid).count() == 1
+        worker.refresh_from_db()
+        assert (worker.offers_answered, worker.offers_accepted) == (1, 1)

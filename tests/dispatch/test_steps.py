@@ -1,0 +1,271 @@
+"""Timed steps run by the sweeper: claimed once, retried after a failure; the reminders,
+the silence check and the no-show check on the virtual clock."""
+
+from datetime import timedelta
+
+import pytest
+
+from dispatch import tasks
+from dispatch.models import Offer, Order, Step
+from dispatch.services.lifecycle import no_show_check, silence_check
+from ratings.models import RatingEvent
+from workers.models import Worker
+
+from .conftest import NOW, START, Desk, run_together
+
+EVENING = NOW.replace(hour=16)  # 19:00 in Saint Petersburg, the evening before
+FINAL = START - timedelta(hours=2)
+SILENCE = START - timedelta(hours=1)
+NO_SHOW = START + timedelta(minutes=30)
+
+CONFIRMED, STANDBY = Offer.State.CONFIRMED, Offer.State.STANDBY
+
+
+def _crew(desk: Desk) -> tuple[Order, list[Worker], Worker]:
+    """An order for 2, booked 3 (nearest first) with one standby; the fifth acceptor is let go."""
+    crew = [desk.worker(1), desk.worker(2), desk.worker(3)]
+    standby = desk.worker(4)
+    released = desk.worker(5)
+    order = desk.called(2)
+    for worker in (*crew, standby, released):
+        desk.accept(worker, order)
+    desk.run_batch()
+    assert desk.in_state(order, CONFIRMED) == {w.pk for w in crew}
+    assert desk.in_state(order, STANDBY) == {standby.pk}
+    return order, crew, standby
+
+
+def _reminded(desk: Desk, order: Order) -> dict[int, int]:
+    return {worker: len(texts) for worker, texts in desk.texts(order, "reminder").items()}
+
+
+@pytest.mark.django_db
+class TestSweeper:
+    def test_the_schedule_of_a_call_out(self, desk: Desk) -> None:
+        desk.workers(3, km=2)
+        order = desk.called(2)
+
+        due = dict(Step.objects.filter(order=order).values_list("kind", "due_at"))
+
+        assert due == {
+            Step.Kind.WAVE: NOW + timedelta(minutes=10),
+            Step.Kind.REMINDER_EVENING: EVENING,
+            Step.Kind.REMINDER_FINAL: FINAL,
+            Step.Kind.SILENCE_CHECK: SILENCE,
+            Step.Kind.NO_SHOW_CHECK: NO_SHOW,
+        }
+
+    def test_a_step_runs_once_however_often_the_sweeper_looks(self, desk: Desk) -> None:
+        order, crew, _ = _crew(desk)
+
+        first = desk.sweep(at=EVENING)
+        second = desk.sweep()
+        third = desk.sweep()
+
+        assert first >= 1
+        assert second == third == 0
+        assert _reminded(desk, order) == {w.pk: 1 for w in crew}
+        step = Step.objects.get(order=order, kind=Step.Kind.REMINDER_EVENING)
+        assert step.claimed_at == EVENING
+        assert step.done_at == EVENING
+
+    def test_a_step_claimed_elsewhere_is_left_alone(self, desk: Desk) -> None:
+        order, _, _ = _crew(desk)
+        Step.objects.filter(order=order, kind=Step.Kind.REMINDER_EVENING).update(
+            claimed_at=EVENING
+        )
+
+        desk.sweep(at=EVENING)
+
+        assert _reminded(desk, order) == {}
+
+    def test_a_failing_step_is_released_and_retried(
+        self, desk: Desk, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        order, crew, _ = _crew(desk)
+        real = tasks.reminders_send
+
+        def broken(*, order_id: int) -> int:
+            raise RuntimeError("the gateway table is locked")
+
+        monkeypatch.setattr(tasks, "reminders_send", broken)
+        desk.sweep(at=EVENING)
+
+        step = Step.objects.get(order=order, kind=Step.Kind.REMINDER_EVENING)
+        assert step.claimed_at is None
+        assert step.done_at is None
+        assert _reminded(desk, order) == {}
+
+        monkeypatch.setattr(tasks, "reminders_send", real)
+        desk.sweep(at=EVENING + timedelta(minutes=1))
+
+        step.refresh_from_db()
+        assert step.done_at == EVENING + timedelta(minutes=1)
+        assert _reminded(desk, order) == {w.pk: 1 for w in crew}
+
+
+@pytest.mark.django_db
+class TestReminders:
+    def test_reminders_go_to_the_crew_the_evening_before_and_two_hours_before(
+        self, desk: Desk
+    ) -> None:
+        order, crew, standby = _crew(desk)
+
+        desk.sweep(at=EVENING - timedelta(minutes=1))
+        assert _reminded(desk, order) == {}
+
+        desk.sweep(at=EVENING)
+        assert _reminded(desk, order) == {w.pk: 1 for w in crew}
+        [text] = desk.texts(order, "reminder")[crew[0].pk]
+        assert text == (
+            f"Напоминание {order.code}: 11.03 09:00, Sofiyskaya 6, Saint Petersburg. "
+            f"Придёте? ДА {order.code}"
+        )
+
+        desk.sweep(at=FINAL - timedelta(minutes=1))
+        assert _reminded(desk, order) == {w.pk: 1 for w in crew}
+
+        desk.sweep(at=FINAL)
+        assert _reminded(desk, order) == {w.pk: 2 for w in crew}
+        assert standby.pk not in desk.told(order, "reminder")
+
+    def test_an_order_placed_late_in_the_evening_gets_only_the_final_reminder(
+        self, desk: Desk
+    ) -> None:
+        desk.at(EVENING + timedelta(hours=2))
+        order = desk.called(2)
+
+        kinds = set(Step.objects.filter(order=order).values_list("kind", flat=True))
+
+        assert Step.Kind.REMINDER_EVENING not in kinds
+        assert Step.Kind.REMINDER_FINAL in kinds
+
+    def test_yes_after_a_reminder_reconfirms(self, desk: Desk) -> None:
+        order, crew, _ = _crew(desk)
+        desk.sweep(at=EVENING)
+        desk.at(EVENING + timedelta(minutes=7))
+
+        result = desk.reply(crew[0], f"ДА {order.code}")
+
+        assert result.reply == f"Спасибо, ждём вас: {order.code} 11.03 09:00"
+        offer = desk.offer(order, crew[0])
+        assert offer.reconfirmed_at == EVENING + timedelta(minutes=7)
+        assert offer.state == CONFIRMED
+        assert desk.counts(order)["accepted"] == 5
+        crew[0].refresh_from_db()
+        assert (crew[0].offers_answered, crew[0].offers_accepted) == (1, 1)
+
+    def test_the_silent_get_a_standby_called_in_beside_them(self, desk: Desk) -> None:
+        order, crew, standby = _crew(desk)
+        desk.sweep(at=EVENING)
+        desk.reply(crew[0], f"YES {order.code}")
+        desk.sweep(at=FINAL)
+        desk.reply(crew[1], f"YES {order.code}")
+
+        desk.sweep(at=SILENCE)
+
+        assert desk.offer(order, standby).state == CONFIRMED
+        assert desk.told(order, "standby_call") == {standby.pk}
+        [call] = desk.texts(order, "standby_call")[standby.pk]
+        assert call.startswith(f"Срочно {order.code}: нужны вы, 11.03 09:00")
+        # The silent one keeps the place: they may still come.
+        assert desk.offer(order, crew[2]).state == CONFIRMED
+        assert len(desk.in_state(order, CONFIRMED)) == 4
+
+    def test_nobody_is_called_when_everyone_reconfirmed(self, desk: Desk) -> None:
+        order, crew, standby = _crew(desk)
+        desk.sweep(at=EVENING)
+        for worker in crew:
+            desk.reply(worker, f"YES {order.code}")
+
+        desk.sweep(at=SILENCE)
+
+        assert desk.offer(order, standby).state == STANDBY
+        assert desk.told(order, "standby_call") == set()
+
+    def test_the_silence_check_waits_for_a_reminder(self, desk: Desk) -> None:
+        order, _, standby = _crew(desk)
+
+        assert silence_check(order_id=order.pk) == 0
+
+        assert desk.offer(order, standby).state == STANDBY
+
+
+@pytest.mark.django_db
+class TestNoShows:
+    def test_the_absent_are_no_shows_once_and_standby_is_called(self, desk: Desk) -> None:
+        order, crew, standby = _crew(desk)
+        came, absent = crew[0], crew[1:]
+        desk.sweep(at=SILENCE)  # reminders went out; nobody answered: the standby is called
+        assert desk.offer(order, standby).state == CONFIRMED
+        desk.at(START - timedelta(minutes=10))
+        assert desk.reply(came, f"HERE {order.code}").reply
+        assert desk.offer(order, came).attendance == Offer.Attendance.PRESENT
+        desk.reply(standby, f"HERE {order.code}")
+
+        desk.sweep(at=NO_SHOW)
+
+        assert set(
+            Offer.objects.filter(order=order, attendance=Offer.Attendance.NO_SHOW)
+            .values_list("worker_id", flat=True)
+        ) == {w.pk for w in absent}
+        for worker in absent:
+            worker.refresh_from_db()
+            assert worker.rating < 4.0
+            assert worker.no_shows == 1
+        came.refresh_from_db()
+        assert came.no_shows == 0
+        counts = desk.counts(order)
+        assert (counts["present"], counts["no_show"]) == (2, 2)
+
+        assert no_show_check(order_id=order.pk) == 0
+
+        assert RatingEvent.objects.filter(kind="no_show").count() == 2
+        assert desk.counts(order)["no_show"] == 2
+
+    def test_no_shows_lower_the_rating_at_once_and_call_the_standby(self, desk: Desk) -> None:
+        order, crew, standby = _crew(desk)
+        ratings_before = {w.pk: w.rating for w in Worker.objects.filter(pk__in=[w.pk for w in
+                                                                                 crew])}
+
+        desk.at(NO_SHOW)
+        marked = no_show_check(order_id=order.pk)
+
+        assert marked == 3
+        for worker in Worker.objects.filter(pk__in=[w.pk for w in crew]):
+            assert worker.rating < ratings_before[worker.pk] - 1.0
+        assert desk.offer(order, standby).state == CONFIRMED
+        assert desk.told(order, "standby_call") == {standby.pk}
+        order.refresh_from_db()
+        assert order.status == Order.Status.IN_PROGRESS
+
+    def test_a_second_check_marks_nobody_new_and_calls_nobody_new(self, desk: Desk) -> None:
+        order, _, standby = _crew(desk)
+        desk.at(NO_SHOW)
+        no_show_check(order_id=order.pk)
+        # The standby called in at the check has not had time to arrive.
+        assert desk.offer(order, standby).attendance is None
+
+        desk.at(NO_SHOW + timedelta(minutes=5))
+        again = no_show_check(order_id=order.pk)
+
+        assert again == 0
+        assert desk.offer(order, standby).attendance is None
+        assert not RatingEvent.objects.filter(worker=standby).exists()
+        assert RatingEvent.objects.filter(kind="no_show").count() == 3
+        assert len(desk.texts(order, "standby_call")[standby.pk]) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sweepers_run_each_step_once(desk: Desk) -> None:
+    order, crew, _ = _crew(desk)
+    desk.at(EVENING)
+    due_steps = Step.objects.filter(due_at__lte=EVENING, done_at__isnull=True).count()
+    assert due_steps >= 2  # the next wave (a no-op now) and the evening reminder
+
+    ran = run_together(6, lambda _: tasks.run_due_steps())
+
+    assert sum(ran) == due_steps
+    assert _reminded(desk, order) == {w.pk: 1 for w in crew}
+    assert not Step.objects.filter(due_at__lte=EVENING, done_at__isnull=True).exists()
