@@ -24,14 +24,17 @@ def _state_of(worker: Worker, params: model.RatingParams) -> model.WorkerState:
 
 
 def _write(worker: Worker, state: model.WorkerState, params: model.RatingParams,
-           now: datetime) -> None:
+           now: datetime, *, after_no_show: bool = False) -> None:
     worker.rating_state = state.to_dict()
     worker.rating = model.rating_at(state, now)
     worker.reliability = state.reliability
     worker.shifts_completed = state.shifts_completed
     worker.no_shows = state.no_shows
     fields = ["rating_state", "rating", "reliability", "shifts_completed", "no_shows"]
-    if worker.status == Worker.Status.ACTIVE and model.should_suspend(state, now, params):
+    # Only a new no-show can suspend: a worker a recruiter has let back in is not suspended
+    # again by the next shift or a restatement while the old no-shows are still recent.
+    if (after_no_show and worker.status == Worker.Status.ACTIVE
+            and model.should_suspend(state, now, params)):
         worker.status = Worker.Status.SUSPENDED
         fields.append("status")
     worker.save(update_fields=fields)
@@ -58,7 +61,7 @@ def rating_event_record(
         note=note[:300],
     )
     state = model.apply(state, _event(event), params)
-    _write(worker, state, params, now)
+    _write(worker, state, params, now, after_no_show=event.kind == model.EventKind.NO_SHOW)
     return event
 
 
@@ -71,11 +74,14 @@ def _event(row: RatingEvent) -> model.Event:
 @transaction.atomic
 def worker_ratings_recompute(*, worker: Worker, now: datetime | None = None) -> Any:
     """Restate a worker's figures from all their standing events (after an appeal, or a
-    change of parameters)."""
+    change of parameters). The rating is stated as of `now` (the clock by default), as the
+    periodic refresh states it: penalties fade between events."""
     params = rating_params()
     worker = Worker.objects.select_for_update().get(pk=worker.pk)
     events = RatingEvent.objects.filter(worker=worker, reversed_at__isnull=True).order_by("id")
     state = model.replay([_event(row) for row in events], params)
-    last = state.last_event_at or now or clock.now()
-    _write(worker, state, params, last)
+    moment = now or clock.now()
+    if state.last_event_at is not None and moment < state.last_event_at:
+        moment = state.last_event_at
+    _write(worker, state, params, moment)
     return state

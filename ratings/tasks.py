@@ -11,20 +11,32 @@ from . import model
 @shared_task(ignore_result=True)
 def refresh_fading_ratings(limit: int = 2000) -> int:
     """Penalties fade day by day, so a rating stored at the last event goes stale; restate
-    `rating` at the current time for workers whose last event left penalties behind."""
+    `rating` at the current time for workers whose last event left penalties behind.
+
+    Workers are read `limit` at a time, by id, until all have been seen: a penalty stays in
+    the stored state until the worker's next event, so the first batch alone would hold the
+    same workers on every run and the rest would never be refreshed."""
     now = clock.now()
-    changed = []
-    for worker in (
-        Worker.objects.filter(rating_state__isnull=False)
-        .exclude(rating_state__penalties=[])
-        .only("id", "rating", "rating_state")[:limit]
-    ):
-        state = model.WorkerState.from_dict(worker.rating_state)
-        if not state.penalties:
-            continue
-        rating = model.rating_at(state, now)
-        if abs(rating - worker.rating) > 1e-9:
-            worker.rating = rating
-            changed.append(worker)
-    Worker.objects.bulk_update(changed, ["rating"], batch_size=500)
-    return len(changed)
+    updated = 0
+    last_id = 0
+    while True:
+        batch = list(
+            Worker.objects.filter(rating_state__isnull=False, pk__gt=last_id)
+            .exclude(rating_state__penalties=[])
+            .order_by("pk")
+            .only("id", "rating", "rating_state")[:limit]
+        )
+        if not batch:
+            return updated
+        last_id = batch[-1].pk
+        changed = []
+        for worker in batch:
+            state = model.WorkerState.from_dict(worker.rating_state)
+            if not state.penalties:
+                continue
+            rating = model.rating_at(state, now)
+            if abs(rating - worker.rating) > 1e-9:
+                worker.rating = rating
+                changed.append(worker)
+        Worker.objects.bulk_update(changed, ["rating"], batch_size=500)
+        updated += len(changed)

@@ -44,8 +44,11 @@ def booking_withdraw(*, offer: Offer, now: Any = None, language: str = "ru") -> 
     order = Order.objects.select_for_update().select_related("franchise", "site").get(
         pk=offer.order_id
     )
+    # Once attendance is taken there is nothing left to withdraw from: a no-show texting
+    # CANCEL afterwards must not add a withdrawal penalty, nor leave the foreman's crew.
     changed = Offer.objects.filter(
-        pk=offer.pk, state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY]
+        pk=offer.pk, state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY],
+        attendance__isnull=True,
     ).update(state=Offer.State.CANCELLED, released_at=now)
     if not changed:
         return texts.render("no_open_offer", language)

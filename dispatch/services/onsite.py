@@ -58,11 +58,13 @@ def _set_attendance(order: Order, offer: Offer, status: str, now: Any) -> bool:
     previous = offer.attendance
     if previous == status:
         return False
-    if previous is not None:
+    # An excused no-show (reversed on appeal) has no standing event left to reverse.
+    earlier_kind = ATTENDANCE_EVENT.get(previous) if previous is not None else None
+    if earlier_kind is not None:
         # A correction: the earlier verdict stops counting, the figures are restated.
         RatingEvent.objects.filter(
             worker_id=offer.worker_id, order_ref=order.pk, reversed_at__isnull=True,
-            kind=ATTENDANCE_EVENT[previous],
+            kind=earlier_kind,
         ).update(reversed_at=now, note=f"corrected to {status}")
     offer.attendance = status
     if status != Offer.Attendance.NO_SHOW and offer.checked_in_at is None:
@@ -70,7 +72,7 @@ def _set_attendance(order: Order, offer: Offer, status: str, now: Any) -> bool:
     if offer.state == Offer.State.STANDBY:
         offer.state = Offer.State.CONFIRMED  # a standby who worked is part of the crew
     offer.save(update_fields=["attendance", "checked_in_at", "state"])
-    if previous is not None:
+    if earlier_kind is not None:
         worker_ratings_recompute(worker=offer.worker)
     rating_event_record(
         worker=offer.worker, kind=ATTENDANCE_EVENT[status], order_ref=order.pk,
