@@ -29,14 +29,15 @@ def refresh_fading_ratings(limit: int = 2000) -> int:
         if not batch:
             return updated
         last_id = batch[-1].pk
-        changed = []
         for worker in batch:
             state = model.WorkerState.from_dict(worker.rating_state)
-            if not state.penalties:
+            if not state.penalties or state.last_event_at is None or now < state.last_event_at:
                 continue
             rating = model.rating_at(state, now)
-            if abs(rating - worker.rating) > 1e-9:
-                worker.rating = rating
-                changed.append(worker)
-        Worker.objects.bulk_update(changed, ["rating"], batch_size=500)
-        updated += len(changed)
+            if abs(rating - worker.rating) <= 1e-9:
+                continue
+            # Only if no rating event changed the worker since it was read: a no-show recorded
+            # meanwhile must keep its immediate drop.
+            updated += Worker.objects.filter(
+                pk=worker.pk, rating=worker.rating, rating_state=worker.rating_state
+            ).update(rating=rating)

@@ -92,7 +92,8 @@ def worker_update(*, worker: Worker, **changes: Any) -> Worker:
 
 @transaction.atomic
 def worker_interview(*, worker: Worker, outcome: str, recruiter: Any, notes: str = "") -> Interview:
-    """Record a recruiter's interview; passing makes an applicant active."""
+    """Record a recruiter's interview; passing makes an applicant (or a suspended worker under
+    review) active."""
     if outcome not in Interview.Outcome.values:
         raise ValidationError({"outcome": [f"Choose one of {Interview.Outcome.values}."]})
     worker = Worker.objects.select_for_update().get(pk=worker.pk)
@@ -104,7 +105,9 @@ def worker_interview(*, worker: Worker, outcome: str, recruiter: Any, notes: str
     )
     if outcome == Interview.Outcome.PASSED:
         worker.vetted_at = now
-        if worker.status == Worker.Status.APPLICANT:
+        # Passing makes an applicant active, and reinstates a suspended worker after the
+        # recruiter's review; their history (ratings, no-shows) stays as it was.
+        if worker.status in (Worker.Status.APPLICANT, Worker.Status.SUSPENDED):
             worker.status = Worker.Status.ACTIVE
         worker.save(update_fields=["vetted_at", "status"])
     return interview
