@@ -61,7 +61,11 @@ def booking_withdraw(*, offer: Offer, now: Any = None, language: str = "ru") -> 
             note=f"withdrew from {order.code}",
         )
         if order.status in (Order.Status.FILLED, Order.Status.CALLING):
-            standby_promote(order=order, places=1, now=now)
+            promoted = standby_promote(order=order, places=1, now=now)
+            if not promoted:
+                from .callout import order_refill
+
+                order_refill(order=order, now=now)
     late = was_confirmed and kind != EventKind.CANCEL
     return texts.render("withdrawn_late" if late else "withdrawn", language,
                         **order_values(order, language))

@@ -200,3 +200,19 @@ def wave_next(*, order_id: int) -> int:
     if _accepted_count(order) < order.booking_target:
         _schedule_next_wave(order, now=now)
     return sent
+
+
+def order_refill(*, order: Order, now: Any) -> int:
+    """A booked worker dropped out and no standby was left: the order calls again, one wave
+    at the widest radius (within the per-order cap), and new acceptances join the next batch.
+    The caller holds the order's lock."""
+    if order.start <= now or order.status not in (Order.Status.FILLED, Order.Status.CALLING):
+        return 0
+    if order.status == Order.Status.FILLED:
+        order.check_transition(Order.Status.CALLING)
+        order.status = Order.Status.CALLING
+        order.save(update_fields=["status"])
+    radii = settings.DISPATCH["WAVE_RADII_KM"]
+    if order.waves_sent >= len(radii):
+        order.waves_sent = len(radii) - 1
+    return _wave(order, now=now)

@@ -421,3 +421,23 @@ class TestWithdraw:
         assert not RatingEvent.objects.filter(worker=leaving).exists()
         assert desk.told(order, "standby_call") == set()
         assert len(desk.in_state(order, CONFIRMED)) == 3
+
+
+def test_a_withdrawal_with_no_standby_left_calls_again(desk: Any) -> None:
+    """The order goes back to calling and a new wave reaches someone not offered before."""
+    from dispatch.models import Offer, Order
+
+    desk.franchise.booking_ratio = Decimal("1.0")
+    desk.franchise.save()
+    first, second = desk.workers(2, km=1)
+    order = desk.called(2)
+    desk.accept(first, order)
+    desk.accept(second, order)
+    desk.run_batch()
+    order.refresh_from_db()
+    assert order.status == Order.Status.FILLED
+    late_comer = desk.worker(km=1.5)
+    desk.reply(first, f"CANCEL {order.code}")
+    order.refresh_from_db()
+    assert order.status == Order.Status.CALLING
+    assert Offer.objects.filter(order=order, worker=late_comer).exists()
