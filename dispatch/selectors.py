@@ -58,7 +58,6 @@ class RankedCandidate:
     is_favourite: bool
     is_foreman: bool
     language: str
-    phone: str
 
 
 def busy_worker_ids(*, start: datetime, ends_at: datetime, exclude_order_id: int | None = None
@@ -143,8 +142,8 @@ def candidates_for_order(
         .order_by("approximate_cost", "id")
         .values_list(
             "id", "lat", "lng", "rating", "reliability", "offers_received", "offers_answered",
-            "offers_accepted", "shifts_completed", "skills", "language", "phone",
-        )[: limit * 4]
+            "offers_accepted", "shifts_completed", "skills", "language",
+        )[: limit + limit // 5 + 50]
     )
     excluded = set(exclude_worker_ids)
     rows = [row for row in rows if row[0] not in excluded]
@@ -191,7 +190,6 @@ def candidates_for_order(
                 is_favourite=bool(is_favourite[index]),
                 is_foreman="foreman" in row[9],
                 language=row[10],
-                phone=str(row[11]),
             )
         )
         if len(ranked) >= limit:

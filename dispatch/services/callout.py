@@ -65,7 +65,12 @@ def _send_wave(order: Order, candidates: list[RankedCandidate], *, wave: int, no
     Worker.objects.filter(pk__in=[c.worker_id for c in candidates]).update(
         offers_received=F("offers_received") + 1, last_offer_at=now
     )
-    recipients = [(c.worker_id, c.phone, c.language) for c in candidates]
+    # Phones are read only for the few offered: parsing a phone number is the costliest part
+    # of reading a row, and the ranking read thousands.
+    phones = dict(
+        Worker.objects.filter(pk__in=[c.worker_id for c in candidates]).values_list("id", "phone")
+    )
+    recipients = [(c.worker_id, str(phones[c.worker_id]), c.language) for c in candidates]
     validity = _offer_validity(order, now)
     if "link" in (order.franchise.reply_channels or []):
         base = settings.OFFER_LINK_BASE.rstrip("/")
