@@ -4,7 +4,10 @@ from typing import Any
 
 from django.db import transaction
 from django_filters import rest_framework as filters
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import parsers, permissions, serializers, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+
+from config.api import SafeJSONParser
 
 from .models import REPLY_CHANNELS, Franchise
 from .scoping import can_manage_network, scope_queryset
@@ -104,3 +107,11 @@ class FranchiseViewSet(viewsets.ModelViewSet):
         if getattr(self, "swagger_fake_view", False) or user.is_hq:
             return queryset
         return queryset.filter(pk=user.franchise_id)
+
+
+class TokenObtainView(ObtainAuthToken):
+    """Exchange a username and password for the login's API token; send it back as
+    `Authorization: Token <token>`."""
+
+    # DRF's view names the plain JSON parser, which a deeply nested body turns into a 500.
+    parser_classes = (SafeJSONParser, parsers.FormParser, parsers.MultiPartParser)

@@ -9,6 +9,17 @@ from .models import Franchise, User
 from .territory import TerritoryError, parse_territory, territories_overlap
 
 
+def _territory_geometry(territory: Any) -> Any:
+    """Only the geometry of a GeoJSON object is kept.
+
+    Foreign members ("properties", "crs", "bbox"...) mean nothing to routing, and any text in
+    them (a NUL character, say) would have to survive PostgreSQL's jsonb.
+    """
+    if isinstance(territory, dict):
+        return {key: territory[key] for key in ("type", "coordinates") if key in territory}
+    return territory
+
+
 def _validate_territory(*, franchise: Franchise) -> None:
     if franchise.territory is None:
         return
@@ -32,6 +43,7 @@ def _validate_territory(*, franchise: Franchise) -> None:
 @transaction.atomic
 def franchise_save(*, franchise: Franchise) -> Franchise:
     """Validate and store a new or changed franchise (territory shape and exclusivity)."""
+    franchise.territory = _territory_geometry(franchise.territory)
     franchise.full_clean()
     _validate_territory(franchise=franchise)
     franchise.save()

@@ -36,7 +36,10 @@ def _position(value: Any, where: str) -> tuple[float, float]:
         raise TerritoryError(f"{where}: expected a position [lng, lat], got {value!r}.")
     if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in value):
         raise TerritoryError(f"{where}: coordinates must be numbers, got {value!r}.")
-    lng, lat = float(value[0]), float(value[1])  # a third number (altitude) is allowed, ignored
+    try:
+        lng, lat = float(value[0]), float(value[1])  # a third number (altitude) is allowed
+    except OverflowError:  # an integer of hundreds of digits
+        raise TerritoryError(f"{where}: coordinates must be finite, got {value!r}.") from None
     if not (math.isfinite(lng) and math.isfinite(lat)):
         raise TerritoryError(f"{where}: coordinates must be finite, got {value!r}.")
     if not -180.0 <= lng <= 180.0:

@@ -39,7 +39,10 @@ def _site_for(client: Client, lead: Lead) -> Site:
 @transaction.atomic
 def lead_accept(*, lead: Lead, user: Any) -> Order:
     """The holder accepts the lead: exactly one order is made, however often this is called."""
-    lead = Lead.objects.select_for_update().select_related("franchise").get(pk=lead.pk)
+    # of=("self",): the franchise is a nullable join, which PostgreSQL refuses to lock.
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("franchise").get(
+        pk=lead.pk
+    )
     existing = Order.objects.filter(lead=lead).first()
     if existing is not None:
         return existing

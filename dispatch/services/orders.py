@@ -78,8 +78,14 @@ def _check_order_fields(
     start: Any,
     is_new: bool,
     foreman: Any = None,
+    headcount: Any = None,
+    foremen_needed: Any = 0,
 ) -> None:
     errors: dict[str, list[str]] = {}
+    if isinstance(headcount, int) and isinstance(foremen_needed, int) and (
+        foremen_needed > headcount
+    ):
+        errors["foremen_needed"] = ["A crew cannot need more foremen than its headcount."]
     if foreman is not None and (
         foreman.role != "foreman" or foreman.franchise_id != franchise.pk
     ):
@@ -124,7 +130,8 @@ def order_place(
     if franchise is None:
         raise ValidationError({"franchise": ["Name the franchise that will serve this order."]})
     _check_order_fields(
-        client=client, site=site, franchise=franchise, start=start, is_new=True, foreman=foreman
+        client=client, site=site, franchise=franchise, start=start, is_new=True, foreman=foreman,
+        headcount=headcount, foremen_needed=foremen_needed,
     )
     if bill_rate is None or pay_rate is None:
         quoted_bill, quoted_pay = _default_rates(
@@ -174,7 +181,11 @@ def order_update(*, order: Order, **changes: Any) -> Order:
                 {f: ["Workers have been called for this order; this cannot change now."]
                  for f in frozen}
             )
-    if "headcount" in changes and order.status not in (Order.Status.DRAFT,):
+    if (
+        "headcount" in changes
+        and changes["headcount"] != order.headcount
+        and order.status != Order.Status.DRAFT
+    ):
         raise ValidationError({"headcount": ["Change the headcount before the call-out starts."]})
     for field, value in changes.items():
         setattr(order, field, value)
@@ -186,6 +197,8 @@ def order_update(*, order: Order, **changes: Any) -> Order:
         start=order.start,
         is_new="start" in changes,
         foreman=order.foreman,
+        headcount=order.headcount,
+        foremen_needed=order.foremen_needed,
     )
     if order.status == Order.Status.DRAFT and (
         "headcount" in changes or "franchise" in changes or "overbook_policy" in changes
