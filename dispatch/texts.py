@@ -131,6 +131,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Спасибо за оценку {score} бригаде {code}!",
         "en": "Thank you for scoring crew {code} {score}/5!",
     },
+    "urgent": {
+        "ru": "Срочно {code}: нужен сейчас, {address}, {pay}р/ч. Едете? ДА {code}",
+        "en": "Urgent {code}: needed now at {address}, {pay}/h. Coming? YES {code}",
+    },
+    "urgent_booked": {
+        "ru": "Ждём вас сейчас: {code}, {address}. По прибытии: ТУТ {code}",
+        "en": "Come now: {code}, {address}. On arrival text HERE {code}",
+    },
     "come_now": {
         "ru": "Срочно {code}: нужны вы, {when}, {address}. Едете? ДА {code}",
         "en": "Urgent {code}: you're needed {when}, {address}. Coming? YES {code}",

@@ -38,7 +38,7 @@ def appeal_open(*, offer: Offer, text: str = "", now: Any = None) -> Appeal | No
 def appeal_decide(*, appeal: Appeal, reverse: bool, decided_by: Any, notes: str = "") -> Appeal:
     """Uphold or reverse a no-show. A reversal restates the worker's rating and reliability
     as if the no-show never happened; either way the worker is told by SMS."""
-    appeal = Appeal.objects.select_for_update().select_related(
+    appeal = Appeal.objects.select_for_update(of=("self",)).select_related(
         "offer", "offer__worker", "offer__order", "offer__order__franchise", "offer__order__site"
     ).get(pk=appeal.pk)
     if appeal.status != Appeal.Status.PENDING:

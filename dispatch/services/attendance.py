@@ -41,7 +41,7 @@ def booking_withdraw(*, offer: Offer, now: Any = None, language: str = "ru") -> 
     """A booked worker pulls out (CANCEL K7Q). The notice decides the penalty; a standby
     worker is called in their place. Returns the reply text."""
     now = now or clock.now()
-    order = Order.objects.select_for_update().select_related("franchise", "site").get(
+    order = Order.objects.select_for_update(of=("self",)).select_related("franchise", "site").get(
         pk=offer.order_id
     )
     # Once attendance is taken there is nothing left to withdraw from: a no-show texting

@@ -147,7 +147,7 @@ def _schedule_next_wave(order: Order, *, now: Any) -> None:
 def callout_start(*, order: Order) -> Order:
     """Start calling workers for a draft order: booking target, wave 1, timed next steps."""
     now = clock.now()
-    order = Order.objects.select_for_update().select_related("franchise", "site").get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).select_related("franchise", "site").get(pk=order.pk)
     if order.status != Order.Status.DRAFT:
         raise ValidationError({"status": [f"The call-out has already started ({order.status})."]})
     if order.start <= now:
@@ -196,7 +196,7 @@ def wave_next(*, order_id: int) -> int:
     """The timed next wave: sent only while the order is calling and acceptances are short."""
     now = clock.now()
     order = (
-        Order.objects.select_for_update().select_related("franchise", "site").filter(pk=order_id)
+        Order.objects.select_for_update(of=("self",)).select_related("franchise", "site").filter(pk=order_id)
         .first()
     )
     if order is None or order.status != Order.Status.CALLING:
@@ -221,3 +221,38 @@ def order_refill(*, order: Order, now: Any) -> int:
     if order.waves_sent >= len(radii):
         order.waves_sent = len(radii) - 1
     return _wave(order, now=now)
+
+
+# An urgent wave is worth sending only while enough of the shift is left to be worth coming.
+URGENT_MIN_REMAINING = timedelta(hours=2)
+URGENT_RADIUS_KM = 20.0
+
+
+def urgent_wave(*, order: Order, places: int, now: Any) -> int:
+    """No-shows left the crew short and standby could not cover it: a short wave of "come now"
+    offers to the nearest free workers. Yeses are booked at once, first come first served,
+    up to the places still short (see replies.offer_respond). The caller holds the lock."""
+    if places <= 0 or order.ends_at - now < URGENT_MIN_REMAINING:
+        return 0
+    room = settings.DISPATCH["MAX_OFFERS_PER_ORDER"] - order.offers.count()
+    candidates = candidates_for_order(order, radius_km=URGENT_RADIUS_KM, limit=max(0, room))
+    size = wave_size(places * 1.5, [c.accept_probability for c in candidates])
+    chosen = candidates[:size]
+    if not chosen:
+        return 0
+    order.waves_sent += 1
+    order.save(update_fields=["waves_sent"])
+    offers = [
+        Offer(order=order, worker_id=c.worker_id, wave=order.waves_sent, sent_at=now,
+              token=secrets.token_urlsafe(16)[:22], distance_km=round(c.distance_km, 3),
+              cost=round(c.cost, 4))
+        for c in chosen
+    ]
+    Offer.objects.bulk_create(offers, batch_size=500)
+    phones = dict(Worker.objects.filter(pk__in=[c.worker_id for c in chosen])
+                  .values_list("id", "phone"))
+    notify_workers(
+        order, [(c.worker_id, str(phones[c.worker_id]), c.language) for c in chosen],
+        "urgent", "urgent_offer", validity_period=3600,
+    )
+    return len(chosen)

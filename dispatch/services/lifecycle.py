@@ -25,7 +25,7 @@ def _people(offers: Any) -> list[tuple[int, str, str]]:
 def order_cancel(*, order: Order) -> Order:
     """Cancel before the work starts; confirmed and standby workers are told."""
     now = clock.now()
-    order = Order.objects.select_for_update().select_related("franchise", "site").get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).select_related("franchise", "site").get(pk=order.pk)
     if order.status == Order.Status.CANCELLED:
         return order
     if order.status not in (Order.Status.DRAFT, Order.Status.CALLING, Order.Status.FILLED):
@@ -61,7 +61,7 @@ def silence_check(*, order_id: int) -> int:
     them; the silent keep their place (they may still come)."""
     now = clock.now()
     order = (
-        Order.objects.select_for_update().select_related("franchise", "site")
+        Order.objects.select_for_update(of=("self",)).select_related("franchise", "site")
         .filter(pk=order_id).first()
     )
     if order is None or order.status not in (Order.Status.FILLED, Order.Status.CALLING):
@@ -87,10 +87,12 @@ def no_show_check(*, order_id: int) -> int:
     """
     now = clock.now()
     order = (
-        Order.objects.select_for_update().select_related("franchise", "site")
+        Order.objects.select_for_update(of=("self",)).select_related("franchise", "site")
         .filter(pk=order_id).first()
     )
-    if order is None or order.status in (Order.Status.CANCELLED, Order.Status.DRAFT):
+    if order is None or order.status in (
+        Order.Status.CANCELLED, Order.Status.DRAFT, Order.Status.COMPLETED
+    ):
         return 0
     # Standby workers called in at or after the start (by an earlier run of this check, or
     # for a withdrawal) are on their way: not no-shows yet.
@@ -116,9 +118,12 @@ def no_show_check(*, order_id: int) -> int:
     on_the_way = order.offers.filter(
         state=Offer.State.CONFIRMED, attendance__isnull=True
     ).count()
-    standby_promote(
-        order=order, places=max(0, order.headcount - present - on_the_way), now=now
-    )
+    short = max(0, order.headcount - present - on_the_way)
+    called = standby_promote(order=order, places=short, now=now)
+    if short > called:
+        from .callout import urgent_wave
+
+        urgent_wave(order=order, places=short - called, now=now)
     return marked
 
 

@@ -25,7 +25,7 @@ def open_offers(worker: Any) -> list[Offer]:
             worker=worker,
             state=Offer.State.OFFERED,
             response__isnull=True,
-            order__status=Order.Status.CALLING,
+            order__status__in=[Order.Status.CALLING, Order.Status.IN_PROGRESS],
         )
         .select_related("order", "order__franchise", "order__site")
         .order_by("order__start", "id")
@@ -64,6 +64,8 @@ def offer_respond(*, offer: Offer, accept: bool, now: Any = None) -> tuple[Offer
     if not accept:
         Offer.objects.filter(pk=offer.pk).update(state=Offer.State.RELEASED, released_at=now)
         return offer, "declined"
+    if order.status == Order.Status.IN_PROGRESS:
+        return offer, _urgent_accept(order, offer, now)
     if order.status != Order.Status.CALLING or offer.state != Offer.State.OFFERED:
         Offer.objects.filter(pk=offer.pk, state=Offer.State.OFFERED).update(
             state=Offer.State.RELEASED, released_at=now
@@ -71,6 +73,21 @@ def offer_respond(*, offer: Offer, accept: bool, now: Any = None) -> tuple[Offer
         return offer, "already_filled"
     step_schedule(kind=Step.Kind.ASSIGN, due_at=_batch_due(order, now), franchise=order.franchise)
     return offer, "accepted"
+
+
+def _urgent_accept(order: Order, offer: Offer, now: Any) -> str:
+    """A yes to an urgent offer on a running order books at once while places are short."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    crew = order.offers.filter(state=Offer.State.CONFIRMED).exclude(
+        attendance__in=[Offer.Attendance.NO_SHOW, Offer.Attendance.EXCUSED]
+    ).count()
+    if crew >= order.headcount or now >= order.ends_at:
+        Offer.objects.filter(pk=offer.pk).update(state=Offer.State.RELEASED, released_at=now)
+        return "already_filled"
+    Offer.objects.filter(pk=offer.pk, state=Offer.State.OFFERED).update(
+        state=Offer.State.CONFIRMED, confirmed_at=now
+    )
+    return "urgent_booked"
 
 
 def _reply(order: Order, key: str, language: str, now: Any) -> str:

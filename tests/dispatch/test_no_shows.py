@@ -311,3 +311,29 @@ class TestDecide:
         assert desk.offer(order, absent).attendance == "present"
         rating_event_record(worker=twin, kind="show", order_ref=order.pk)
         assert figures(absent) == figures(twin)
+
+
+def test_a_shortfall_beyond_standby_sends_an_urgent_wave_booked_first_come(desk: Any) -> None:
+    """No standby and two no-shows: nearby free workers get "come now" offers, and the
+    first yes is booked at once while the crew is short; a later yes is told it is full."""
+    from decimal import Decimal
+
+    from dispatch.models import Offer
+    from dispatch.services.lifecycle import no_show_check
+    from messaging.models import Message
+
+    desk.franchise.booking_ratio = Decimal("1.0")
+    desk.franchise.save()
+    crew = desk.workers(2, km=1)
+    order = desk.book(desk.order(2), crew)
+    desk.at(order.start + timedelta(minutes=31))
+    fresh = desk.workers(3, km=2)
+    no_show_check(order_id=order.pk)
+    urgent = set(Message.objects.filter(order=order, purpose="urgent_offer")
+                 .values_list("worker_id", flat=True))
+    assert urgent <= {w.pk for w in fresh}
+    assert urgent
+    first, *others = sorted(urgent)
+    assert "ТУТ" in desk.reply(next(w for w in fresh if w.pk == first),
+                               f"ДА {order.code}").reply
+    assert Offer.objects.get(order=order, worker_id=first).state == Offer.State.CONFIRMED
