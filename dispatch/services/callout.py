@@ -147,7 +147,10 @@ def _schedule_next_wave(order: Order, *, now: Any) -> None:
 def callout_start(*, order: Order) -> Order:
     """Start calling workers for a draft order: booking target, wave 1, timed next steps."""
     now = clock.now()
-    order = Order.objects.select_for_update(of=("self",)).select_related("franchise", "site").get(pk=order.pk)
+    order = (
+        Order.objects.select_for_update(of=("self",)).select_related("franchise", "site")
+        .get(pk=order.pk)
+    )
     if order.status != Order.Status.DRAFT:
         raise ValidationError({"status": [f"The call-out has already started ({order.status})."]})
     if order.start <= now:
@@ -196,7 +199,8 @@ def wave_next(*, order_id: int) -> int:
     """The timed next wave: sent only while the order is calling and acceptances are short."""
     now = clock.now()
     order = (
-        Order.objects.select_for_update(of=("self",)).select_related("franchise", "site").filter(pk=order_id)
+        Order.objects.select_for_update(of=("self",)).select_related("franchise", "site")
+        .filter(pk=order_id)
         .first()
     )
     if order is None or order.status != Order.Status.CALLING:

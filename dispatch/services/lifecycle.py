@@ -25,7 +25,10 @@ def _people(offers: Any) -> list[tuple[int, str, str]]:
 def order_cancel(*, order: Order) -> Order:
     """Cancel before the work starts; confirmed and standby workers are told."""
     now = clock.now()
-    order = Order.objects.select_for_update(of=("self",)).select_related("franchise", "site").get(pk=order.pk)
+    order = (
+        Order.objects.select_for_update(of=("self",)).select_related("franchise", "site")
+        .get(pk=order.pk)
+    )
     if order.status == Order.Status.CANCELLED:
         return order
     if order.status not in (Order.Status.DRAFT, Order.Status.CALLING, Order.Status.FILLED):
