@@ -333,7 +333,7 @@ def test_a_shortfall_beyond_standby_sends_an_urgent_wave_booked_first_come(desk:
                  .values_list("worker_id", flat=True))
     assert urgent <= {w.pk for w in fresh}
     assert urgent
-    first, *others = sorted(urgent)
+    first = min(urgent)
     assert "ТУТ" in desk.reply(next(w for w in fresh if w.pk == first),
                                f"ДА {order.code}").reply
     assert Offer.objects.get(order=order, worker_id=first).state == Offer.State.CONFIRMED
