@@ -315,7 +315,7 @@ class TestDecide:
 
 def test_a_shortfall_beyond_standby_sends_an_urgent_wave_booked_first_come(desk: Any) -> None:
     """No standby and two no-shows: nearby free workers get "come now" offers, and the
-    first yes is booked at once while the crew is short; a later yes is told it is full."""
+    first yes is booked at once while the crew is short."""
     from decimal import Decimal
 
     from dispatch.models import Offer
