@@ -25,8 +25,22 @@ from .pricing import money
 from .selectors import benchmark_rows
 
 
+class OwnFranchiseField(ScopedRelatedField):
+    """A franchise the caller acts for: any for HQ, only its own for a franchise user.
+
+    Franchise rows themselves are visible network-wide, so the plain scoped field would let
+    one franchise set or read another's prices."""
+
+    def get_queryset(self) -> Any:
+        queryset = super().get_queryset()
+        user = getattr(self.context.get("request"), "user", None)
+        if user is None or not user.is_authenticated:
+            return queryset.none()
+        return queryset if user.is_hq else queryset.filter(pk=user.franchise_id)
+
+
 class RateCardSerializer(serializers.ModelSerializer):
-    franchise = ScopedRelatedField(queryset=Franchise.objects.exclude(kind=Franchise.Kind.HQ))
+    franchise = OwnFranchiseField(queryset=Franchise.objects.exclude(kind=Franchise.Kind.HQ))
 
     class Meta:
         model = RateCard
@@ -42,7 +56,7 @@ class RateCardViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
 
 
 class QuoteRequestSerializer(serializers.Serializer):
-    franchise = ScopedRelatedField(queryset=Franchise.objects.exclude(kind=Franchise.Kind.HQ))
+    franchise = OwnFranchiseField(queryset=Franchise.objects.exclude(kind=Franchise.Kind.HQ))
     work_type = serializers.ChoiceField(choices=WorkType.choices)
     conditions = serializers.ChoiceField(choices=Conditions.choices)
     headcount = serializers.IntegerField(min_value=1, max_value=500)
@@ -272,8 +286,17 @@ class BenchmarkView(views.APIView):
         key = ordering.lstrip("-")
         if key not in (*METRICS, "name"):
             raise ValidationError({"ordering": [f"Order by one of {['name', *METRICS]}."]})
-        rows.sort(key=lambda row: (getattr(row, key) is None, getattr(row, key) or 0)
-                  if key != "name" else row.name, reverse=ordering.startswith("-"))
+        descending = ordering.startswith("-")
+        if key == "name":
+            rows.sort(key=lambda row: row.name, reverse=descending)
+        else:
+            # A location with no figure (no orders that month) goes last either way: a
+            # "best first" table must not be topped by a location that did nothing.
+            rows = [
+                *sorted((row for row in rows if getattr(row, key) is not None),
+                        key=lambda row: getattr(row, key), reverse=descending),
+                *(row for row in rows if getattr(row, key) is None),
+            ]
         return Response(
             {
                 "period": period,

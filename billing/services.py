@@ -1,6 +1,7 @@
 """Money: invoice and pay lines at completion, quotes, royalty statements and payments."""
 
 import calendar
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -37,12 +38,11 @@ def period_bounds(period: str, timezone: str) -> tuple[datetime, datetime]:
 
 
 def validate_period(period: str) -> str:
-    try:
-        year, month = (int(part) for part in period.split("-"))
-        if len(period) != 7 or not 1 <= month <= 12 or year < 2000:
-            raise ValueError
-    except (ValueError, AttributeError) as exc:
-        raise ValidationError({"period": ["Give the period as YYYY-MM, e.g. 2026-10."]}) from exc
+    # int() alone would let "2026-1 " or "2026-+1" through, and a statement would be
+    # issued for a period no line ever carries.
+    match = re.fullmatch(r"(\d{4})-(\d{2})", period, re.ASCII) if isinstance(period, str) else None
+    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
+        raise ValidationError({"period": ["Give the period as YYYY-MM, e.g. 2026-10."]})
     return period
 
 
@@ -142,12 +142,16 @@ def royalty_statements_issue(*, period: str) -> list[RoyaltyStatement]:
         if RoyaltyStatement.objects.filter(franchise=franchise, period=period).exists():
             continue
         figures = statement_figures(franchise=franchise, period=period)
+        # Nothing to pay is already paid: no payment could ever settle it, so it must not
+        # turn overdue.
+        status = (RoyaltyStatement.Status.PAID if figures["total"] <= 0
+                  else RoyaltyStatement.Status.ISSUED)
         try:
             with transaction.atomic():
                 RoyaltyStatement.objects.create(
                     franchise=franchise, period=period, royalty_rate=franchise.royalty_rate,
                     monthly_fee=franchise.monthly_fee, currency=franchise.currency,
-                    issued_at=now, due_on=_due_on(period), **figures,
+                    issued_at=now, due_on=_due_on(period), status=status, **figures,
                 )
         except IntegrityError:
             continue  # issued a moment ago by another run

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 
@@ -103,12 +104,23 @@ def routing_candidates(*, lead: Lead) -> list[tuple[Franchise, str]]:
 def lead_route(*, lead: Lead, reason: str) -> Lead:
     """Offer the lead to the best candidate not yet asked, or give it to HQ.
 
+    Only a lead nobody holds is routed: a holder's hop is closed first (by `lead_reject` or
+    the SLA sweep), so the lead is never with two franchises at once.
+
     Staffing-aware: the lead says how many suitable workers are within reach, so the holder
     knows before accepting whether the region can staff it. The pool is shared by the whole
     network, so a thin pool is thin for every candidate: it is reported, not routed around.
     """
     now = clock.now()
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    # One holder at a time: the current holder's hop must be closed (answered or timed out)
+    # before the lead moves on, and an accepted lead has become an order.
+    if lead.status == Lead.Status.ACCEPTED:
+        raise ValidationError({"status": ["An accepted lead is not routed again."]})
+    if lead.hops.filter(outcome=LeadHop.Outcome.PENDING).exists():
+        raise ValidationError(
+            {"status": ["The lead is held until its holder answers or its time runs out."]}
+        )
     candidates = routing_candidates(lead=lead)
     in_reach = _workers_in_reach(lead)
     lead.workers_in_reach = in_reach
@@ -164,8 +176,6 @@ def lead_reject(*, lead: Lead, reason: str = "") -> Lead:
     """The holder turns the lead down: it goes to the next candidate, the hop is kept."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status != Lead.Status.OFFERED:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError(
             {"status": [f"Only an offered lead can be rejected ({lead.status})."]}
         )
