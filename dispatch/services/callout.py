@@ -135,12 +135,25 @@ def _one_wave(order: Order, *, now: Any) -> int | None:
     return _send_wave(order, chosen, wave=wave, now=now)
 
 
+# Waves closer together than this give nobody time to answer the previous one.
+MIN_WAVE_GAP = timedelta(minutes=1)
+
+
 def _schedule_next_wave(order: Order, *, now: Any) -> None:
-    if order.waves_sent < len(settings.DISPATCH["WAVE_RADII_KM"]):
-        interval = timedelta(minutes=settings.DISPATCH["WAVE_INTERVAL_MINUTES"])
-        # An urgent order cannot wait a full interval: never later than halfway to the start.
-        due = min(now + interval, now + (order.start - now) / 2)
-        step_schedule(kind=Step.Kind.WAVE, due_at=due, order=order)
+    """Schedule the next wave, if one could still go out: radii left, room under the
+    per-order cap, and time for workers to answer before the start."""
+    config = settings.DISPATCH
+    if order.waves_sent >= len(config["WAVE_RADII_KM"]):
+        return
+    cap = min(config["MAX_OFFERS_PER_ORDER"], config["MAX_OFFERS_PER_SLOT"] * order.booking_target)
+    if order.offers.count() >= cap:
+        return
+    interval = timedelta(minutes=config["WAVE_INTERVAL_MINUTES"])
+    # An urgent order cannot wait a full interval: never later than halfway to the start.
+    due = min(now + interval, now + (order.start - now) / 2)
+    if due - now < MIN_WAVE_GAP:
+        return
+    step_schedule(kind=Step.Kind.WAVE, due_at=due, order=order)
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from dispatch.services.lifecycle import no_show_check, silence_check
 from ratings.models import RatingEvent
 from workers.models import Worker
 
-from .conftest import NOW, START, Desk, run_together
+from .conftest import NOW, START, Desk, run_together, set_dispatch
 
 EVENING = NOW.replace(hour=16)  # 19:00 in Saint Petersburg, the evening before
 FINAL = START - timedelta(hours=2)
@@ -269,3 +269,21 @@ def test_concurrent_sweepers_run_each_step_once(desk: Desk) -> None:
     assert sum(ran) == due_steps
     assert _reminded(desk, order) == {w.pk: 1 for w in crew}
     assert not Step.objects.filter(due_at__lte=EVENING, done_at__isnull=True).exists()
+
+
+def test_no_wave_is_rescheduled_once_the_offer_cap_is_reached(desk: Desk, settings: object) -> None:
+    """With the per-order cap used up and acceptances still short, the wave steps stop
+    instead of falling due again and again until the start."""
+    from dispatch.models import Step
+
+    set_dispatch(settings, MAX_OFFERS_PER_ORDER=3)
+    desk.workers(5, km=1)
+    order = desk.called(4)
+    assert order.offers.count() == 3
+    for _ in range(6):
+        pending = Step.objects.filter(order=order, kind=Step.Kind.WAVE, done_at__isnull=True)
+        if not pending.exists():
+            break
+        desk.sweep(at=pending.order_by("due_at").first().due_at)
+    assert not Step.objects.filter(order=order, kind=Step.Kind.WAVE, done_at__isnull=True).exists()
+    assert Step.objects.filter(order=order, kind=Step.Kind.WAVE).count() <= 1
