@@ -351,8 +351,15 @@ def client_process(plan: Plan, process_index: int, connections: list[int]) -> Cl
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def process_table() -> dict[int, tuple[str, int, float]]:
-    """pid -> (command name, parent pid, CPU seconds used so far)."""
+@dataclass(frozen=True)
+class ProcessCpu:
+    name: str
+    ppid: int
+    cpu: float  # seconds this process has used
+    reaped: float  # seconds used by its children that have exited and been waited for
+
+
+def process_table() -> dict[int, ProcessCpu]:
     table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -362,8 +369,11 @@ def process_table() -> dict[int, tuple[str, int, float]]:
         except OSError:
             continue
         name = raw[raw.index("(") + 1 : raw.rindex(")")]
-        rest = raw[raw.rindex(")") + 2 :].split()
-        table[int(entry)] = (name, int(rest[1]), (int(rest[11]) + int(rest[12])) / CLOCK_TICKS)
+        rest = [int(x) for x in raw[raw.rindex(")") + 2 :].split()[1:15]]
+        # After the state field: ppid, ..., utime, stime, cutime, cstime.
+        table[int(entry)] = ProcessCpu(
+            name, rest[0], (rest[10] + rest[11]) / CLOCK_TICKS, (rest[12] + rest[13]) / CLOCK_TICKS
+        )
     return table
 
 
@@ -377,7 +387,7 @@ def machine_busy_seconds() -> float:
 class CpuSample:
     at: float
     busy: float
-    table: dict[int, tuple[str, int, float]]
+    table: dict[int, ProcessCpu]
 
     @classmethod
     def take(cls) -> CpuSample:
@@ -385,18 +395,26 @@ class CpuSample:
 
 
 def cpu_split(begin: CpuSample, end: CpuSample, gunicorn_pid: int) -> dict[str, float]:
-    """CPU seconds used between two samples, by gunicorn, PostgreSQL and the whole machine."""
+    """CPU seconds used between two samples, by gunicorn, PostgreSQL and the whole machine.
 
-    def used(select: Callable[[int, str, int], bool]) -> float:
+    PostgreSQL ends a backend when Django closes a connection (``CONN_MAX_AGE``); the postmaster
+    reaps it, so the CPU of backends that exited in the window is in its children's time.
+    """
+
+    def used(select: Callable[[int, ProcessCpu], bool]) -> float:
         total = 0.0
-        for pid, (name, ppid, cpu) in end.table.items():
-            if select(pid, name, ppid):
-                total += cpu - begin.table.get(pid, (name, ppid, 0.0))[2]
+        for pid, now in end.table.items():
+            if select(pid, now):
+                then = begin.table.get(pid)
+                total += now.cpu + now.reaped - ((then.cpu + then.reaped) if then else 0.0)
+        for pid, then in begin.table.items():
+            if pid not in end.table and select(pid, then):
+                total -= then.cpu  # counted again in its parent's reaped time
         return total
 
     return {
-        "gunicorn": used(lambda pid, _n, ppid: gunicorn_pid in (pid, ppid)),
-        "postgres": used(lambda _p, name, _pp: name == "postgres"),
+        "gunicorn": used(lambda pid, p: gunicorn_pid in (pid, p.ppid)),
+        "postgres": used(lambda _pid, p: p.name == "postgres"),
         "machine": end.busy - begin.busy,
         "seconds": end.at - begin.at,
     }
@@ -973,7 +991,7 @@ def render_cpu(add: Callable[[str], None], summaries: list[tuple[str, Summary]])
         f"{len(os.sched_getaffinity(0))}, and per request served:\n"
     )
     add(
-        "| load | req/s | gunicorn | PostgreSQL | load generator | other | whole machine "
+        "| load | req/s | gunicorn | PostgreSQL (all) | load generator | other | whole machine "
         "| gunicorn ms/req | PostgreSQL ms/req |"
     )
     add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -989,6 +1007,32 @@ def render_cpu(add: Callable[[str], None], summaries: list[tuple[str, Summary]])
             f"| {run.cpu['postgres'] * 1000 / served:.2f} |"
         )
     add("")
+
+
+def reading(summary: Summary, probe_rows: list[ProbeRow]) -> str:
+    """What the CPU figures say about the bottleneck, in a few computed sentences."""
+    run = summary.middle
+    seconds = run.cpu["seconds"]
+    cores = len(os.sched_getaffinity(0))
+    served = max(1, len(run.clients.latencies))
+    machine = run.cpu["machine"] / seconds
+    client = run.clients.window_cpu_seconds / seconds
+    server_ms = run.cpu["gunicorn"] * 1000 / served
+    db_ms = run.cpu["postgres"] * 1000 / served
+    client_ms = run.clients.window_cpu_seconds * 1000 / served
+    ceiling = cores * 1000 / (server_ms + db_ms + client_ms)
+    bound = "CPU-bound" if machine >= 0.9 * cores else "not CPU-bound"
+    trips = sorted({row.queries for row in probe_rows if "JOIN" not in row.case})
+    return (
+        f"Reading: at capacity the machine used {machine:.2f} of its {cores} cores, so the "
+        f"server is {bound}; the load generator took {client:.2f} cores "
+        f"({client / max(machine, 1e-9):.0%} of the CPU used), so it is not what limits the "
+        f"figures. A request costs {server_ms:.1f} ms of CPU in gunicorn (Python: Django, the "
+        f"ORM, psycopg) and {db_ms:.1f} ms in PostgreSQL: with the load generator's share, "
+        f"{cores} cores cannot serve more than about {ceiling:,.0f} req/s. A plain reply takes "
+        f"{trips[0]}-{trips[-1]} database round trips (JOIN from a new number more), and "
+        "each ORM statement costs a few hundred µs of CPU (the last table).\n"
+    )
 
 
 def render(
@@ -1035,6 +1079,7 @@ def render(
         render_runs(add, opened)
         summaries.append((label, opened))
     render_cpu(add, summaries)
+    add(reading(closed or summaries[0][1], probe_rows))
     add(
         "Database round trips per request, from one in-process request of each kind through "
         "Django's test client (`CaptureQueriesContext`, which lists BEGIN and COMMIT too), and "
@@ -1107,11 +1152,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=300.0,
         help="seconds to wait for an idle machine before each run (0: do not wait)",
     )
-    parser.add_argument(
-        "--db-options",
-        default="",
-        help="query string added to the server's DATABASE_URL, e.g. server_side_binding=true",
-    )
     parser.add_argument("--known-workers", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
@@ -1159,8 +1199,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def bench(args: argparse.Namespace, command: str, log: TextIO) -> int:
     port = free_port()
-    db_url = database_url(args.admin_url)
-    env = server_env(f"{db_url}?{args.db_options}" if args.db_options else db_url, port)
+    env = server_env(database_url(args.admin_url), port)
     server_args = gunicorn_args(port, args.workers, args.threads)
     if args.quiet_timeout > 0:
         # Before the migration, so the database and the server start from the same code.
@@ -1198,9 +1237,7 @@ def bench(args: argparse.Namespace, command: str, log: TextIO) -> int:
         say("stopped gunicorn")
     facts = Facts(
         command=command,
-        server_command="gunicorn "
-        + shlex.join(server_args).replace(str(port), "PORT")
-        + (f"` with `DATABASE_URL=...?{args.db_options}" if args.db_options else ""),
+        server_command="gunicorn " + shlex.join(server_args).replace(str(port), "PORT"),
         load=load_description(args),
         machine=machine,
         when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
