@@ -605,7 +605,7 @@ def summarise_sql(queries: list[dict[str, Any]]) -> str:
 
 
 def probe(port: int, rounds: int = 40) -> tuple[list[ProbeRow], dict[str, float]]:
-    """Each probe case through Django's test client: queries, database time, total time."""
+    """Each probe case through Django's test client: round trips, wall and CPU time."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -748,10 +748,6 @@ class RunResult:
     @property
     def ok(self) -> int:
         return self.clients.statuses.get(200, 0)
-
-    @property
-    def errors(self) -> int:
-        return sum(self.clients.errors.values())
 
     @property
     def rps(self) -> float:
@@ -1131,7 +1127,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="measured window per run")
     parser.add_argument("--warmup", type=float, default=5.0, help="load before the window")
-    parser.add_argument("--concurrency", type=int, default=32, help="connections in all")
+    parser.add_argument("--concurrency", type=int, default=32, help="connections, closed loop")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--clients", type=int, default=2, help="load generator processes")
@@ -1184,6 +1180,8 @@ def say(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # A plain `kill` must still stop the server and drop the database (the `finally` below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     command = shlex.join(["python", "-m", "bench.bench_webhooks", *(argv or sys.argv[1:])])
     with tempfile.NamedTemporaryFile("w", prefix="bench_webhooks_gunicorn_", suffix=".log") as log:
         try:
