@@ -6,6 +6,10 @@ Pure functions (standard library only) used by the dispatch services:
 - ``adaptive_target``: the fewest best-ranked candidates whose chance that at least ``headcount``
   of them turn up reaches a target probability (an exact Poisson-binomial tail).
 - ``wave_size``: how many ranked candidates to message now to expect enough acceptances.
+- ``shrunk_rate`` and ``calibrated_show_probability``: show probabilities measured against the
+  population the franchise actually has, not the default every newcomer starts from.
+- ``reweighted_probability`` and ``standby_to_call``: before the start, what a re-confirmation
+  (or silence) says about each booked worker, and how many standby workers that leaves to call.
 """
 
 from __future__ import annotations
@@ -19,8 +23,12 @@ from fractions import Fraction
 __all__ = [
     "AdaptiveTarget",
     "adaptive_target",
+    "calibrated_show_probability",
     "fixed_target",
     "prob_at_least",
+    "reweighted_probability",
+    "shrunk_rate",
+    "standby_to_call",
     "wave_size",
 ]
 
@@ -199,3 +207,92 @@ def wave_size(needed_acceptances: float, accept_probabilities: Sequence[float]) 
         if expected >= needed:
             return k
     return len(accept_probabilities)
+
+
+def shrunk_rate(successes: float, trials: float, prior_rate: float, prior_weight: float) -> float:
+    """A rate observed over ``trials``, pulled towards ``prior_rate`` as if ``prior_weight``
+    trials at that rate had been seen first: ``(successes + w p) / (trials + w)``.
+
+    With no trials it is the prior; with many it is the observed share. Requires
+    ``0 <= successes <= trials``, ``prior_rate`` within 0..1 and ``prior_weight > 0``.
+    """
+    if not 0.0 <= successes <= trials:
+        raise ValueError(f"successes must be within 0..trials, got {successes!r} of {trials!r}")
+    _check_probabilities([prior_rate], "prior_rate")
+    if not prior_weight > 0.0:
+        raise ValueError(f"prior_weight must be positive, got {prior_weight!r}")
+    return (successes + prior_weight * prior_rate) / (trials + prior_weight)
+
+
+def calibrated_show_probability(
+    reliability: float,
+    judged_shifts: float,
+    *,
+    base_rate: float,
+    prior_rate: float,
+    prior_shifts: float,
+) -> float:
+    """A worker's chance of turning up, with the franchise's observed show rate as the prior.
+
+    A reliability score is a Beta posterior mean ``(prior_rate w + S) / (w + n)`` whose prior is
+    the same for everybody (``prior_rate`` worth ``prior_shifts`` = w shifts) and ``n`` is the
+    worker's judged shifts. Where the people of a franchise actually turn up at ``base_rate``,
+    the same evidence on that prior gives ``reliability + (base_rate - prior_rate) w / (w + n)``:
+    a newcomer counts at the franchise's rate, a veteran at (nearly) their own record.
+    """
+    _check_probabilities([reliability, base_rate, prior_rate], "rates")
+    if not prior_shifts > 0.0:
+        raise ValueError(f"prior_shifts must be positive, got {prior_shifts!r}")
+    shift = (base_rate - prior_rate) * prior_shifts / (prior_shifts + max(0.0, judged_shifts))
+    return min(1.0, max(0.0, reliability + shift))
+
+
+def reweighted_probability(probability: float, group_rate: float, base_rate: float) -> float:
+    """``probability`` moved by what is known of a group the worker belongs to.
+
+    Among all bookings a share ``base_rate`` turns up; among those in the group (say, who
+    re-confirmed) a share ``group_rate``. Bayes' rule in odds form multiplies the worker's own
+    odds by the group's likelihood ratio, ``odds(group_rate) / odds(base_rate)``. Certainty (0 or
+    1) in either the worker's probability or the group's rate is kept as it is.
+    """
+    _check_probabilities([probability, group_rate, base_rate], "rates")
+    if probability in (0.0, 1.0):
+        return probability
+    if group_rate in (0.0, 1.0):
+        return group_rate
+    if base_rate in (0.0, 1.0):
+        return probability
+    # odds(p) x odds(g) / odds(b), written without dividing by an odds that may underflow.
+    favour = probability * group_rate * (1.0 - base_rate)
+    against = (1.0 - probability) * (1.0 - group_rate) * base_rate
+    if favour + against == 0.0:
+        return probability
+    return favour / (favour + against)
+
+
+def standby_to_call(
+    headcount: int,
+    crew: Sequence[float],
+    standby: Sequence[float],
+    target: float = DEFAULT_SHOW_TARGET,
+) -> int:
+    """How many of the standby workers (best first, as given) to call in beside the crew.
+
+    ``crew`` are the show probabilities of those booked, ``standby`` of those waiting. Returns
+    the fewest ``m`` such that the crew and the first ``m`` standby give P(at least
+    ``headcount`` show) ``>= target``; all of them when even that falls short; 0 when the crew
+    alone reaches it.
+    """
+    _check_headcount(headcount)
+    if not 0.0 < target <= 1.0:
+        raise ValueError(f"target must be within (0, 1], got {target!r}")
+    _check_probabilities(crew, "crew")
+    _check_probabilities(standby, "standby")
+    shows = _ShowTail(headcount)
+    for p in crew:
+        shows.add(float(p))
+    called = 0
+    while shows.tail < target and called < len(standby):
+        shows.add(float(standby[called]))
+        called += 1
+    return called

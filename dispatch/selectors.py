@@ -3,7 +3,7 @@
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from messaging.models import OptOut
 from workers.models import Worker, skills_for_work_type
 
 from .models import ClientPreference, Offer, Order
+from .overbooking import shrunk_rate
 
 _COUNTS = {
     "invited": Count("offers", distinct=True),
@@ -68,6 +69,8 @@ class RankedCandidate:
     cost: float
     accept_probability: float
     is_newcomer: bool
+    # Shifts whose attendance was judged (worked or missed): the evidence behind `reliability`.
+    shifts_judged: int
     is_favourite: bool
     is_foreman: bool
     language: str
@@ -159,7 +162,7 @@ def candidates_for_order(
         .order_by("approximate_cost", "id")
         .values_list(
             "id", "lat", "lng", "rating", "reliability", "offers_received", "offers_answered",
-            "offers_accepted", "shifts_completed", "is_foreman", "language",
+            "offers_accepted", "shifts_completed", "is_foreman", "language", "no_shows",
         )[: limit + limit // 5 + 50]
     )
     excluded = set(exclude_worker_ids)
@@ -204,6 +207,7 @@ def candidates_for_order(
                 cost=float(cost[index]),
                 accept_probability=float(reply_rate[index] * accept_rate[index]),
                 is_newcomer=bool(shifts[index] < config["NEWCOMER_MAX_SHIFTS"]),
+                shifts_judged=int(shifts[index]) + row[11],
                 is_favourite=bool(is_favourite[index]),
                 is_foreman=bool(row[9]),
                 language=row[10],
@@ -212,3 +216,54 @@ def candidates_for_order(
         if len(ranked) >= limit:
             break
     return ranked
+
+
+# Orders whose attendance is judged over this many days set a franchise's observed show rates.
+SHOW_RATE_DAYS = 30
+# Each observed rate counts as this many bookings at its prior before any is judged, so a new
+# franchise starts from the defaults and a few shifts do not swing it.
+SHOW_RATE_PRIOR_WEIGHT = 20.0
+# Priors of the show rate of bookings that re-confirmed, and of those silent after a reminder.
+RECONFIRMED_PRIOR = 0.9
+SILENT_PRIOR = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class ShowRates:
+    """How a franchise's confirmed bookings turned up lately: all of them, those who answered
+    a reminder, and those who stayed silent."""
+
+    base: float
+    reconfirmed: float
+    silent: float
+
+
+def observed_show_rates(*, franchise_id: int, now: datetime, prior_rate: float) -> ShowRates:
+    """Shares of the franchise's judged bookings (over the last `SHOW_RATE_DAYS` days) that
+    turned up, each shrunk towards its prior. Re-confirmed and silent are counted among
+    bookings made before the final reminder, the ones that were asked. One query."""
+    shows = ~Q(attendance=Offer.Attendance.NO_SHOW)
+    reminded = Q(confirmed_at__lt=F("order__start")
+                 - timedelta(hours=settings.DISPATCH["FINAL_REMINDER_HOURS"]))
+    answered = Q(reconfirmed_at__isnull=False)
+    counts = Offer.objects.filter(
+        order__franchise_id=franchise_id,
+        order__start__gte=now - timedelta(days=SHOW_RATE_DAYS),
+        order__start__lt=now,
+        attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE,
+                        Offer.Attendance.NO_SHOW],
+    ).aggregate(
+        judged=Count("id"),
+        shows=Count("id", filter=shows),
+        answered=Count("id", filter=reminded & answered),
+        answered_shows=Count("id", filter=reminded & answered & shows),
+        silent=Count("id", filter=reminded & ~answered),
+        silent_shows=Count("id", filter=reminded & ~answered & shows),
+    )
+    weight = SHOW_RATE_PRIOR_WEIGHT
+    return ShowRates(
+        base=shrunk_rate(counts["shows"], counts["judged"], prior_rate, weight),
+        reconfirmed=shrunk_rate(counts["answered_shows"], counts["answered"],
+                                RECONFIRMED_PRIOR, weight),
+        silent=shrunk_rate(counts["silent_shows"], counts["silent"], SILENT_PRIOR, weight),
+    )

@@ -12,11 +12,17 @@ from django.db import transaction
 from django.db.models import F
 
 from config import clock
+from ratings.services import rating_params
 from workers.models import Worker
 
 from ..models import Offer, Order, Step
-from ..overbooking import adaptive_target, fixed_target, wave_size
-from ..selectors import RankedCandidate, candidates_for_order
+from ..overbooking import adaptive_target, calibrated_show_probability, fixed_target, wave_size
+from ..selectors import (
+    RankedCandidate,
+    ShowRates,
+    candidates_for_order,
+    observed_show_rates,
+)
 from .notify import notify_workers
 from .steps import step_schedule
 
@@ -30,11 +36,30 @@ def _accepted_count(order: Order) -> int:
     ).count()
 
 
-def _booking_target(order: Order, candidates: list[RankedCandidate]) -> int:
+def show_probabilities(order: Order, people: list[tuple[float, int]], now: Any
+                       ) -> tuple[list[float], ShowRates]:
+    """Each person's chance of turning up, given as (reliability, judged shifts), measured
+    against the franchise's own people: its observed show rate stands in for the default a
+    newcomer's reliability starts from. Also returns the observed rates."""
+    params = rating_params()
+    rates = observed_show_rates(franchise_id=order.franchise_id, now=now,
+                                prior_rate=params.prior_show_rate)
+    probabilities = [
+        calibrated_show_probability(
+            reliability, judged, base_rate=rates.base,
+            prior_rate=params.prior_show_rate, prior_shifts=params.prior_shifts,
+        )
+        for reliability, judged in people
+    ]
+    return probabilities, rates
+
+
+def _booking_target(order: Order, candidates: list[RankedCandidate], now: Any) -> int:
     if order.overbook_policy == Order.Policy.ADAPTIVE:
         target = adaptive_target(
             order.headcount,
-            [c.reliability for c in candidates],
+            show_probabilities(order, [(c.reliability, c.shifts_judged) for c in candidates],
+                               now)[0],
             settings.DISPATCH["ADAPTIVE_SHOW_TARGET"],
         )
         # With too few candidates in reach the fixed rule is the honest fallback.
@@ -110,9 +135,11 @@ def _one_wave(order: Order, *, now: Any) -> int | None:
     if needed <= 0 or room <= 0:
         return None
     candidates = candidates_for_order(order, radius_km=radii[wave - 1], limit=room)
-    # Offers still unanswered from earlier waves may yet be accepted: count them in.
+    # Offers of the last interval still unanswered may yet be accepted: count them in. Older
+    # silence is mostly for good (most workers answer within minutes).
+    recent = now - timedelta(minutes=config["WAVE_INTERVAL_MINUTES"])
     pending = list(
-        order.offers.filter(response__isnull=True, state=Offer.State.OFFERED)
+        order.offers.filter(response__isnull=True, state=Offer.State.OFFERED, sent_at__gte=recent)
         .values_list("worker__offers_received", "worker__offers_answered",
                      "worker__offers_accepted")
     )
@@ -123,6 +150,10 @@ def _one_wave(order: Order, *, now: Any) -> int | None:
         for received, answered, accepted in pending
     ) * 0.5  # half: some of them have had their chance already
     size = wave_size(needed - expected_pending, [c.accept_probability for c in candidates])
+    if size == 0 and candidates:
+        # The offers still out are expected to cover what is short: wait for them rather
+        # than spend this radius (the next timed wave looks again).
+        return None
     if wave > 1:
         # A later wave is short of time: ask a few more than the expectation says.
         size = min(len(candidates), math.ceil(size * 1.25))
@@ -172,7 +203,7 @@ def callout_start(*, order: Order) -> Order:
     if order.overbook_policy == Order.Policy.ADAPTIVE:
         widest = settings.DISPATCH["WAVE_RADII_KM"][-1]
         pool = candidates_for_order(order, radius_km=widest, limit=2000)
-        order.booking_target = _booking_target(order, pool)
+        order.booking_target = _booking_target(order, pool, now)
     else:
         order.booking_target = fixed_target(order.headcount, order.franchise.booking_ratio)
     order.check_transition(Order.Status.CALLING)

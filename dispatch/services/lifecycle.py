@@ -3,6 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -12,7 +13,9 @@ from ratings.model import EventKind
 from ratings.services import rating_event_record
 
 from ..models import Offer, Order, Step
+from ..overbooking import reweighted_probability, standby_to_call
 from .attendance import standby_promote
+from .callout import show_probabilities
 from .notify import notify_workers
 from .steps import steps_cancel
 
@@ -75,10 +78,37 @@ def silence_check(*, order_id: int) -> int:
     ).exists()
     if not reminded:
         return 0
+    if order.overbook_policy == Order.Policy.ADAPTIVE:
+        return standby_promote(order=order, places=_standby_wanted(order, now), now=now)
     silent = order.offers.filter(state=Offer.State.CONFIRMED).filter(
         Q(reconfirmed_at__isnull=True)
     ).count()
     return standby_promote(order=order, places=silent, now=now)
+
+
+def _standby_wanted(order: Order, now: Any) -> int:
+    """Adaptive orders call standby only as far as the answers to the reminders say the crew
+    needs: each booked worker's chance is reweighted by how the franchise's re-confirmed and
+    silent bookings have turned up, and standby is added (best first) until the chance that
+    the headcount shows reaches the show target."""
+    fields = ("reconfirmed_at", "worker__reliability", "worker__shifts_completed",
+              "worker__no_shows")
+    crew = list(order.offers.filter(state=Offer.State.CONFIRMED).values_list(*fields))
+    standby = list(
+        order.offers.filter(state=Offer.State.STANDBY).order_by("cost", "id")
+        .values_list(*fields)
+    )
+    people = [(reliability, shifts + no_shows)
+              for _, reliability, shifts, no_shows in crew + standby]
+    probabilities, rates = show_probabilities(order, people, now)
+    crew_chances = [
+        reweighted_probability(
+            p, rates.reconfirmed if reconfirmed_at is not None else rates.silent, rates.base
+        )
+        for p, (reconfirmed_at, *_) in zip(probabilities, crew, strict=False)
+    ]
+    return standby_to_call(order.headcount, crew_chances, probabilities[len(crew):],
+                           settings.DISPATCH["ADAPTIVE_SHOW_TARGET"])
 
 
 @transaction.atomic

@@ -244,6 +244,34 @@ class TestWaves:
         assert not Step.objects.filter(order=order, kind=Step.Kind.WAVE,
                                        done_at__isnull=True).exists()
 
+    def test_a_wave_waits_while_the_offers_out_may_still_cover_the_gap(self, desk: Desk) -> None:
+        near = desk.workers(70, km=2)
+        desk.workers(6, km=15)
+        order = desk.called(10)
+        offered = [w for w in near if w.pk in desk.offered(order)]
+        assert len(offered) == 50  # target 15 at 0.3 each
+        for worker in offered[:13]:
+            desk.accept(worker, order)
+        wave_due = Step.objects.get(order=order, kind=Step.Kind.WAVE).due_at
+
+        desk.sweep(at=wave_due)
+
+        # Two places short, and 37 offers of the last ten minutes unanswered, expected to
+        # bring 37 x 0.24 / 2 = 4.4 more (0.24: once offered without an answer, a newcomer's
+        # reply rate falls to 0.48): no radius is spent, the next look is a wave later.
+        order.refresh_from_db()
+        assert order.waves_sent == 1
+        assert Offer.objects.filter(order=order).count() == 50
+        later = Step.objects.get(order=order, kind=Step.Kind.WAVE, done_at__isnull=True)
+        assert later.due_at == wave_due + timedelta(minutes=10)
+
+        desk.sweep(at=later.due_at)
+
+        # Twenty minutes of silence is an answer: the second radius is called.
+        order.refresh_from_db()
+        assert order.waves_sent == 2
+        assert Offer.objects.filter(order=order, wave=2).exists()
+
     def test_waves_widen_the_radius_when_acceptances_fall_short(self, desk: Desk) -> None:
         near = desk.workers(4, km=5)
         ring = desk.workers(4, km=15)
@@ -313,6 +341,39 @@ class TestAdaptivePolicy:
         assert reliable.booking_target == 6
         assert shaky.booking_target == 13
         assert reliable.status == shaky.status == Order.Status.CALLING
+
+    def test_newcomers_count_at_the_show_rate_the_franchise_has_seen(self, desk: Desk) -> None:
+        fresh = desk.called(5, overbook_policy=Order.Policy.ADAPTIVE,
+                            site=self._pool_with_history(desk, 200, shows=0, no_shows=0))
+        shaky = desk.called(5, overbook_policy=Order.Policy.ADAPTIVE,
+                            site=self._pool_with_history(desk, 400, shows=20, no_shows=20))
+
+        # Nothing seen yet: newcomers count at the ratings prior, 0.8; at least 5 of 9 come
+        # with chance 0.98, of 8 with 0.94. After 20 of 40 bookings came, at
+        # (20 + 0.8 x 20) / 60 = 0.6: 13 are needed (0.97; 12 give 0.94).
+        assert fresh.booking_target == 9
+        assert shaky.booking_target == 13
+
+    @staticmethod
+    def _pool_with_history(desk: Desk, km: float, *, shows: int, no_shows: int) -> Any:
+        """A site `km` north with 30 newcomers around it; by then the franchise's last week
+        has had `shows` bookings turn up and `no_shows` not (at a site far from the others,
+        so none of those workers is a candidate)."""
+        site = desk.site_at(km)
+        desk.workers(30, km=3, site=site)
+        if shows + no_shows:
+            past = desk.site_at(km, 300)
+            crew = desk.workers(shows + no_shows, km=1, site=past)
+            order = desk.book(desk.order(shows + no_shows, site=past), crew)
+            booked = list(Offer.objects.filter(order=order).order_by("id"))
+            Offer.objects.filter(pk__in=[o.pk for o in booked]).update(
+                state=Offer.State.CONFIRMED, attendance=Offer.Attendance.PRESENT)
+            Offer.objects.filter(pk__in=[o.pk for o in booked[shows:]]).update(
+                attendance=Offer.Attendance.NO_SHOW)
+            Order.objects.filter(pk=order.pk).update(
+                start=order.start - timedelta(days=7), ends_at=order.ends_at - timedelta(days=7),
+                status=Order.Status.COMPLETED)
+        return site
 
     def test_too_few_candidates_fall_back_to_the_house_rule(self, desk: Desk) -> None:
         desk.workers(4, km=3, reliability=0.6)

@@ -13,8 +13,12 @@ from hypothesis import strategies as st
 from dispatch.overbooking import (
     AdaptiveTarget,
     adaptive_target,
+    calibrated_show_probability,
     fixed_target,
     prob_at_least,
+    reweighted_probability,
+    shrunk_rate,
+    standby_to_call,
     wave_size,
 )
 
@@ -252,3 +256,122 @@ def test_wave_size_is_the_shortest_sufficient_prefix(needed, probabilities):
 def test_wave_size_rejects_bad_input(needed, bad):
     with pytest.raises(ValueError, match=r"within 0\.\.1|NaN"):
         wave_size(needed, bad)
+
+
+# --- calibration: the franchise's own show rate ---------------------------------------------
+
+
+def test_shrunk_rate_starts_at_the_prior_and_follows_the_evidence():
+    assert shrunk_rate(0, 0, 0.8, 20) == pytest.approx(0.8)
+    assert shrunk_rate(14, 20, 0.8, 20) == pytest.approx(0.75)  # (14 + 16) / 40
+    assert shrunk_rate(7000, 10000, 0.8, 20) == pytest.approx(0.7, abs=0.001)
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "prior", "weight"),
+    [(3, 2, 0.5, 1), (-1, 2, 0.5, 1), (1, 2, 1.5, 1), (1, 2, 0.5, 0), (1, 2, 0.5, float("nan"))],
+)
+def test_shrunk_rate_rejects_bad_input(successes, trials, prior, weight):
+    with pytest.raises(ValueError, match=r"successes|prior"):
+        shrunk_rate(successes, trials, prior, weight)
+
+
+def test_a_newcomer_counts_at_the_franchise_rate():
+    # No history: the reliability is the ratings prior itself.
+    assert calibrated_show_probability(
+        0.8, 0, base_rate=0.62, prior_rate=0.8, prior_shifts=5
+    ) == pytest.approx(0.62)
+
+
+def test_a_veteran_counts_nearly_at_their_own_record():
+    # 95 shifts on top of the prior: the population moves them by 5 % of the difference.
+    veteran = calibrated_show_probability(0.95, 95, base_rate=0.6, prior_rate=0.8,
+                                          prior_shifts=5)
+    assert veteran == pytest.approx(0.95 - 0.2 * 5 / 100)
+
+
+def test_the_same_reliability_from_the_same_prior_is_the_posterior_on_the_new_prior():
+    # 3 shows and 1 no-show on a 0.8 x 5 prior: (4 + 3) / 9. On a 0.6 x 5 prior: (3 + 3) / 9.
+    assert calibrated_show_probability(
+        7 / 9, 4, base_rate=0.6, prior_rate=0.8, prior_shifts=5
+    ) == pytest.approx(6 / 9)
+
+
+@given(reliability=probability, judged=st.integers(0, 10_000), base=probability,
+       prior=st.floats(0.01, 0.99), shifts=st.floats(0.1, 100))
+@FAST
+def test_calibrated_probability_is_a_probability_between_record_and_population(
+    reliability, judged, base, prior, shifts
+):
+    result = calibrated_show_probability(reliability, judged, base_rate=base, prior_rate=prior,
+                                         prior_shifts=shifts)
+    assert 0.0 <= result <= 1.0
+    # It moves in the direction of the population's rate, never past where the prior moves.
+    if base >= prior:
+        assert result >= reliability - 1e-12
+    else:
+        assert result <= reliability + 1e-12
+
+
+# --- reweighting by the answer to a reminder ------------------------------------------------
+
+
+def test_a_group_at_the_base_rate_says_nothing():
+    assert reweighted_probability(0.73, 0.7, 0.7) == pytest.approx(0.73)
+
+
+def test_answering_the_reminder_raises_the_chance_and_silence_lowers_it():
+    # Odds 4 (0.8) times the likelihood ratio 9 / 4 (0.9 against 0.8): odds 9, 0.9.
+    assert reweighted_probability(0.8, 0.9, 0.8) == pytest.approx(0.9)
+    # Odds 4 times (1 / 1) / 4 (0.5 against 0.8): odds 1, 0.5.
+    assert reweighted_probability(0.8, 0.5, 0.8) == pytest.approx(0.5)
+
+
+def test_certainty_is_kept():
+    assert reweighted_probability(1.0, 0.2, 0.8) == 1.0
+    assert reweighted_probability(0.0, 0.99, 0.8) == 0.0
+    assert reweighted_probability(0.6, 1.0, 0.8) == 1.0
+
+
+@given(p=probability, group=probability, base=probability)
+@FAST
+def test_reweighting_stays_a_probability_and_follows_the_group(p, group, base):
+    result = reweighted_probability(p, group, base)
+    assert 0.0 <= result <= 1.0
+    if 0.0 < p < 1.0 and 0.0 < base < 1.0 and 0.0 < group < 1.0:
+        if group > base:
+            assert result >= p - 1e-12
+        elif group < base:
+            assert result <= p + 1e-12
+
+
+# --- standby_to_call ------------------------------------------------------------------------
+
+
+def test_a_sure_crew_needs_no_standby():
+    assert standby_to_call(2, [0.98, 0.98, 0.9], [0.8, 0.8]) == 0
+
+
+def test_a_doubtful_crew_calls_standby_until_the_target_is_reached():
+    # Two of three at 0.5 come with chance 0.5; with one standby at 0.9, 0.8375; with two,
+    # 0.9725.
+    crew = [0.5, 0.5, 0.5]
+    assert standby_to_call(2, crew, [0.9] * 5, 0.95) == 2
+    assert standby_to_call(2, crew, [0.9] * 5, 0.8) == 1
+
+
+def test_every_standby_is_called_when_even_all_fall_short():
+    assert standby_to_call(5, [0.5], [0.5, 0.5]) == 2
+    assert standby_to_call(5, [0.5], []) == 0
+
+
+@given(headcount=st.integers(1, 6), crew=st.lists(probability, max_size=8),
+       standby=st.lists(probability, max_size=8), target=st.floats(0.05, 1.0))
+@FAST
+def test_standby_to_call_is_the_fewest_that_reach_the_target(headcount, crew, standby, target):
+    called = standby_to_call(headcount, crew, standby, target)
+    assert 0 <= called <= len(standby)
+    if called < len(standby):
+        assert prob_at_least(crew + standby[:called], headcount) >= target - 1e-9
+    if called > 0:
+        assert prob_at_least(crew + standby[: called - 1], headcount) < target + 1e-9

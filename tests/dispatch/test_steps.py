@@ -21,12 +21,13 @@ NO_SHOW = START + timedelta(minutes=30)
 CONFIRMED, STANDBY = Offer.State.CONFIRMED, Offer.State.STANDBY
 
 
-def _crew(desk: Desk) -> tuple[Order, list[Worker], Worker]:
+def _crew(desk: Desk, *, overbook_policy: str = Order.Policy.FIXED,
+          **worker_fields: object) -> tuple[Order, list[Worker], Worker]:
     """An order for 2, booked 3 (nearest first) with one standby; the fifth acceptor is let go."""
-    crew = [desk.worker(1), desk.worker(2), desk.worker(3)]
-    standby = desk.worker(4)
-    released = desk.worker(5)
-    order = desk.called(2)
+    crew = [desk.worker(km, **worker_fields) for km in (1, 2, 3)]
+    standby = desk.worker(4, **worker_fields)
+    released = desk.worker(5, **worker_fields)
+    order = desk.called(2, overbook_policy=overbook_policy)
     for worker in (*crew, standby, released):
         desk.accept(worker, order)
     desk.run_batch()
@@ -182,6 +183,33 @@ class TestReminders:
 
         assert desk.offer(order, standby).state == STANDBY
         assert desk.told(order, "standby_call") == set()
+
+    def test_adaptive_orders_call_standby_only_when_the_answers_leave_the_crew_short(
+        self, desk: Desk
+    ) -> None:
+        order, crew, standby = _crew(desk, overbook_policy=Order.Policy.ADAPTIVE,
+                                     reliability=0.95)
+        desk.sweep(at=EVENING)
+        desk.reply(crew[0], f"YES {order.code}")
+        desk.reply(crew[1], f"YES {order.code}")
+
+        desk.sweep(at=SILENCE)
+
+        # Two who answered (0.977 each, at the default rates: re-confirmed 0.9, silent 0.5,
+        # all 0.8) and one silent (0.826): at least two come with chance 0.99. The fixed
+        # policy would call one standby for the silent one.
+        assert desk.offer(order, standby).state == STANDBY
+        assert desk.told(order, "standby_call") == set()
+
+    def test_adaptive_orders_call_standby_for_a_silent_crew(self, desk: Desk) -> None:
+        order, crew, standby = _crew(desk, overbook_policy=Order.Policy.ADAPTIVE,
+                                     reliability=0.95)
+        desk.sweep(at=SILENCE)
+
+        # Three silent at 0.826: two of them come with chance 0.92, under the target 0.95.
+        assert desk.offer(order, standby).state == CONFIRMED
+        assert desk.told(order, "standby_call") == {standby.pk}
+        assert all(desk.offer(order, worker).state == CONFIRMED for worker in crew)
 
     def test_the_silence_check_waits_for_a_reminder(self, desk: Desk) -> None:
         order, _, standby = _crew(desk)
