@@ -10,6 +10,11 @@ Each simulation is a separate ``manage.py simulate`` process against its own thr
 database (migrated once, then copied), so runs can go in parallel (``--jobs``) and nothing
 touches the project's own database. The population of each seed is the same for both
 policies: the hidden propensities depend on the seed and the show rate only.
+
+With ``--results FILE`` every finished simulation is appended to FILE (one JSON object a
+line) and simulations already there (same sizes, policy, show rate and seed) are not run
+again, so an interrupted comparison resumes where it stopped. Delete the file when the code
+changes: a simulation's figures are only valid for the code that made them.
 """
 
 from __future__ import annotations
@@ -75,6 +80,27 @@ def _simulate(run: Run, base: Path, directory: Path, sizes: dict[str, int]) -> d
           f"fill {result['fill_rate']:.3f} surplus {result['surplus_per_order']:.2f} "
           f"sms/slot {result['sms_per_filled_slot']} ({result['seconds']} s)", flush=True)
     return result
+
+
+def _load_results(path: Path | None, sizes: dict[str, int]) -> dict[Run, dict[str, Any]]:
+    if path is None or not path.exists():
+        return {}
+    found = {}
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if record["sizes"] == sizes:
+            found[Run(record["policy"], record["show_rate"], record["seed"])] = record["result"]
+    return found
+
+
+def _keep_result(path: Path | None, run: Run, sizes: dict[str, int],
+                 result: dict[str, Any]) -> None:
+    if path is None:
+        return
+    record = {"policy": run.policy, "show_rate": run.show_rate, "seed": run.seed,
+              "sizes": sizes, "result": result}
+    with path.open("a") as out:  # one short line per write: appends do not interleave
+        out.write(json.dumps(record) + "\n")
 
 
 def _rates(table: dict[tuple[str, float], Any]) -> list[float]:
@@ -223,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--rates", type=float, nargs="+", default=list(SHOW_RATES))
     parser.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 1)))
+    parser.add_argument("--results", type=Path, default=None,
+                        help="append each simulation's figures here and reuse those found")
     parser.add_argument("--write", action="store_true",
                         help="write docs/benchmarks.md's section and docs/policies.png")
     options = parser.parse_args(argv)
@@ -231,12 +259,22 @@ def main(argv: list[str] | None = None) -> int:
     runs = [Run(policy, rate, seed) for rate in options.rates for seed in seeds
             for policy in POLICIES]
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-policies-") as scratch:
-        directory = Path(scratch)
-        base = _migrated_database(directory)
-        with ThreadPoolExecutor(max_workers=options.jobs) as pool:
-            outcomes = list(pool.map(lambda run: _simulate(run, base, directory, sizes), runs))
-    results = dict(zip(runs, outcomes, strict=True))
+    results = _load_results(options.results, sizes)
+    missing = [run for run in runs if run not in results]
+    if missing:
+        with tempfile.TemporaryDirectory(prefix="bench-policies-") as scratch:
+            directory = Path(scratch)
+            base = _migrated_database(directory)
+
+            def simulate_and_keep(run: Run) -> dict[str, Any]:
+                result = _simulate(run, base, directory, sizes)
+                _keep_result(options.results, run, sizes, result)
+                return result
+
+            with ThreadPoolExecutor(max_workers=options.jobs) as pool:
+                outcomes = list(pool.map(simulate_and_keep, missing))
+        results.update(zip(missing, outcomes, strict=True))
+    results = {run: results[run] for run in runs}
     table = summarise(results)
     wall = time.monotonic() - started
     text = section(table, sizes=sizes, seeds=seeds, argv=argv, wall_seconds=wall)
