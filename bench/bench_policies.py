@@ -82,6 +82,10 @@ def _simulate(run: Run, base: Path, directory: Path, sizes: dict[str, int]) -> d
     return result
 
 
+def _other(policy: str) -> str:
+    return POLICIES[1 - POLICIES.index(policy)]
+
+
 def _load_results(path: Path | None, sizes: dict[str, int]) -> dict[Run, dict[str, Any]]:
     if path is None or not path.exists():
         return {}
@@ -202,15 +206,30 @@ def _why() -> str:
     )
 
 
+def _durations(table: dict[tuple[str, float], dict[str, Any]]) -> str:
+    runs = sum(row["runs"] for row in table.values())
+    seconds = sum(row["seconds"][0] * row["runs"] for row in table.values())
+    return (f"{runs} simulations, {seconds / 60:.0f} min of simulation in all, "
+            f"{seconds / max(runs, 1) / 60:.1f} min each on average")
+
+
+def _seed_text(seeds: dict[float, list[int]]) -> str:
+    if len({tuple(found) for found in seeds.values()}) <= 1:
+        return ", ".join(map(str, next(iter(seeds.values()), [])))
+    return "; ".join(f"{', '.join(map(str, found))} at show rate {rate:.2f}"
+                     for rate, found in sorted(seeds.items()) if found)
+
+
 def section(table: dict[tuple[str, float], dict[str, Any]], *, sizes: dict[str, int],
-            seeds: list[int], argv: list[str] | None, wall_seconds: float) -> str:
+            seeds: dict[float, list[int]], argv: list[str] | None) -> str:
     """The Markdown section for docs/benchmarks.md."""
+    shown = [arg for arg in (sys.argv[1:] if argv is None else argv) if arg != "--cached-only"]
     lines = [
         HEADING, "",
         f"Measured {now_utc()} on {machine_facts()}. Reproduce with "
-        f"`{command_line('bench.bench_policies', argv)}` ({wall_seconds / 60:.1f} min).", "",
+        f"`{command_line('bench.bench_policies', shown)}` ({_durations(table)}).", "",
         f"`manage.py simulate` with {sizes['workers']:,} workers, {sizes['orders']} orders over "
-        f"{sizes['days']} days, seeds {', '.join(map(str, seeds))}; the real pipeline on a "
+        f"{sizes['days']} days, seeds {_seed_text(seeds)}; the real pipeline on a "
         "virtual clock against simulated workers (bench/SIMULATION.md). Each cell is the mean "
         "± the sample standard deviation over the seeds.", "",
         "| show rate | policy | fill rate | slot fill rate | surplus / order | SMS / filled slot "
@@ -251,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 1)))
     parser.add_argument("--results", type=Path, default=None,
                         help="append each simulation's figures here and reuse those found")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="run nothing: report the simulations --results already holds")
     parser.add_argument("--write", action="store_true",
                         help="write docs/benchmarks.md's section and docs/policies.png")
     options = parser.parse_args(argv)
@@ -258,8 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     seeds = list(range(1, options.seeds + 1))
     runs = [Run(policy, rate, seed) for rate in options.rates for seed in seeds
             for policy in POLICIES]
-    started = time.monotonic()
     results = _load_results(options.results, sizes)
+    if options.cached_only:
+        # Only what the results file holds, and only seeds both policies have run.
+        runs = [run for run in runs if run in results
+                and Run(_other(run.policy), run.show_rate, run.seed) in results]
     missing = [run for run in runs if run not in results]
     if missing:
         with tempfile.TemporaryDirectory(prefix="bench-policies-") as scratch:
@@ -276,8 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         results.update(zip(missing, outcomes, strict=True))
     results = {run: results[run] for run in runs}
     table = summarise(results)
-    wall = time.monotonic() - started
-    text = section(table, sizes=sizes, seeds=seeds, argv=argv, wall_seconds=wall)
+    seeds_by_rate = {rate: sorted({run.seed for run in runs if run.show_rate == rate})
+                     for rate in options.rates}
+    text = section(table, sizes=sizes, seeds=seeds_by_rate, argv=argv)
     print(text)
     if options.write:
         plot(table)
