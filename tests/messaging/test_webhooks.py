@@ -75,6 +75,25 @@ def test_the_same_message_sid_three_times_has_one_effect(signed_post: Any, worke
     assert Message.objects.filter(direction=Direction.OUT).count() == 1
 
 
+@pytest.mark.parametrize("returning", [True, False], ids=["on-conflict", "savepoint"])
+def test_a_retry_is_stored_once_with_or_without_insert_returning(
+    signed_post: Any, worker: Any, monkeypatch: Any, returning: bool
+) -> None:
+    """PostgreSQL and SQLite 3.35+ skip a seen sid with ON CONFLICT DO NOTHING RETURNING; an
+    older SQLite catches the unique violation inside a savepoint. Both store a retry once."""
+    from django.db import connection
+
+    if not returning and connection.vendor != "sqlite":
+        pytest.skip("only an old SQLite inserts without RETURNING")
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", returning)
+    params = inbound_params("HELP", sid="SM" + "f" * 32)
+    answers = [signed_post(SMS, params) for _ in range(2)]
+    assert answers[0].content == answers[1].content
+    assert b"<Message>" in answers[0].content
+    assert Message.objects.filter(direction=Direction.IN).count() == 1
+    assert Message.objects.filter(direction=Direction.OUT).count() == 1
+
+
 def test_stop_sent_twice_as_retries_records_one_opt_out(signed_post: Any, worker: Any) -> None:
     params = inbound_params("STOP", sid="SM" + "b" * 32)
     signed_post(SMS, params)
