@@ -1,17 +1,23 @@
 """Workers' SMS answers to offers (CONTRACT.md §3), as they arrive: through the inbound
 service and the signed Twilio webhook."""
 
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.forms.models import model_to_dict
 from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
 from twilio.request_validator import RequestValidator
 
 from dispatch.models import Offer, Order, Step
+from dispatch.services import replies
 from messaging.models import Direction, Message
 from workers.models import Worker
 
-from .conftest import NOW, Desk, next_sid
+from .conftest import NOW, START, Desk, next_sid
 
 pytestmark = pytest.mark.django_db
 
@@ -270,3 +276,67 @@ class TestWebhook:
         assert Message.objects.filter(direction=Direction.IN, provider_sid=sid).count() == 1
         worker.refresh_from_db()
         assert (worker.offers_answered, worker.offers_accepted) == (1, 1)
+
+
+class TestReads:
+    """The offer and booking reads of a reply are written as SQL; they must give what the
+    ORM gives, related objects included, at a cost that does not grow with the history."""
+
+    def test_the_offer_found_for_a_code_is_the_orms_offer_with_its_order_site_and_franchise(
+        self, desk: Desk, django_assert_num_queries: Any
+    ) -> None:
+        worker = desk.worker(2)
+        order = desk.called(2)
+
+        found = replies._find_offer(worker, order.code)
+
+        expected = Offer.objects.select_related(
+            "order", "order__franchise", "order__site"
+        ).get(order=order, worker=worker)
+        with django_assert_num_queries(0):
+            pairs = [
+                (found, expected),
+                (found.order, expected.order),
+                (found.order.franchise, expected.order.franchise),
+                (found.order.site, expected.order.site),
+            ]
+        for ours, orms in pairs:
+            assert type(ours) is type(orms)
+            assert model_to_dict(ours) == model_to_dict(orms)
+            assert ours._state.adding is False
+        # Converted values, not the database's raw ones.
+        assert found.order.start == expected.order.start
+        assert isinstance(found.order.pay_rate, Decimal)
+
+    def test_a_code_of_an_order_that_is_over_finds_nothing(self, desk: Desk) -> None:
+        worker = desk.worker(2)
+        order = desk.called(2)
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)
+
+        assert replies._find_offer(worker, order.code) is None
+        assert replies.open_offers(worker) == []
+
+    def test_open_offers_come_soonest_start_first(self, desk: Desk) -> None:
+        worker = desk.worker(2)
+        later = desk.called(2, start=START + timedelta(days=1))
+        sooner = desk.called(2)
+
+        assert [o.order.code for o in replies.open_offers(worker)] == [sooner.code, later.code]
+
+    def test_a_reply_costs_the_same_statements_however_many_offers_a_worker_has_had(
+        self, desk: Desk
+    ) -> None:
+        worker = desk.worker(2)
+
+        def statements(body: str) -> int:
+            with CaptureQueriesContext(connection) as queries:
+                desk.reply(worker, body)
+            return len(queries)
+
+        few = [statements("YES QQQ"), statements("NO"), statements("HERE QQQ")]
+        for _ in range(6):
+            order = desk.called(2)
+            desk.accept(worker, order)
+        many = [statements("YES QQQ"), statements("NO"), statements("HERE QQQ")]
+
+        assert many == few
