@@ -3,7 +3,8 @@
     python -m bench.bench_webhooks [--seconds 30] [--warmup 5] [--repeat 3]
                                    [--mode both|closed|open] [--concurrency 32]
                                    [--rate 300] [--open-connections 64]
-                                   [--workers 2] [--threads 2] [--clients 2] [--write]
+                                   [--worker-class sync|gthread] [--workers 6] [--threads 2]
+                                   [--worker-connections N] [--clients 2] [--write]
 
 What is measured, and why. Twilio posts every SMS a worker sends to this one URL, waits at
 most 15 s for the answer and retries on a timeout; a call-out to a few thousand workers brings
@@ -15,11 +16,11 @@ script measures the real thing, not a view function in isolation:
 2. gunicorn serves ``config.wsgi`` on loopback with the production code path switched on:
    signature checks (``TWILIO_AUTH_TOKEN``), ``DEBUG=false``, persistent database
    connections, the SMS simulator, tasks run eagerly (no ``REDIS_URL``);
-3. a load generator (``--clients`` processes, each an asyncio loop writing raw HTTP/1.1 on
-   keep-alive connections) posts Twilio-shaped form bodies, each with a unique ``MessageSid``
-   and a valid ``X-Twilio-Signature`` over the exact URL, from known workers (80 %) and unknown
-   numbers (20 %), with bodies mixing replies to offers, NO, HELP, rare STOP and START, JOIN,
-   Russian and random text;
+3. a load generator (``--clients`` processes, each an asyncio loop writing raw HTTP/1.1,
+   keeping a connection alive as long as the server does) posts Twilio-shaped form bodies,
+   each with a unique ``MessageSid`` and a valid ``X-Twilio-Signature`` over the exact URL,
+   from known workers (80 %) and unknown numbers (20 %), with bodies mixing replies to
+   offers, NO, HELP, rare STOP and START, JOIN, Russian and random text;
 4. requests completed in the ``--seconds`` window after a ``--warmup`` give requests/second
    and the latency percentiles; every response counts towards the check that nothing is lost:
    new inbound rows in the database == 200 responses (== requests sent when all succeeded).
@@ -32,18 +33,25 @@ one answer before posting the next message), and counts latency from each reques
 send time, so a server that falls behind shows it in p99 instead of slowing the client down.
 The goal, at least 300 requests/s with p99 under 100 ms and nothing lost, is judged on both.
 
-Server defaults for this 2-core machine: 2 gunicorn processes (one per core; PostgreSQL and
-the client share them) of the ``gthread`` class with 2 threads, so a request waiting on
-PostgreSQL does not idle its process. Measured alternatives: 3-4 processes bought no
-throughput; 4 threads gave a worse p99 at the same load, and 8 threads per process cost a
-third more CPU per request (threads that all want the GIL wait for one another).
+Server defaults for this 2-core machine: 6 gunicorn processes of the ``sync`` class, each
+answering one request at a time and closing the connection after it, as behind a buffering
+proxy (nginx speaks HTTP/1.0 to its upstream by default). Six, so that while some wait on
+PostgreSQL the others keep both cores busy. The alternative, ``gthread`` processes keeping
+connections alive (``--worker-class gthread``, ``--workers 2 --threads 2``), measured worse
+at the goal's load: a kept-alive connection stays with the process that accepted it, one
+process was seen holding 48 of the 64 and falling behind while the other idled (capping each
+process at its share, ``--worker-connections``, evens that out), and two threads sharing a
+process's interpreter lock wait up to 5 ms for it after each database round trip.
 
 The CPU split during the window (gunicorn, PostgreSQL, load generator, everything else, from
 ``/proc``) shows whether the server or the client is the bottleneck, and whether something
 else on the machine was competing: before each run the script waits (``--quiet-timeout``) for
-the machine to be idle. This virtual machine's speed also varies from minute to minute with
+the machine to be idle. This virtual machine's speed also varies, from second to second, with
 the host's load, which no counter inside it shows, so each run records how long a fixed Python
-loop took just before it ("reference loop ms"): compare runs with similar values. An
+loop took just before it ("reference loop ms"), and a short loop timed four times a second
+through the window gives the share of moments the machine ran at two thirds of its best speed
+or slower ("slow speed samples"). An open loop near capacity cannot absorb such a spell: the
+queue it leaves behind is the run's p99. An
 in-process probe (Django's test client with ``CaptureQueriesContext``) gives the database
 round trips per request and what the steps of a request cost without HTTP. ``--repeat K``
 runs each load K times against the same server and reports the medians; ``--write`` puts the
@@ -69,7 +77,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -97,6 +105,9 @@ QUIET_CORES = 0.25
 GOAL_RPS = 300.0
 GOAL_P99_MS = 100.0
 CLIENT_TIMEOUT_S = 15.0  # Twilio's own wait for a webhook answer
+CLOSED_LOOP_GUESS_RPS = 450.0  # requests signed ahead for a closed-loop run
+PREPARE_SECONDS = 3.0  # time the client processes get to sign them before the run starts
+SPEED_SAMPLE_LOOP = 20_000  # iterations of the speed probe during a window (about 1 ms)
 
 FIRST_NAMES = ["Ivan", "Olga", "Sergei", "Anna", "Dmitry", "Marina", "Aziz", "Dilnoza", "Pavel"]
 LAST_NAMES = ["Petrov", "Ivanova", "Sidorov", "Kuznetsova", "Karimov", "Smirnov", "Orlova"]
@@ -279,7 +290,8 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]
 async def one_connection(
     plan: Plan, index: int, make: Callable[[], bytes], result: ClientResult
 ) -> None:
-    """Post requests on one keep-alive connection until the window closes."""
+    """Post requests on one connection (a new one whenever the server closes it) until the
+    window closes."""
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
     interval = plan.connections / plan.rate if plan.rate else 0.0
@@ -331,9 +343,26 @@ async def cpu_window(plan: Plan, result: ClientResult) -> None:
     result.window_cpu_seconds = time.process_time() - begin
 
 
-async def client_main(plan: Plan, process_index: int, connections: list[int]) -> ClientResult:
-    result = ClientResult()
+def prepared(plan: Plan, process_index: int, processes: int) -> Callable[[], bytes]:
+    """The requests this process will likely send, signed before the run starts, so the load
+    generator spends the measured window on sockets rather than on HMACs and URL encoding
+    (a tenth of the machine otherwise); more are made on demand if the server is faster."""
     make = request_maker(plan, process_index)
+    expected_rps = plan.rate or CLOSED_LOOP_GUESS_RPS
+    count = int(expected_rps * (plan.stop_at - plan.start_at) * 1.1 / processes)
+    ready = deque(make() for _ in range(count))
+
+    def take() -> bytes:
+        return ready.popleft() if ready else make()
+
+    return take
+
+
+async def client_main(
+    plan: Plan, process_index: int, connections: list[int], processes: int
+) -> ClientResult:
+    result = ClientResult()
+    make = prepared(plan, process_index, processes)
     await asyncio.sleep(max(0.0, plan.start_at - time.monotonic()))
     await asyncio.gather(
         cpu_window(plan, result), *(one_connection(plan, i, make, result) for i in connections)
@@ -341,9 +370,11 @@ async def client_main(plan: Plan, process_index: int, connections: list[int]) ->
     return result
 
 
-def client_process(plan: Plan, process_index: int, connections: list[int]) -> ClientResult:
+def client_process(
+    plan: Plan, process_index: int, connections: list[int], processes: int
+) -> ClientResult:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    return asyncio.run(client_main(plan, process_index, connections))
+    return asyncio.run(client_main(plan, process_index, connections, processes))
 
 
 # --- CPU accounting from /proc ----------------------------------------------------------------
@@ -465,13 +496,25 @@ def server_env(db_url: str, port: int) -> dict[str, str]:
     return env
 
 
-def gunicorn_args(port: int, workers: int, threads: int) -> list[str]:
+def gunicorn_args(
+    port: int, workers: int, threads: int, connections: int, worker_class: str
+) -> list[str]:
+    if worker_class == "sync":  # one request at a time per process, no keep-alive
+        return [
+            "config.wsgi",
+            "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers),
+            "--worker-class", "sync",
+            "--backlog", "2048",
+            "--log-level", "warning",
+        ]  # fmt: skip
     return [
         "config.wsgi",
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
         "--worker-class", "gthread",
         "--threads", str(threads),
+        "--worker-connections", str(connections),
         "--keep-alive", "75",
         "--backlog", "2048",
         "--log-level", "warning",
@@ -749,6 +792,15 @@ class RunResult:
     window_seconds: float
     cpu: dict[str, float]
     reference_ms: float  # the machine's speed just before the run: see speed_reference_ms()
+    speed_ms: list[float] = field(default_factory=list)  # the same during the window
+
+    @property
+    def slow_share(self) -> float:
+        """Share of the window's speed samples at least 1.5 times slower than the fastest."""
+        if not self.speed_ms:
+            return float("nan")
+        fastest = min(self.speed_ms)
+        return sum(1 for ms in self.speed_ms if ms >= 1.5 * fastest) / len(self.speed_ms)
 
     @property
     def ok(self) -> int:
@@ -813,6 +865,21 @@ def speed_reference_ms() -> float:
     return best * 1000
 
 
+def speed_during(until: float, every: float = 0.25) -> list[float]:
+    """Time a short fixed loop (about 1 ms) every `every` seconds until `until`: how the
+    machine's speed moved during the window, at a cost of a few tenths of a percent of a core.
+    A spell of slow samples with no extra load in /proc is the host taking the cores away."""
+    samples = []
+    while time.monotonic() < until:
+        started = time.perf_counter()
+        total = 0
+        for i in range(SPEED_SAMPLE_LOOP):
+            total += i * i
+        samples.append((time.perf_counter() - started) * 1000)
+        time.sleep(max(0.0, min(every, until - time.monotonic())))
+    return samples
+
+
 def load_run(
     args: argparse.Namespace, port: int, run: int, gunicorn_pid: int, *, open_loop: bool
 ) -> RunResult:
@@ -823,7 +890,7 @@ def load_run(
     before = inbound_rows()
     connections = args.open_connections if open_loop else args.concurrency
     processes = max(1, min(args.clients, connections))
-    start_at = time.monotonic() + 0.5
+    start_at = time.monotonic() + PREPARE_SECONDS
     plan = Plan(
         host="127.0.0.1",
         port=port,
@@ -841,11 +908,11 @@ def load_run(
     context = multiprocessing.get_context("fork")
     with context.Pool(processes) as pool:
         pending = pool.starmap_async(
-            client_process, [(plan, i, group) for i, group in enumerate(groups)]
+            client_process, [(plan, i, group, len(groups)) for i, group in enumerate(groups)]
         )
         time.sleep(max(0.0, plan.measure_from - time.monotonic()))
         begin = CpuSample.take()
-        time.sleep(max(0.0, plan.stop_at - time.monotonic()))
+        speed = speed_during(plan.stop_at)
         end = CpuSample.take()
         results = pending.get(timeout=args.warmup + args.seconds + CLIENT_TIMEOUT_S + 60)
     total = ClientResult()
@@ -861,6 +928,7 @@ def load_run(
         window_seconds=args.seconds,
         cpu=cpu_split(begin, end, gunicorn_pid),
         reference_ms=reference_ms,
+        speed_ms=speed,
     )
 
 
@@ -935,9 +1003,10 @@ class Summary:
 def render_runs(add: Callable[[str], None], summary: Summary) -> None:
     add(
         "| run | sent | responses | errors | req/s | p50 ms | p90 ms | p99 ms | max ms "
-        "| rows stored | stored == 200 == sent | other load, cores | reference loop ms |"
+        "| rows stored | stored == 200 == sent | other load, cores | reference loop ms "
+        "| slow speed samples |"
     )
-    add("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+    add("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
     for i, run in enumerate(summary.runs, 1):
         c = run.clients
         add(
@@ -945,13 +1014,13 @@ def render_runs(add: Callable[[str], None], summary: Summary) -> None:
             f"| {run.percentile_ms(0.5):.1f} | {run.percentile_ms(0.9):.1f} "
             f"| {run.percentile_ms(0.99):.1f} | {run.percentile_ms(1.0):.1f} "
             f"| {run.stored:,} | {'yes' if run.lossless else '**NO**'} | {run.other_cores:.2f} "
-            f"| {run.reference_ms:.1f} |"
+            f"| {run.reference_ms:.1f} | {run.slow_share:.0%} |"
         )
     add(
         f"| **median of {len(summary.runs)}** | | | | **{summary.rps:,.0f}** "
         f"| **{summary.percentile_ms(0.5):.1f}** | **{summary.percentile_ms(0.9):.1f}** "
         f"| **{summary.percentile_ms(0.99):.1f}** | | | "
-        f"{'yes' if summary.lossless else '**NO**'} | | |\n"
+        f"{'yes' if summary.lossless else '**NO**'} | | | |\n"
     )
     busy = [str(i) for i, run in enumerate(summary.runs, 1) if run.other_cores > QUIET_CORES]
     if busy:
@@ -1133,9 +1202,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30.0, help="measured window per run")
     parser.add_argument("--warmup", type=float, default=5.0, help="load before the window")
     parser.add_argument("--concurrency", type=int, default=32, help="connections, closed loop")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=6, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
     parser.add_argument("--clients", type=int, default=2, help="load generator processes")
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync")
+    parser.add_argument(
+        "--worker-connections", type=int, default=None,
+        help="connections one gunicorn process holds at most (default: its even share)",
+    )  # fmt: skip
     parser.add_argument(
         "--mode",
         choices=["both", "closed", "open"],
@@ -1169,7 +1243,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def load_description(args: argparse.Namespace) -> str:
     kinds = []
     if args.mode in ("both", "closed"):
-        kinds.append(f"closed loop on {args.concurrency} keep-alive connections")
+        kinds.append(f"closed loop on {args.concurrency} connections")
     if args.mode in ("both", "open"):
         kinds.append(f"open loop at {args.rate:,.0f} req/s on {args.open_connections} connections")
     return (
@@ -1203,7 +1277,10 @@ def main(argv: list[str] | None = None) -> int:
 def bench(args: argparse.Namespace, command: str, log: TextIO) -> int:
     port = free_port()
     env = server_env(database_url(args.admin_url), port)
-    server_args = gunicorn_args(port, args.workers, args.threads)
+    share = -(-max(args.concurrency, args.open_connections) // args.workers)
+    server_args = gunicorn_args(
+        port, args.workers, args.threads, args.worker_connections or share, args.worker_class
+    )
     if args.quiet_timeout > 0:
         # Before the migration, so the database and the server start from the same code.
         wait_for_quiet(QUIET_CORES, args.quiet_timeout)
@@ -1231,7 +1308,8 @@ def bench(args: argparse.Namespace, command: str, log: TextIO) -> int:
                 f"sent {result.clients.sent:,}, responses {fmt_statuses(result.clients)}, "
                 f"stored {result.stored:,}, errors {fmt_errors(result.clients)}, "
                 f"other CPU {result.other_cores:.2f} cores, "
-                f"reference loop {result.reference_ms:.1f} ms"
+                f"reference loop {result.reference_ms:.1f} ms, "
+                f"slow speed samples {result.slow_share:.0%}"
             )
             if not result.lossless:
                 say(f"gunicorn log:\n{log_tail(log)}")
