@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from config import clock, rows
 
@@ -186,7 +186,7 @@ def sms_queue_many(items: list[SmsItem]) -> list[Message]:
     phones = {item.phone for item in items}
     blocked = set(OptOut.objects.filter(phone__in=phones).values_list("phone", flat=True))
     now = clock.now()
-    rows = []
+    messages = []
     for item in items:
         if item.phone in blocked:
             continue
@@ -195,7 +195,7 @@ def sms_queue_many(items: list[SmsItem]) -> list[Message]:
         validity = item.validity_period
         if validity is not None:
             validity = min(max(int(validity), 1), 36000)
-        rows.append(
+        messages.append(
             Message(
                 direction=Direction.OUT,
                 phone=item.phone,
@@ -212,7 +212,7 @@ def sms_queue_many(items: list[SmsItem]) -> list[Message]:
                 next_attempt_at=now + LOST_TASK_GRACE,
             )
         )
-    created = Message.objects.bulk_create(rows, batch_size=500)
+    created = Message.objects.bulk_create(messages, batch_size=500)
     ids = [message.pk for message in created]
     if None in ids:  # a backend that does not return ids from bulk inserts
         ids = list(
@@ -255,8 +255,11 @@ def message_send(*, message_id: int) -> SendOutcome:
     if not _claim(message_id, now=now):
         status = Message.objects.filter(pk=message_id).values_list("status", flat=True).first()
         return SendOutcome(message_id, status or "missing")
-    message = Message.objects.get(pk=message_id)
-    if is_opted_out(message.phone):
+    # The opt-out is read with the row: one round trip fewer for every SMS sent.
+    message = Message.objects.annotate(
+        recipient_opted_out=Exists(OptOut.objects.filter(phone=OuterRef("phone")))
+    ).get(pk=message_id)
+    if message.recipient_opted_out:
         _finish(message, Status.FAILED, error_code=21610, error="Recipient opted out (STOP).")
         return SendOutcome(message_id, Status.FAILED)
     if settings.SMS_BACKEND == "twilio" and not ratelimit.acquire(
@@ -296,10 +299,11 @@ def message_send(*, message_id: int) -> SendOutcome:
         updated["segments"] = result.segments
         updated["cost_estimate"] = estimate_cost(result.segments, settings.SMS_PRICE_PER_SEGMENT)
     # Only a row still `sending` moves on: a status callback may have raced ahead of us.
-    Message.objects.filter(pk=message.pk, status=Status.SENDING).update(**updated)
-    Message.objects.filter(pk=message.pk, provider_sid__isnull=True).update(
-        provider_sid=result.provider_sid
-    )
+    # The sid is stored either way; when the row moved on, the first update already did it.
+    if not Message.objects.filter(pk=message.pk, status=Status.SENDING).update(**updated):
+        Message.objects.filter(pk=message.pk, provider_sid__isnull=True).update(
+            provider_sid=result.provider_sid
+        )
     return SendOutcome(message_id, Status.SENT)
 
 
