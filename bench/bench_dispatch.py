@@ -1377,10 +1377,12 @@ def explain_growth(
 ) -> str:
     """Why a statement's count changed with the batch's size, when the pattern says so."""
     if kind.startswith("INSERT messaging_message"):
-        if numbers == [math.ceil(n / 500) for n in messages]:
+        from messaging.services import INSERT_MANY_CHUNK as chunk
+
+        if numbers == [math.ceil(n / chunk) for n in messages]:
             return (
-                "Exactly ceil(SMS / 500): `Message.objects.bulk_create(rows, batch_size=500)` "
-                "in `messaging.services.sms_queue_many`, one insert per 500 texts, not a "
+                f"Exactly ceil(SMS / {chunk:,}): `messaging.services.sms_queue_many` writes "
+                f"its rows {chunk:,} to an `INSERT ... SELECT FROM unnest(...)`, not a "
                 "query per order."
             )
         return "One insert per chunk of outbox rows."

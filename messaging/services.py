@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from config import clock, rows
 
@@ -175,8 +176,9 @@ def _enqueue_many(message_ids: list[int]) -> None:
             logger.warning("broker unavailable; %d messages wait for the sweeper", len(chunk))
 
 
-def sms_queue_many(items: list[SmsItem]) -> list[Message]:
-    """Write many outbound SMS in one insert (a call-out wave, a batch of confirmations).
+def sms_queue_many(items: list[SmsItem]) -> list[int]:
+    """Write many outbound SMS at once (a call-out wave, a batch of confirmations); returns
+    the new rows' ids.
 
     The same rules as `sms_queue`: opted-out numbers are skipped (one query for all), and
     the rows are sent after the caller's transaction commits.
@@ -186,7 +188,8 @@ def sms_queue_many(items: list[SmsItem]) -> list[Message]:
     phones = {item.phone for item in items}
     blocked = set(OptOut.objects.filter(phone__in=phones).values_list("phone", flat=True))
     now = clock.now()
-    messages = []
+    price = settings.SMS_PRICE_PER_SEGMENT
+    values = []
     for item in items:
         if item.phone in blocked:
             continue
@@ -195,32 +198,88 @@ def sms_queue_many(items: list[SmsItem]) -> list[Message]:
         validity = item.validity_period
         if validity is not None:
             validity = min(max(int(validity), 1), 36000)
-        messages.append(
-            Message(
-                direction=Direction.OUT,
-                phone=item.phone,
-                body=body,
-                encoding=info.encoding,
-                segments=info.segments,
-                cost_estimate=estimate_cost(info.segments, settings.SMS_PRICE_PER_SEGMENT),
-                status=Status.QUEUED,
-                purpose=item.purpose,
-                worker_id=item.worker_id,
-                order_id=item.order_id,
-                validity_period=validity,
-                created_at=now,
-                next_attempt_at=now + LOST_TASK_GRACE,
-            )
+        values.append(
+            {
+                "direction": Direction.OUT,
+                "phone": item.phone,
+                "body": body,
+                "encoding": info.encoding,
+                "segments": info.segments,
+                "cost_estimate": estimate_cost(info.segments, price),
+                "status": Status.QUEUED,
+                "purpose": item.purpose,
+                "worker_id": item.worker_id,
+                "order_id": item.order_id,
+                "validity_period": validity,
+                "created_at": now,
+                "next_attempt_at": now + LOST_TASK_GRACE,
+            }
         )
-    created = Message.objects.bulk_create(messages, batch_size=500)
-    ids = [message.pk for message in created]
+    connection = connections[router.db_for_write(Message)]
+    if connection.vendor == "postgresql":
+        ids = _insert_many(connection, values)
+    else:
+        created = Message.objects.bulk_create([Message(**v) for v in values], batch_size=500)
+        ids = [message.pk for message in created]
     if None in ids:  # a backend that does not return ids from bulk inserts
         ids = list(
             Message.objects.filter(created_at=now, direction=Direction.OUT, status=Status.QUEUED)
             .values_list("id", flat=True)
         )
     transaction.on_commit(lambda: _enqueue_many(ids))
-    return created
+    return ids
+
+
+# Rows per INSERT of `_insert_many`: each column travels as one array parameter.
+INSERT_MANY_CHUNK = 5000
+
+
+@functools.cache
+def _insert_many_sql(alias: str) -> tuple[str, list[Any]]:
+    connection = connections[alias]
+    fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    # %b: binary parameters, so psycopg need not scan every string for characters to quote.
+    arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
+    sql = (
+        f"INSERT INTO {quote(Message._meta.db_table)} "
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"SELECT * FROM unnest({arrays}) RETURNING {quote(Message._meta.pk.column)}"
+    )
+    return sql, fields
+
+
+def _insert_many(connection: Any, values: list[dict[str, Any]]) -> list[int]:
+    """PostgreSQL's fast bulk insert of Message rows given as {attname: value}: one statement
+    per few thousand rows, each column sent as one array that the server unnests.
+    `bulk_create` builds an instance per row and prepares each of its values as a separate
+    parameter; for a wave of 15,000 texts that was most of a region batch's outbox time.
+    Missing values take the field's default (`auto_now` the current time); each distinct value
+    goes through the field's own preparation for the database."""
+    sql, fields = _insert_many_sql(connection.alias)
+    now = timezone.now()
+    defaults = {
+        field.attname: now if getattr(field, "auto_now", False) else field.get_default()
+        for field in fields
+    }
+    ids: list[int] = []
+    for start in range(0, len(values), INSERT_MANY_CHUNK):
+        chunk = values[start : start + INSERT_MANY_CHUNK]
+        columns = []
+        for field in fields:
+            name, default = field.attname, defaults[field.attname]
+            column = [row.get(name, default) for row in chunk]
+            prepared: dict[Any, Any] = {}
+            try:
+                for value in set(column):
+                    prepared[value] = field.get_db_prep_save(value, connection)
+                columns.append([prepared[value] for value in column])
+            except TypeError:  # an unhashable value: prepare each
+                columns.append([field.get_db_prep_save(value, connection) for value in column])
+        with connection.cursor() as cursor:
+            cursor.execute(sql, columns)
+            ids.extend(row[0] for row in cursor.fetchall())
+    return ids
 
 
 def _claim(message_id: int, *, now: Any) -> bool:

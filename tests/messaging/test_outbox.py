@@ -176,3 +176,44 @@ def test_the_simulator_records_at_once(
     message.refresh_from_db()
     assert message.status == Status.SENT
     assert message.provider_sid.startswith("SM")
+
+
+def test_a_bulk_queue_writes_the_rows_a_single_queue_writes_and_skips_opted_out_numbers(
+    worker: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    OptOut.objects.create(phone="+79110000003", keyword="STOP", opted_out_at=clock.now())
+    long_russian = "Смена завтра, ответьте ДА. " * 6  # three UCS-2 segments
+    items = [
+        services.SmsItem(phone=str(worker.phone), body="Job K7Q. Reply YES K7Q",
+                         purpose="offer", worker_id=worker.pk, validity_period=900),
+        services.SmsItem(phone="+79110000002", body=long_russian, purpose="standby"),
+        services.SmsItem(phone="+79110000003", body="never sent", purpose="offer"),
+        services.SmsItem(phone="+79110000004", body="a\x00b", purpose="release",
+                         validity_period=10**6),
+    ]
+
+    moment = clock.now()
+    with django_capture_on_commit_callbacks() as callbacks, clock.use_clock(lambda: moment):
+        ids = services.sms_queue_many(items)
+        single = services.sms_queue(phone="+79110000005", body="Job K7Q. Reply YES K7Q",
+                                    purpose="offer", worker=worker)
+
+    assert len(ids) == 3
+    assert len(callbacks) == 2
+    rows = {m.phone: m for m in Message.objects.filter(pk__in=ids)}
+    assert set(rows) == {str(worker.phone), "+79110000002", "+79110000004"}
+    first, long_one = rows[str(worker.phone)], rows["+79110000002"]
+    assert single is not None
+    same = ["direction", "body", "encoding", "segments", "cost_estimate", "status", "purpose",
+            "worker_id", "attempts", "error_message", "error_code", "provider_sid", "command",
+            "created_at", "next_attempt_at", "sent_at", "in_reply_to_id", "order_id"]
+    assert {f: getattr(first, f) for f in same} == {f: getattr(single, f) for f in same}
+    assert first.validity_period == 900
+    assert single.validity_period is None
+    assert first.updated_at is not None
+    assert (long_one.encoding, long_one.segments) == ("UCS-2", 3)
+    assert long_one.cost_estimate == 3 * single.cost_estimate
+    assert long_one.worker_id is None
+    assert long_one.validity_period is None
+    assert rows["+79110000004"].body == "a\ufffdb"
+    assert rows["+79110000004"].validity_period == 36000
