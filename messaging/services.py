@@ -316,9 +316,9 @@ def message_send(*, message_id: int) -> SendOutcome:
         return SendOutcome(message_id, status or "missing")
     # The opt-out is read with the row: one round trip fewer for every SMS sent.
     message = Message.objects.annotate(
-        recipient_opted_out=Exists(OptOut.objects.filter(phone=OuterRef("phone")))
+        phone_opted_out=Exists(OptOut.objects.filter(phone=OuterRef("phone")))
     ).get(pk=message_id)
-    if message.recipient_opted_out:
+    if message.phone_opted_out:
         _finish(message, Status.FAILED, error_code=21610, error="Recipient opted out (STOP).")
         return SendOutcome(message_id, Status.FAILED)
     if settings.SMS_BACKEND == "twilio" and not ratelimit.acquire(
@@ -358,7 +358,7 @@ def message_send(*, message_id: int) -> SendOutcome:
         updated["segments"] = result.segments
         updated["cost_estimate"] = estimate_cost(result.segments, settings.SMS_PRICE_PER_SEGMENT)
     # Only a row still `sending` moves on: a status callback may have raced ahead of us.
-    # The sid is stored either way; when the row moved on, the first update already did it.
+    # The sid is stored either way: by this update, or by the next when the row moved on.
     if not Message.objects.filter(pk=message.pk, status=Status.SENDING).update(**updated):
         Message.objects.filter(pk=message.pk, provider_sid__isnull=True).update(
             provider_sid=result.provider_sid
