@@ -906,7 +906,8 @@ def load_run(
     )
     groups = split_connections(connections, processes)
     context = multiprocessing.get_context("fork")
-    with context.Pool(processes) as pool:
+    pool = context.Pool(processes)
+    try:
         pending = pool.starmap_async(
             client_process, [(plan, i, group, len(groups)) for i, group in enumerate(groups)]
         )
@@ -915,6 +916,13 @@ def load_run(
         speed = speed_during(plan.stop_at)
         end = CpuSample.take()
         results = pending.get(timeout=args.warmup + args.seconds + CLIENT_TIMEOUT_S + 60)
+    except BaseException:
+        pool.terminate()
+        raise
+    # The clients are done: let them exit on their own. Pool.terminate() here was seen to hang
+    # twice, joining a client process blocked on the pool's queue lock.
+    pool.close()
+    pool.join()
     total = ClientResult()
     for result in results:
         total.merge(result)
