@@ -240,6 +240,42 @@ def offset_points(
     return lat, lng
 
 
+@dataclass
+class Histories:
+    """Skills and track records of a seeded pool, one array entry per worker."""
+
+    skills: dict[str, np.ndarray]
+    shifts: np.ndarray
+    received: np.ndarray
+    answered: np.ndarray
+    accepted: np.ndarray
+    rating: np.ndarray
+    reliability: np.ndarray
+    no_shows: np.ndarray
+    english: np.ndarray
+
+
+def worker_histories(rng: np.random.Generator, n: int, *, reply: float, accept: float
+                     ) -> Histories:
+    """Skills (every worker at least `general`), shifts worked (a seventh newcomers), offers
+    received, answered (share `reply`) and accepted (share `accept`), rating, reliability,
+    no-shows in line with it, and a few English speakers."""
+    skills = {skill: rng.random(n) < share for skill, share in SKILL_SHARES.items()}
+    skills["general"] |= ~np.any(np.stack(list(skills.values())), axis=0)
+    newcomer = rng.random(n) < 0.15
+    veteran_shifts = np.minimum(400, 2 + rng.geometric(1 / 40, n))
+    shifts = np.where(newcomer, rng.integers(0, 3, n), veteran_shifts)
+    received = shifts * 3 + rng.poisson(4, n)
+    answered = rng.binomial(received, reply)
+    accepted = rng.binomial(answered, accept)
+    rating = np.round(np.clip(rng.normal(4.1, 0.5, n), 0.0, 5.0), 2)
+    reliability = np.round(rng.beta(8.0, 2.0, n), 3)
+    no_shows = rng.poisson(shifts * (1.0 - reliability) * 0.2)
+    english = rng.random(n) < 0.08
+    return Histories(skills, shifts, received, answered, accepted, rating, reliability,
+                     no_shows, english)
+
+
 def seed_pool(n: int, rng: np.random.Generator, now: datetime) -> Pool:
     """``n`` workers around the three cities, inserted with bulk_create in batches."""
     from messaging.models import OptOut
@@ -257,19 +293,11 @@ def seed_pool(n: int, rng: np.random.Generator, now: datetime) -> Pool:
     status = rng.choice(
         ["active", "applicant", "suspended", "blocked"], size=n, p=[0.86, 0.08, 0.04, 0.02]
     )
-    skills = {skill: rng.random(n) < share for skill, share in SKILL_SHARES.items()}
-    nothing = ~np.any(np.stack(list(skills.values())), axis=0)
-    skills["general"] |= nothing
-    newcomer = rng.random(n) < 0.15
-    veteran_shifts = np.minimum(400, 2 + rng.geometric(1 / 40, n))
-    shifts = np.where(newcomer, rng.integers(0, 3, n), veteran_shifts)
-    received = shifts * 3 + rng.poisson(4, n)
-    answered = rng.binomial(received, 0.6)
-    accepted = rng.binomial(answered, 0.5)
-    rating = np.round(np.clip(rng.normal(4.1, 0.5, n), 0.0, 5.0), 2)
-    reliability = np.round(rng.beta(8.0, 2.0, n), 3)
-    no_shows = rng.poisson(shifts * (1.0 - reliability) * 0.2)
-    english = rng.random(n) < 0.08
+    h = worker_histories(rng, n, reply=0.6, accept=0.5)
+    skills, shifts, received, answered, accepted = (
+        h.skills, h.shifts, h.received, h.answered, h.accepted
+    )
+    rating, reliability, no_shows, english = h.rating, h.reliability, h.no_shows, h.english
     vetted_days = rng.integers(1, 900, n)
 
     ids: list[int] = []

@@ -98,11 +98,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_dispatch import (
     KM_PER_DEG_LAT,
-    SKILL_SHARES,
     WORK_TYPE_SHARES,
     code_version,
     database_url,
     offset_points,
+    worker_histories,
 )
 from bench.report import (
     REPO,
@@ -110,8 +110,10 @@ from bench.report import (
     command_line,
     machine_facts,
     now_utc,
+    proc_stats,
     write_section,
 )
+from bench.report import stop_group as report_stop_group
 
 DB_NAME = "bench_scale"
 HEADING = "## Network scale run"
@@ -403,19 +405,11 @@ def seed_workers(n: int, rng: np.random.Generator, now: datetime) -> int:
         rng, np.array([c.lat for c in CITIES])[city], np.array([c.lng for c in CITIES])[city],
         sigma,
     )
-    skills = {skill: rng.random(n) < share for skill, share in SKILL_SHARES.items()}
-    nothing = ~np.any(np.stack(list(skills.values())), axis=0)
-    skills["general"] |= nothing
-    newcomer = rng.random(n) < 0.15
-    veteran_shifts = np.minimum(400, 2 + rng.geometric(1 / 40, n))
-    shifts = np.where(newcomer, rng.integers(0, 3, n), veteran_shifts)
-    received = shifts * 3 + rng.poisson(4, n)
-    answered = rng.binomial(received, 0.7)
-    accepted = rng.binomial(answered, 0.55)
-    rating = np.round(np.clip(rng.normal(4.1, 0.5, n), 0.0, 5.0), 2)
-    reliability = np.round(rng.beta(8.0, 2.0, n), 3)
-    no_shows = rng.poisson(shifts * (1.0 - reliability) * 0.2)
-    english = rng.random(n) < 0.08
+    h = worker_histories(rng, n, reply=0.7, accept=0.55)
+    skills, shifts, received, answered, accepted = (
+        h.skills, h.shifts, h.received, h.answered, h.accepted
+    )
+    rating, reliability, no_shows, english = h.rating, h.reliability, h.no_shows, h.english
     vetted = [now - timedelta(days=int(d)) for d in rng.integers(1, 900, n)]
     names = list(skills)
 
@@ -617,18 +611,7 @@ class FakeTwilioProcess:
 
 def stop_group(process: subprocess.Popen[Any], grace: float = 30.0) -> None:
     """SIGTERM (a Celery worker's warm shutdown finishes its running task), then SIGKILL."""
-    for signal_number, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        if process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, signal_number)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    report_stop_group(process, ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)))
 
 
 def celery_command(concurrency: int) -> list[str]:
@@ -692,17 +675,9 @@ def stat_cpu(pid: int, *, reaped: bool = False) -> float:
 def postgres_cpu() -> float:
     """Every PostgreSQL process, plus what ended backends used (in the postmaster's reaped
     time)."""
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if raw[raw.index("(") + 1:raw.rindex(")")] == "postgres":
-            total += stat_cpu(int(entry), reaped=True)
-    return total
+    return sum(
+        stat_cpu(pid, reaped=True) for pid, name, _ in proc_stats() if name == "postgres"
+    )
 
 
 def machine_busy() -> float:

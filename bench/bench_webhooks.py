@@ -88,6 +88,10 @@ from urllib.parse import urlencode
 import psycopg
 from twilio.request_validator import RequestValidator
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.report import proc_stats
+
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "benchmarks.md"
 HEADING = "## Inbound webhook throughput"
@@ -392,17 +396,10 @@ class ProcessCpu:
 
 def process_table() -> dict[int, ProcessCpu]:
     table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        name = raw[raw.index("(") + 1 : raw.rindex(")")]
-        rest = [int(x) for x in raw[raw.rindex(")") + 2 :].split()[1:15]]
+    for pid, name, stat in proc_stats():
+        rest = [int(x) for x in stat.split()[1:15]]
         # After the state field: ppid, ..., utime, stime, cutime, cstime.
-        table[int(entry)] = ProcessCpu(
+        table[pid] = ProcessCpu(
             name, rest[0], (rest[10] + rest[11]) / CLOCK_TICKS, (rest[12] + rest[13]) / CLOCK_TICKS
         )
     return table

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "benchmarks.md"
@@ -84,3 +86,34 @@ def write_section(heading: str, section: str, doc: Path = DOC) -> None:
         after = "".join(lines[end:])
         text = "".join(lines[:start]) + block + ("\n" + after if after else "")
     doc.write_text(text)
+
+
+def stop_group(process: Any, steps: tuple[tuple[int, float], ...]) -> None:
+    """Signal the process group of `process` with each (signal, seconds to wait) in turn,
+    until it has exited."""
+    import subprocess
+
+    for signal_number, wait in steps:
+        if process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal_number)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def proc_stats() -> Iterator[tuple[int, str, str]]:
+    """(pid, command name, the rest of /proc/PID/stat after the name) of every process."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        yield int(entry), raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :]

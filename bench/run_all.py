@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import REPO, admin_database_url
+from bench.report import REPO, admin_database_url, stop_group
 
 WEBHOOK_SECONDS = 10
 # Seconds the webhook benchmark may wait for a quiet machine before each of its runs.
@@ -95,16 +95,7 @@ def run(benchmark: Benchmark, env: dict[str, str]) -> Outcome:
 
 def stop(process: subprocess.Popen[bytes]) -> None:
     """Interrupt first (its cleanup drops its database and stops its servers), then insist."""
-    for signal_number, grace in ((signal.SIGINT, 60), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, signal_number)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    stop_group(process, ((signal.SIGINT, 60), (signal.SIGTERM, 10), (signal.SIGKILL, 5)))
 
 
 def extra_args(benchmark: Benchmark) -> tuple[str, ...]:
