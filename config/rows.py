@@ -81,3 +81,20 @@ def _converters(connection: Any, model: type[Model]) -> list[Any]:
 def cache_related(instance: Model, field: str, related: Model) -> None:
     """What `select_related(field)` leaves behind: `instance.field` without a query."""
     instance._meta.get_field(field).set_cached_value(instance, related)
+
+
+class Table:
+    """A model's table under an alias, for writing SQL with `str.format`: the table itself
+    formats as `"db_table" alias` (for FROM and JOIN), and `{t.field}` as the field's quoted
+    column, `alias."column"` (a foreign key's name gives its `_id` column)."""
+
+    def __init__(self, db_alias: str, model: type[Model], name: str) -> None:
+        self._db_alias, self._model, self._name = db_alias, model, name
+
+    def __str__(self) -> str:
+        return table(self._db_alias, self._model, self._name)
+
+    def __getattr__(self, field: str) -> str:
+        if field.startswith("_"):
+            raise AttributeError(field)
+        return column(self._db_alias, self._model, field, self._name)

@@ -197,6 +197,14 @@ class Offer(models.Model):
         indexes = [
             models.Index(fields=["worker", "state"]),
             models.Index(fields=["order", "state"]),
+            # Who is booked on an order: the candidate search reads it for every open order
+            # overlapping a call-out's shift, from the index alone where PostgreSQL can.
+            models.Index(
+                fields=["order"],
+                include=["worker"],
+                condition=Q(state__in=["confirmed", "standby"]),
+                name="offer_booked_by_order",
+            ),
         ]
         constraints = [
             # A duplicate reply can never become a second booking.

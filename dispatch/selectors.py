@@ -1,5 +1,6 @@
 """Reads on orders and offers, and the candidate search of a call-out."""
 
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -8,25 +9,13 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import (
-    BooleanField,
-    Case,
-    Count,
-    Exists,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Value,
-    When,
-)
-from django.db.models.functions import Sqrt
+from django.db import connections, router
+from django.db.models import Count, F, Q, QuerySet
 
-from clients.geo import GeoPoint, bounding_box, haversine_km_vec
+from clients.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
+from config import rows
 from messaging.models import OptOut
-from workers.models import Worker, skills_for_work_type
+from workers.models import Skill, Worker, skills_for_work_type
 
 from .models import ClientPreference, Offer, Order
 from .overbooking import shrunk_rate
@@ -76,11 +65,15 @@ class RankedCandidate:
     language: str
 
 
+# An offer in these states books its worker for the order's shift.
+BOOKED_STATES = (Offer.State.CONFIRMED, Offer.State.STANDBY)
+
+
 def busy_worker_ids(*, start: datetime, ends_at: datetime, exclude_order_id: int | None = None
                     ) -> QuerySet[Any]:
     """Workers booked (confirmed or standby) on an open order overlapping [start, ends_at)."""
     offers = Offer.objects.filter(
-        state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY],
+        state__in=BOOKED_STATES,
         order__status__in=Order.OPEN_STATUSES,
         order__start__lt=ends_at,
         order__ends_at__gt=start,
@@ -90,28 +83,106 @@ def busy_worker_ids(*, start: datetime, ends_at: datetime, exclude_order_id: int
     return offers.values("worker_id")
 
 
-def _approximate_cost(order: Order, weights: dict[str, float], favourite_bonus: float) -> Any:
-    """The call-out's cost in SQL, with the flat (equirectangular) distance: close enough to
-    the great-circle one within a wave's radius to choose which rows to rank exactly."""
-    site = order.site
-    km_per_degree = 6371.009 * math.pi / 180
-    cos_lat = math.cos(math.radians(site.lat))
-    north = (F("lat") - site.lat) * km_per_degree
-    east = (F("lng") - site.lng) * (km_per_degree * cos_lat)
-    favourite = Exists(
-        ClientPreference.objects.filter(
-            client_id=order.client_id, kind=ClientPreference.Kind.FAVOURITE,
-            worker_id=OuterRef("pk"),
-        )
+@functools.cache
+def _candidate_sql(alias: str, n_skills: int) -> str:
+    """The call-out's candidate query for a database alias and a number of qualifying skills.
+
+    Written once as SQL (the ORM compiled the same statement afresh on every call, several
+    milliseconds). Eligibility as `candidates_for_order` states it; the small sets (opted-out
+    phones, workers booked at an overlapping time, this order's offers, the client's blocked
+    and favourite workers) are `IN (SELECT ...)` sets, which PostgreSQL hashes once per call
+    instead of probing an index for each worker in the box. Rows come cheapest first by the
+    call-out's cost with the flat (equirectangular) distance: close enough to the great-circle
+    one within a wave's radius to choose which rows to rank exactly.
+    """
+    connection = connections[alias]
+    w = rows.Table(alias, Worker, "w")
+    opt = rows.Table(alias, OptOut, "opt")
+    booked, booked_order = rows.Table(alias, Offer, "b"), rows.Table(alias, Order, "bo")
+    offered = rows.Table(alias, Offer, "f")
+    blocked = rows.Table(alias, ClientPreference, "p")
+    favourite = rows.Table(alias, ClientPreference, "fp")
+    like = connection.operators["contains"]
+    kind = ClientPreference.Kind
+    if connection.vendor == "postgresql":
+        # Served by the GiST index of workers' migration 0002.
+        box = f"point({w.lng}, {w.lat}) <@ box(point(%s, %s), point(%s, %s))"
+    else:
+        box = f"{w.lng} BETWEEN %s AND %s AND {w.lat} BETWEEN %s AND %s"
+    skills = " OR ".join([f"{w.skills} {like}"] * n_skills)
+    is_favourite = (
+        f"{w.id} IN (SELECT {favourite.worker} FROM {favourite} "
+        f"WHERE {favourite.client} = %s AND {favourite.kind} = {_literal(kind.FAVOURITE)})"
     )
+    north = f"(({w.lat} - %s) * %s)"
+    east = f"(({w.lng} - %s) * %s)"
+    cost = (
+        f"SQRT({north} * {north} + {east} * {east}) * %s + (5.0 - {w.rating}) * %s "
+        f"+ (1.0 - {w.reliability}) * %s - CASE WHEN {is_favourite} THEN %s ELSE 0.0 END"
+    )
+    open_statuses = ", ".join(_literal(status) for status in Order.OPEN_STATUSES)
+    booked_states = ", ".join(_literal(state) for state in BOOKED_STATES)
     return (
-        Sqrt(north * north + east * east, output_field=FloatField())
-        * weights["distance_per_km"]
-        + (5.0 - F("rating")) * weights["rating_point"]
-        + (1.0 - F("reliability")) * weights["unreliability"]
-        - Case(When(favourite, then=Value(favourite_bonus)), default=Value(0.0),
-               output_field=FloatField())
+        f"SELECT {w.id}, {w.lat}, {w.lng}, {w.rating}, {w.reliability}, {w.offers_received}, "
+        f"{w.offers_answered}, {w.offers_accepted}, {w.shifts_completed}, {w.no_shows}, "
+        f"{w.language}, {w.skills} {like}, {is_favourite}, {cost} AS approximate_cost "
+        f"FROM {w} "
+        f"WHERE {w.status} = {_literal(Worker.Status.ACTIVE)} AND {box} "
+        f"AND {w.vetted_at} IS NOT NULL AND ({skills}) "
+        f"AND {w.phone} NOT IN (SELECT {opt.phone} FROM {opt}) "
+        f"AND {w.id} NOT IN (SELECT {booked.worker} FROM {booked} JOIN {booked_order} "
+        f"ON {booked_order.id} = {booked.order} WHERE {booked.state} IN ({booked_states}) "
+        f"AND {booked_order.status} IN ({open_statuses}) AND {booked_order.start} < %s "
+        f"AND {booked_order.ends_at} > %s AND {booked.order} <> %s) "
+        f"AND {w.id} NOT IN (SELECT {offered.worker} FROM {offered} WHERE {offered.order} = %s) "
+        f"AND {w.id} NOT IN (SELECT {blocked.worker} FROM {blocked} "
+        f"WHERE {blocked.client} = %s AND {blocked.kind} = {_literal(kind.BLOCKED)}) "
+        f"ORDER BY approximate_cost, {w.id} LIMIT %s"
     )
+
+
+def _literal(value: str) -> str:
+    """A model constant written into SQL text (so the planner sees it, e.g. to use a partial
+    index): only plain identifiers qualify."""
+    if not value.isidentifier():
+        raise ValueError(f"not a plain SQL literal: {value!r}")
+    return f"'{value}'"
+
+
+def _candidate_rows(order: Order, radius_km: float, cut: int) -> list[tuple[Any, ...]]:
+    """The cheapest `cut` eligible workers in the box around the order's site (the query of
+    `_candidate_sql`), as (id, lat, lng, rating, reliability, offers received, answered and
+    accepted, shifts completed, no-shows, language, is foreman, is favourite, approximate
+    cost)."""
+    alias = router.db_for_read(Worker)
+    connection = connections[alias]
+    site = order.site
+    min_lat, max_lat, min_lng, max_lng = bounding_box(GeoPoint(site.lat, site.lng), radius_km)
+    if connection.vendor == "postgresql":
+        box = [min_lng, min_lat, max_lng, max_lat]
+    else:
+        box = [min_lng, max_lng, min_lat, max_lat]
+    like = connection.ops.prep_for_like_query
+    skills = [f"%,{like(skill)},%" for skill in skills_for_work_type(order.work_type)]
+    config = settings.DISPATCH
+    weights = config["WEIGHTS"]
+    north = [site.lat, EARTH_RADIUS_KM * math.pi / 180]
+    east = [site.lng, north[1] * math.cos(math.radians(site.lat))]
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [
+        f"%,{like(Skill.FOREMAN)},%", order.client_id,
+        *north, *north, *east, *east,
+        weights["distance_per_km"], weights["rating_point"], weights["unreliability"],
+        order.client_id, config["FAVOURITE_BONUS"],
+        *box, *skills,
+        adapt(order.ends_at), adapt(order.start), order.pk,
+        order.pk,
+        order.client_id,
+        cut,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_candidate_sql(alias, len(skills)), params)
+        return cursor.fetchall()
 
 
 def candidates_for_order(
@@ -123,99 +194,57 @@ def candidates_for_order(
     covers it), home within `radius_km`, not blocked by the client, not booked at an
     overlapping time, and not already offered this order. The database narrows by an indexed
     latitude/longitude box and keeps the cheapest few thousand by an approximate cost (flat
-    distance); exact distances and costs are computed with numpy on those survivors.
+    distance); exact distances and costs are computed with numpy on those survivors. One query.
     """
     site = order.site
-    point = GeoPoint(site.lat, site.lng)
-    min_lat, max_lat, min_lng, max_lng = bounding_box(point, radius_km)
     config = settings.DISPATCH
     weights = config["WEIGHTS"]
-    skill_match = Q()
-    for skill in skills_for_work_type(order.work_type):
-        skill_match |= Q(skills__has=skill)
-    rows = list(
-        Worker.objects.filter(
-            skill_match,
-            status=Worker.Status.ACTIVE,
-            vetted_at__isnull=False,
-            lat__gte=min_lat,
-            lat__lte=max_lat,
-            lng__gte=min_lng,
-            lng__lte=max_lng,
-        )
-        .exclude(Exists(OptOut.objects.filter(phone=OuterRef("phone"))))
-        .exclude(pk__in=busy_worker_ids(start=order.start, ends_at=order.ends_at,
-                                        exclude_order_id=order.pk))
-        .exclude(pk__in=Offer.objects.filter(order=order).values("worker_id"))
-        .exclude(
-            pk__in=ClientPreference.objects.filter(
-                client_id=order.client_id, kind=ClientPreference.Kind.BLOCKED
-            ).values("worker_id")
-        )
-        # Without this order the cut below would keep whoever registered first, not the
-        # nearest and best: in a dense city the box holds far more workers than are kept.
-        .annotate(
-            approximate_cost=_approximate_cost(order, weights, config["FAVOURITE_BONUS"]),
-            # Decided in SQL: splitting every row's skills in Python cost more than the test.
-            is_foreman=ExpressionWrapper(Q(skills__has="foreman"), output_field=BooleanField()),
-        )
-        .order_by("approximate_cost", "id")
-        .values_list(
-            "id", "lat", "lng", "rating", "reliability", "offers_received", "offers_answered",
-            "offers_accepted", "shifts_completed", "is_foreman", "language", "no_shows",
-        )[: limit + limit // 5 + 50]
-    )
+    # Without the SQL's ranking the cut would keep whoever registered first, not the nearest
+    # and best; the margin over `limit` leaves room for the exact distance to reorder the edge.
+    found = _candidate_rows(order, radius_km, limit + limit // 5 + 50)
     excluded = set(exclude_worker_ids)
-    rows = [row for row in rows if row[0] not in excluded]
-    if not rows:
+    if excluded:
+        found = [row for row in found if row[0] not in excluded]
+    if not found:
         return []
-    favourites = set(
-        ClientPreference.objects.filter(
-            client_id=order.client_id, kind=ClientPreference.Kind.FAVOURITE
-        ).values_list("worker_id", flat=True)
-    )
-    columns = np.array([row[1:9] for row in rows], dtype=float)
-    lat, lng, rating, reliability = columns[:, 0], columns[:, 1], columns[:, 2], columns[:, 3]
-    received, answered = columns[:, 4], columns[:, 5]
-    accepted, shifts = columns[:, 6], columns[:, 7]
+    columns = np.array([row[:10] for row in found], dtype=float)
+    ids = columns[:, 0]
+    lat, lng, rating, reliability = columns[:, 1], columns[:, 2], columns[:, 3], columns[:, 4]
+    received, answered, accepted = columns[:, 5], columns[:, 6], columns[:, 7]
+    shifts, no_shows = columns[:, 8], columns[:, 9]
+    is_favourite = np.array([bool(row[12]) for row in found])
     distance = haversine_km_vec(site.lat, site.lng, lat, lng)
     cost = (
         distance * weights["distance_per_km"]
         + (5.0 - rating) * weights["rating_point"]
         + (1.0 - reliability) * weights["unreliability"]
+        - is_favourite * config["FAVOURITE_BONUS"]
     )
-    is_favourite = np.array([row[0] in favourites for row in rows])
-    cost = cost - is_favourite * config["FAVOURITE_BONUS"]
     prior = config["PRIOR_WEIGHT"]
     reply_rate = (answered + prior * config["PRIOR_REPLY_RATE"]) / (received + prior)
     accept_rate = (accepted + prior * config["PRIOR_ACCEPT_RATE"]) / (answered + prior)
-    inside = distance <= radius_km
-    order_by = np.lexsort((np.array([row[0] for row in rows]), cost))
-    ranked = []
-    for index in order_by:
-        if not inside[index]:
-            continue
-        row = rows[index]
-        ranked.append(
-            RankedCandidate(
-                worker_id=row[0],
-                lat=float(lat[index]),
-                lng=float(lng[index]),
-                rating=float(rating[index]),
-                reliability=float(reliability[index]),
-                distance_km=float(distance[index]),
-                cost=float(cost[index]),
-                accept_probability=float(reply_rate[index] * accept_rate[index]),
-                is_newcomer=bool(shifts[index] < config["NEWCOMER_MAX_SHIFTS"]),
-                shifts_judged=int(shifts[index]) + row[11],
-                is_favourite=bool(is_favourite[index]),
-                is_foreman=bool(row[9]),
-                language=row[10],
-            )
+    accept_probability = reply_rate * accept_rate
+    newcomer = shifts < config["NEWCOMER_MAX_SHIFTS"]
+    inside = np.flatnonzero(distance <= radius_km)
+    ranked_rows = inside[np.lexsort((ids[inside], cost[inside]))][:limit]
+    return [
+        RankedCandidate(
+            worker_id=found[index][0],
+            lat=float(lat[index]),
+            lng=float(lng[index]),
+            rating=float(rating[index]),
+            reliability=float(reliability[index]),
+            distance_km=float(distance[index]),
+            cost=float(cost[index]),
+            accept_probability=float(accept_probability[index]),
+            is_newcomer=bool(newcomer[index]),
+            shifts_judged=int(shifts[index] + no_shows[index]),
+            is_favourite=bool(is_favourite[index]),
+            is_foreman=bool(found[index][11]),
+            language=found[index][10],
         )
-        if len(ranked) >= limit:
-            break
-    return ranked
+        for index in ranked_rows.tolist()
+    ]
 
 
 # Orders whose attendance is judged over this many days set a franchise's observed show rates.

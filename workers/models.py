@@ -88,7 +88,8 @@ class Worker(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            # Candidate search: active workers inside a latitude band, then longitude.
+            # Candidate search: active workers inside a latitude band, then longitude. On
+            # PostgreSQL the search uses a GiST index on the point instead (migration 0002).
             models.Index(fields=["status", "lat", "lng"], name="worker_status_point"),
         ]
         constraints = [
