@@ -200,8 +200,7 @@ class Offer(models.Model):
             # Who is booked on an order: the candidate search reads it for every open order
             # overlapping a call-out's shift, from the index alone where PostgreSQL can.
             models.Index(
-                fields=["order"],
-                include=["worker"],
+                fields=["order", "worker"],
                 condition=Q(state__in=["confirmed", "standby"]),
                 name="offer_booked_by_order",
             ),

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='offer',
-            index=models.Index(condition=models.Q(('state__in', ['confirmed', 'standby'])), fields=['order'], include=('worker',), name='offer_booked_by_order'),
+            index=models.Index(condition=models.Q(('state__in', ['confirmed', 'standby'])), fields=['order', 'worker'], name='offer_booked_by_order'),
         ),
     ]
