@@ -54,6 +54,13 @@ def show_probabilities(order: Order, people: list[tuple[float, int]], now: Any
     return probabilities, rates
 
 
+def adaptive_pool(headcount: int) -> int:
+    """How many of the best candidates an adaptive order's booking target is reckoned from:
+    no more than an order may be sent offers (`MAX_OFFERS_PER_ORDER`), since a target beyond
+    that could never be booked; where even those fall short, the fixed rule takes over."""
+    return max(headcount, int(settings.DISPATCH["MAX_OFFERS_PER_ORDER"]))
+
+
 def _booking_target(order: Order, candidates: list[RankedCandidate], now: Any) -> int:
     if order.overbook_policy == Order.Policy.ADAPTIVE:
         target = adaptive_target(
@@ -202,7 +209,7 @@ def callout_start(*, order: Order) -> Order:
     first_radius = settings.DISPATCH["WAVE_RADII_KM"][0]
     if order.overbook_policy == Order.Policy.ADAPTIVE:
         widest = settings.DISPATCH["WAVE_RADII_KM"][-1]
-        pool = candidates_for_order(order, radius_km=widest, limit=2000)
+        pool = candidates_for_order(order, radius_km=widest, limit=adaptive_pool(order.headcount))
         order.booking_target = _booking_target(order, pool, now)
     else:
         order.booking_target = fixed_target(order.headcount, order.franchise.booking_ratio)

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from clients.geo import GeoPoint, great_circle_km
+from dispatch import selectors
 from dispatch.models import ClientPreference, Offer, Order
 from dispatch.selectors import candidates_for_order
 from messaging.models import OptOut
@@ -214,3 +215,61 @@ def test_a_booking_that_ends_as_the_shift_starts_does_not_make_a_worker_busy(
     found = {c.worker_id for c in candidates_for_order(order, radius_km=10)}
 
     assert found == {before.pk, after.pk}
+
+
+@pytest.mark.parametrize(
+    ("ratings", "limit", "queries"),
+    [
+        # The cheapest 56 rows (limit 5 and the SQL's margin) all cost less than anyone
+        # outside the first ring could: that ring alone answers.
+        ((4.0, 5.0), 5, 1),
+        # Poorly rated neighbours cost more than a far worker might: a second, wider ring
+        # (sized by the first ring's cut) settles it.
+        ((1.0, 2.5), 5, 2),
+        # More rows wanted than the first ring holds: the whole radius is read.
+        ((4.0, 5.0), 60, 2),
+    ],
+)
+def test_a_wide_search_read_ring_first_finds_what_one_box_finds(
+    desk: Desk, monkeypatch: Any, ratings: tuple[float, float], limit: int, queries: int
+) -> None:
+    rng = random.Random(11)
+    for _ in range(120):
+        desk.worker(rng.uniform(0, 4), east=rng.uniform(-4, 4), rating=rng.uniform(*ratings),
+                    reliability=rng.uniform(0.7, 1.0))
+    for _ in range(40):
+        desk.worker(rng.uniform(10, 24), east=rng.uniform(-5, 5),
+                    rating=rng.uniform(4.5, 5.0), reliability=1.0)
+    far_favourite = desk.worker(12, rating=5.0, reliability=1.0)
+    ClientPreference.objects.create(
+        client=desk.client, worker=far_favourite, kind=ClientPreference.Kind.FAVOURITE
+    )
+    order = desk.order(1)
+    assert selectors.FIRST_RING_KM < 25
+
+    with CaptureQueriesContext(connection) as captured:
+        found = candidates_for_order(order, radius_km=25, limit=limit)
+    monkeypatch.setattr(selectors, "FIRST_RING_KM", 1000.0)
+    with CaptureQueriesContext(connection) as one_box:
+        expected = candidates_for_order(order, radius_km=25, limit=limit)
+
+    assert found == expected
+    assert len(found) == limit
+    assert (len(captured), len(one_box)) == (queries, 1)
+
+
+def test_a_favourite_beyond_the_first_ring_is_not_missed(desk: Desk) -> None:
+    # Neighbours 3-4 km away, poorly rated (cost 9-10); a favourite just beyond the first
+    # ring, whose bonus makes it the cheapest (7.5). The first ring's cut costs less than
+    # 10 km, but not less than 10 km minus the bonus: the search must look further.
+    rng = random.Random(5)
+    for _ in range(120):
+        desk.worker(rng.uniform(3, 4), east=rng.uniform(-1, 1), rating=2.0, reliability=1.0)
+    favourite = desk.worker(selectors.FIRST_RING_KM + 0.5, rating=5.0, reliability=1.0)
+    ClientPreference.objects.create(
+        client=desk.client, worker=favourite, kind=ClientPreference.Kind.FAVOURITE
+    )
+
+    found = candidates_for_order(desk.order(1), radius_km=25, limit=5)
+
+    assert found[0].worker_id == favourite.pk
