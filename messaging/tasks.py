@@ -21,11 +21,10 @@ def send_message(message_id: int) -> str:
 
 @shared_task(ignore_result=True, acks_late=True)
 def send_messages(message_ids: list[int]) -> int:
-    """Send a batch of outbox rows (a wave of offers); each is claimed on its own."""
-    sent = 0
-    for message_id in message_ids:
-        sent += services.message_send(message_id=message_id).status == "sent"
-    return sent
+    """Send a batch of outbox rows (a wave of offers), claimed and written back a few at a
+    time (`services.messages_send`); rows another task took are skipped."""
+    outcomes = services.messages_send(message_ids=message_ids)
+    return sum(outcome.status == "sent" for outcome in outcomes)
 
 
 @shared_task(ignore_result=True)

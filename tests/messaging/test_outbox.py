@@ -4,6 +4,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from config import clock
 from messaging import services
@@ -217,3 +219,91 @@ def test_a_bulk_queue_writes_the_rows_a_single_queue_writes_and_skips_opted_out_
     assert long_one.validity_period is None
     assert rows["+79110000004"].body == "a\ufffdb"
     assert rows["+79110000004"].validity_period == 36000
+
+
+def queue_many(count: int, *, first_phone: int = 2) -> list[int]:
+    return services.sms_queue_many([
+        services.SmsItem(phone=f"+7911{first_phone + index:07d}", body=f"Job K7Q no. {index}",
+                         purpose="offer")
+        for index in range(count)
+    ])
+
+
+def test_a_batch_sends_each_row_once_and_stores_each_sid(
+    db: Any, fake_twilio: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # 23 rows: two full chunks of SEND_CHUNK and a part; the task runs on commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = queue_many(2 * services.SEND_CHUNK + 3)
+
+    sent = {m.to: m.sid for m in fake_twilio.messages}
+    assert len(fake_twilio.messages) == len(ids) == len(sent)
+    for message in Message.objects.filter(pk__in=ids):
+        assert message.status == Status.SENT
+        assert message.provider_sid == sent[message.phone]
+        assert message.attempts == 1
+        assert message.sent_at is not None
+        assert message.next_attempt_at is None
+    # Sent rows are never sent again, by a second task or the sweeper.
+    assert services.messages_send(message_ids=ids) == []
+    later = clock.now() + timedelta(hours=1)
+    with clock.use_clock(lambda: later):
+        assert services.outbox_sweep() == 0
+    assert fake_twilio.attempts == len(ids)
+
+
+def test_in_a_batch_each_row_meets_its_own_fate(db: Any, fake_twilio: Any) -> None:
+    ids = queue_many(5)
+    OptOut.objects.create(phone="+79110000004", keyword="STOP", opted_out_at=clock.now())
+    taken = Message.objects.get(pk=ids[4])
+    assert services.message_send(message_id=taken.pk).status == Status.SENT  # another task
+    fake_twilio.fail_next(status=503)  # the first row's request
+
+    outcomes = {o.message_id: o.status for o in services.messages_send(message_ids=ids)}
+
+    assert outcomes == {ids[0]: Status.QUEUED, ids[1]: Status.SENT, ids[3]: Status.SENT,
+                        ids[2]: Status.FAILED}
+    rows = {m.pk: m for m in Message.objects.filter(pk__in=ids)}
+    assert rows[ids[0]].status == Status.QUEUED
+    assert rows[ids[0]].attempts == 1
+    assert rows[ids[0]].next_attempt_at > clock.now()
+    assert (rows[ids[2]].status, rows[ids[2]].error_code) == (Status.FAILED, 21610)
+    assert [m.to for m in fake_twilio.messages] == ["+79110000006", "+79110000003",
+                                                   "+79110000005"]
+    assert rows[ids[4]].attempts == 1
+
+
+def test_a_status_callback_that_overtakes_the_batch_write_is_kept(
+    db: Any, fake_twilio: Any, monkeypatch: Any
+) -> None:
+    ids = queue_many(3)
+    # Twilio reports the second message delivered before the batch writes it back: the row
+    # keeps `delivered`, and gets its sid all the same.
+    attempt = services._attempt
+
+    def then_delivered(message: Message) -> Any:
+        outcome, accepted = attempt(message)
+        if message.pk == ids[1]:
+            Message.objects.filter(pk=message.pk).update(status=Status.DELIVERED)
+        return outcome, accepted
+
+    monkeypatch.setattr(services, "_attempt", then_delivered)
+    services.messages_send(message_ids=ids)
+
+    rows = {m.pk: m for m in Message.objects.filter(pk__in=ids)}
+    assert [rows[pk].status for pk in ids] == [Status.SENT, Status.DELIVERED, Status.SENT]
+    assert {rows[pk].provider_sid for pk in ids} == {m.sid for m in fake_twilio.messages}
+
+
+def test_a_batch_costs_the_same_statements_however_full_its_chunk(
+    db: Any, fake_twilio: Any
+) -> None:
+    small, full = queue_many(2), queue_many(services.SEND_CHUNK, first_phone=100)
+
+    with CaptureQueriesContext(connection) as few:
+        services.messages_send(message_ids=small)
+    with CaptureQueriesContext(connection) as many:
+        services.messages_send(message_ids=full)
+
+    assert len(few) == len(many)
+    assert len(fake_twilio.messages) == 2 + services.SEND_CHUNK
