@@ -13,7 +13,8 @@ steps of dispatch must stay fast at that size:
    opt-outs, bookings and blocks, then ranked with numpy. Measured over ``--calls`` orders at
    different sites for the searches a call-out runs (a wave at the first and third radius of
    ``WAVE_RADII_KM`` asking for the most a wave may, ``MAX_OFFERS_PER_ORDER``; an adaptive
-   order's start, reading the best 2,000 within the widest radius for its booking target) and
+   order's start, reading the best candidates within the widest radius for its booking
+   target) and
    with the function's default ``limit`` (5,000): median and p90 wall time (goal: median
    under 50 ms), SQL time,
    queries per call, candidates returned, and whether the SQL's ranking and row cap changed the
@@ -98,13 +99,15 @@ def search_cases() -> list[tuple[float, int, str]]:
     default limit at the first and third waves' radii."""
     from django.conf import settings
 
+    from dispatch.services.callout import adaptive_pool
+
     config = settings.DISPATCH
     radii = config["WAVE_RADII_KM"]
     wave = int(config["MAX_OFFERS_PER_ORDER"])
     return [
         (radii[0], wave, "wave 1, at most"),
         (radii[2], wave, "wave 3, at most"),
-        (radii[-1], 2000, "adaptive target's pool (`callout_start`)"),
+        (radii[-1], adaptive_pool(10), "adaptive target's pool (`callout_start`, 10 places)"),
         (radii[0], SEARCH_LIMIT, "default `limit`"),
         (radii[2], SEARCH_LIMIT, "default `limit`"),
     ]
@@ -1199,8 +1202,9 @@ def render_search(search: list[SearchStats]) -> list[str]:
         f"tomorrow, a first wave of 30 offers each; the first half in Moscow), one timed call "
         f"each per case after 5 warm-up calls. The cases are the searches a call-out runs: a "
         f"wave at the first and third `WAVE_RADII_KM` asking for the most a wave may "
-        f"(`MAX_OFFERS_PER_ORDER`), and an adaptive order's start reading the best 2,000 "
-        f"within the widest radius for its booking target; then the function's default "
+        f"(`MAX_OFFERS_PER_ORDER`), and an adaptive order's start reading the best "
+        f"candidates within the widest radius for its booking target (`adaptive_pool`); then "
+        f"the function's default "
         f"`limit` ({SEARCH_LIMIT:,}), which no call-out asks for. "
         f"Goal: median under {CANDIDATE_GOAL_MS:.0f} ms. SQL ms is the "
         f"time spent executing the statements (`CaptureQueriesContext`, second pass); the rest "
