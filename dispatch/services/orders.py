@@ -159,7 +159,10 @@ def order_place(
         booking_target=fixed_target(headcount, franchise.booking_ratio) if headcount else 1,
         ends_at=_ends_at(start, hours),
     )
-    order.full_clean(exclude=["code", "ends_at"])
+    # The check constraints are not re-checked here: each is a field validator too (headcount,
+    # hours, rates, status; the target is computed), and Django would test every one with a
+    # query of its own. The database still enforces them.
+    order.full_clean(exclude=["code", "ends_at"], validate_constraints=False)
     _assign_code(order)
     return order
 
