@@ -62,10 +62,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from unittest import mock
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -73,6 +71,9 @@ from bench.report import (
     REPO,
     admin_database_url,
     command_line,
+    create_database,
+    database_url,
+    drop_database,
     load_average,
     machine_facts,
     now_utc,
@@ -134,27 +135,6 @@ def code_version() -> str:
 
 
 # --- The database ----------------------------------------------------------------------------
-
-
-def database_url(admin_url: str, name: str) -> str:
-    return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
-
-
-def drop_database(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        try:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        except psycopg.errors.SyntaxError:  # PostgreSQL before 13
-            admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-
-
-def create_database(admin_url: str) -> str:
-    """A fresh, empty benchmark database; returns the server's version."""
-    drop_database(admin_url)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{DB_NAME}"')
-        row = admin.execute("SHOW server_version").fetchone()
-    return str(row[0]) if row else "unknown"
 
 
 def django_setup(url: str) -> None:
@@ -1484,7 +1464,7 @@ def scaling_sizes(args: argparse.Namespace) -> list[tuple[str, int, int]]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = command_line("bench.bench_dispatch", argv)
-    postgres = create_database(args.admin_url)
+    postgres = create_database(args.admin_url, DB_NAME)
     say(f"created database {DB_NAME} (PostgreSQL {postgres})")
     facts = machine_facts(postgres)
     try:
@@ -1494,7 +1474,7 @@ def main(argv: list[str] | None = None) -> int:
             from django.db import connections
 
             connections.close_all()
-        drop_database(args.admin_url)
+        drop_database(args.admin_url, DB_NAME)
         say(f"dropped database {DB_NAME}")
 
 

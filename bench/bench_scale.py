@@ -92,7 +92,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -100,7 +99,6 @@ from bench.bench_dispatch import (
     KM_PER_DEG_LAT,
     WORK_TYPE_SHARES,
     code_version,
-    database_url,
     offset_points,
     worker_histories,
 )
@@ -108,6 +106,9 @@ from bench.report import (
     REPO,
     admin_database_url,
     command_line,
+    create_database,
+    database_url,
+    drop_database,
     machine_facts,
     now_utc,
     proc_stats,
@@ -212,20 +213,6 @@ def say(text: str) -> None:
 
 
 # --- The database ----------------------------------------------------------------------------
-
-
-def drop_database(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-
-
-def create_database(admin_url: str) -> str:
-    """A fresh, empty benchmark database; returns the server's version."""
-    drop_database(admin_url)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{DB_NAME}"')
-        row = admin.execute("SHOW server_version").fetchone()
-    return str(row[0]) if row else "unknown"
 
 
 def flush_redis() -> None:
@@ -1239,7 +1226,7 @@ def main(argv: list[str] | None = None) -> int:
     # A plain `kill` must still stop the worker and the server and drop the database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     command = command_line("bench.bench_scale", argv)
-    postgres = create_database(args.admin_url)
+    postgres = create_database(args.admin_url, DB_NAME)
     say(f"created database {DB_NAME} (PostgreSQL {postgres})")
     facts = machine_facts(postgres)
     with tempfile.NamedTemporaryFile("w+", prefix="bench_scale_", suffix=".log") as log:
@@ -1257,7 +1244,7 @@ def main(argv: list[str] | None = None) -> int:
                 from django.db import connections
 
                 connections.close_all()
-            drop_database(args.admin_url)
+            drop_database(args.admin_url, DB_NAME)
             flush_redis()
             say(f"dropped database {DB_NAME}, flushed {REDIS_URL}")
 

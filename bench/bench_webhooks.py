@@ -85,12 +85,11 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlencode
 
-import psycopg
 from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import proc_stats
+from bench.report import create_database, database_url, drop_database, proc_stats
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "benchmarks.md"
@@ -449,27 +448,6 @@ def cpu_split(begin: CpuSample, end: CpuSample, gunicorn_pid: int) -> dict[str, 
 
 
 # --- Database and server ---------------------------------------------------------------------
-
-
-def admin_connect(admin_url: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(admin_url, autocommit=True)
-
-
-def drop_database(admin_url: str) -> None:
-    with admin_connect(admin_url) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-
-
-def create_database(admin_url: str) -> str:
-    drop_database(admin_url)
-    with admin_connect(admin_url) as conn:
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-        version = conn.execute("SHOW server_version").fetchone()
-    return str(version[0]) if version else "?"
-
-
-def database_url(admin_url: str) -> str:
-    return re.sub(r"/[^/]*$", f"/{DB_NAME}", admin_url)
 
 
 def free_port() -> int:
@@ -1275,13 +1253,13 @@ def main(argv: list[str] | None = None) -> int:
                 from django.db import connections
 
                 connections.close_all()
-            drop_database(args.admin_url)
+            drop_database(args.admin_url, DB_NAME)
             say(f"dropped database {DB_NAME}")
 
 
 def bench(args: argparse.Namespace, command: str, log: TextIO) -> int:
     port = free_port()
-    env = server_env(database_url(args.admin_url), port)
+    env = server_env(database_url(args.admin_url, DB_NAME), port)
     share = -(-max(args.concurrency, args.open_connections) // args.workers)
     server_args = gunicorn_args(
         port, args.workers, args.threads, args.worker_connections or share, args.worker_class
@@ -1289,7 +1267,7 @@ def bench(args: argparse.Namespace, command: str, log: TextIO) -> int:
     if args.quiet_timeout > 0:
         # Before the migration, so the database and the server start from the same code.
         wait_for_quiet(QUIET_CORES, args.quiet_timeout)
-    machine = machine_facts(create_database(args.admin_url))
+    machine = machine_facts(create_database(args.admin_url, DB_NAME))
     say(f"created database {DB_NAME}; migrating")
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],

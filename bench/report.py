@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "benchmarks.md"
@@ -26,6 +27,34 @@ def admin_database_url() -> str:
         or os.environ.get("BENCH_PG_ADMIN_URL")
         or DEFAULT_ADMIN_DATABASE_URL
     )
+
+
+def database_url(admin_url: str, name: str) -> str:
+    """`admin_url` pointing at the database `name` instead."""
+    return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """Drop a benchmark's database, closing whatever connections it still has."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        try:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except psycopg.errors.SyntaxError:  # PostgreSQL before 13
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """A fresh, empty database `name` (dropped first if left over); returns the server's
+    version."""
+    import psycopg
+
+    drop_database(admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        row = admin.execute("SHOW server_version").fetchone()
+    return str(row[0]) if row else "unknown"
 
 
 def cpu_model() -> str:
