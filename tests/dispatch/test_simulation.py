@@ -71,7 +71,8 @@ def test_the_simulation_goes_through_offers_sms_grammar_and_timed_steps() -> Non
     assert Offer.objects.filter(order__in=orders).exists()
     assert Offer.objects.filter(order__in=orders, response=Offer.Response.ACCEPTED).exists()
     assert Offer.objects.filter(order__in=orders, state=Offer.State.CONFIRMED).exists()
-    offers_sent = Message.objects.filter(order__in=orders, purpose="offer",
+    # Every offer went out as an SMS: a call-out's or, after no-shows, an urgent one.
+    offers_sent = Message.objects.filter(order__in=orders, purpose__in=["offer", "urgent_offer"],
                                          direction=Direction.OUT)
     assert offers_sent.count() == Offer.objects.filter(order__in=orders).count()
     # Workers' texts were parsed by the grammar and acted on by its handlers.
