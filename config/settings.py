@@ -5,6 +5,7 @@ in-process, SMS go to the built-in simulator, addresses are geocoded from the bu
 Production sets DATABASE_URL (PostgreSQL) and REDIS_URL (Celery broker and results).
 """
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -81,13 +82,24 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The embedded default shares one file between the web process and its in-process sweeper:
-    # WAL lets readers proceed during a write, and the timeout turns a brief lock into a wait.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+# The embedded default shares one file between the web process's threads and its in-process
+# sweeper. WAL lets readers proceed during a write, and the timeout turns a brief lock into a
+# wait. Transactions take the write lock when they begin (IMMEDIATE): a deferred one that read
+# first cannot upgrade to a write once another connection has committed, and SQLite fails it
+# at once ("database is locked") instead of waiting out the timeout.
+SQLITE_OPTIONS = {
+    "timeout": 20,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+# Set but empty counts as unset, as for every other variable here.
+DATABASES = {
+    "default": env.db_url_config(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
     )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     # psycopg 3 sends parameters apart from the SQL (server-side binding), so the same query
@@ -174,6 +186,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Swagger UI would otherwise fetch a validation badge from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
 }
 

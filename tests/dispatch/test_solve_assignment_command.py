@@ -102,10 +102,14 @@ def test_missing_file_is_a_command_error(tmp_path):
         call_command("solve_assignment", str(tmp_path / "absent.json"))
 
 
-def test_works_with_the_database_pointing_nowhere(problem_file):
+@pytest.mark.parametrize(
+    "database_url", ["postgres://nobody:secret@127.0.0.1:1/nowhere", ""],
+    ids=["nowhere", "set but empty"],
+)
+def test_works_with_the_database_pointing_nowhere(problem_file, database_url):
     environment = {
         **os.environ,
-        "DATABASE_URL": "postgres://nobody:secret@127.0.0.1:1/nowhere",
+        "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     completed = subprocess.run(
