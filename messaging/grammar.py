@@ -31,8 +31,9 @@ Decisions where the contract is silent:
   nor a withdrawal is done on a guess.
 * Opt-out and opt-in words count only alone (``STOP K7Q`` is UNKNOWN), as Twilio itself treats
   them; so does a text that only *contains* STOP.
-* A lone ``YES`` (or any accept word) is ``ACCEPT`` without a code. The caller treats it as an
-  opt-in when the number is opted out, as Twilio does.
+* A lone ``YES`` (or any accept word) is ``ACCEPT`` without a code. The caller treats a lone
+  ``YES`` (``is_lone_yes``, the word itself, not ``OK`` or ``ДА``) as an opt-in when the number
+  is opted out, as Twilio does.
 * A word that takes a code may come without one: ``YES``/``NO`` apply to the worker's only open
   offer, and ``HERE``/``APPEAL`` without a code are returned as such for the caller to resolve
   or answer with help.
@@ -288,6 +289,18 @@ def _parse(body: str) -> Command:  # noqa: PLR0911 - one return per grammar rule
         if glued != first.value and is_valid_code(glued) and only_symbols_follow:
             return Command(kind, code=glued, text=body)
     return Command(CommandKind.UNKNOWN, text=body)
+
+
+def is_lone_yes(body: str) -> bool:
+    """True if the text is the word YES alone (any case, punctuation around it ignored): the
+    one accept word Twilio also takes as an opt-in. ``OK``, ``1`` or ``ДА`` alone are not."""
+    try:
+        tokens = _tokenize(unicodedata.normalize("NFC", body[:MAX_EXAMINED_CHARS]))
+        words = {token.value for token in tokens if not token.is_symbol}
+        letters = "".join(char for char in body if char.isalpha())
+    except Exception:  # like parse: odd input is simply not YES
+        return False
+    return words == {"YES"} and letters.upper().replace("YES", "") == ""
 
 
 def parse(body: str) -> Command:

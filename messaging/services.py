@@ -22,7 +22,7 @@ from config import clock, rows
 
 from . import handlers, ratelimit, texts
 from .gateways import GatewayError, SmsGateway, build_gateway
-from .grammar import CommandKind, parse
+from .grammar import CommandKind, is_lone_yes, parse
 from .models import FINAL_STATUSES, STATUS_RANK, Direction, Message, OptOut, Status
 from .segments import count_segments, estimate_cost
 
@@ -34,19 +34,22 @@ LOST_TASK_GRACE = timedelta(seconds=30)
 # provider may have accepted it: that rare case delivers twice rather than never.
 STUCK_SENDING_AFTER = timedelta(minutes=10)
 MAX_BODY_CHARS = 1600  # Twilio's own limit for one message
+# Twilio's error codes have five digits; anything past a 32-bit column is not one of them.
+MAX_ERROR_CODE = 2**31 - 1
 
 
 def normalise_phone(raw: str) -> str:
     """E.164 when the text is a phone number; otherwise the sender as given (short codes,
     alphanumeric names). Never raises."""
-    from phonenumber_field.phonenumber import to_python
+    from phonenumber_field.phonenumber import PhoneNumber, to_python
 
     text = (raw or "").strip()
     try:
         number = to_python(text, region=settings.DEFAULT_PHONE_REGION)
     except Exception:
         return text[:64]
-    if number is not None and number.is_valid():
+    # An empty text comes back as the empty string, not as a number or None.
+    if isinstance(number, PhoneNumber) and number.is_valid():
         return number.as_e164
     return text[:64]
 
@@ -596,6 +599,8 @@ def message_status_update(*, provider_sid: str, provider_status: str, error_code
         code = int(error_code) if error_code not in (None, "") else None
     except (TypeError, ValueError):
         code = None
+    if code is not None and not 0 <= code <= MAX_ERROR_CODE:
+        code = None  # not one of Twilio's codes, and no column could hold it
     if code is not None:
         changes["error_code"] = code
     updated = (
@@ -728,8 +733,9 @@ def inbound_receive(
     now = clock.now()
     command = parse(body)
     worker, opted_out = _sender(phone)
-    # A lone YES from an opted-out number re-subscribes it, as Twilio itself treats it.
-    if opted_out and command.kind == CommandKind.ACCEPT and command.code is None:
+    # A lone YES from an opted-out number re-subscribes it, as Twilio itself treats it (and
+    # only YES: after a lone OK or ДА the carrier would still block the number).
+    if opted_out and is_lone_yes(body):
         command = type(command)(kind=CommandKind.OPT_IN, text=command.text)
     message = Message(
         direction=Direction.IN,
@@ -745,7 +751,10 @@ def inbound_receive(
     )
     if not _insert_message(message):
         message = Message.objects.get(provider_sid=provider_sid)
-        reply = message.replies.order_by("id").values_list("body", flat=True).first()
+        # The first answer again, unless the number has opted out since.
+        reply = None
+        if not opted_out:
+            reply = message.replies.order_by("id").values_list("body", flat=True).first()
         return InboundResult(message, reply, duplicate=True)
 
     language = worker.language if worker is not None else texts.guess_language(body)

@@ -5,6 +5,7 @@ signature, does its work once, and answers 2xx quickly so Twilio stops retrying.
 """
 
 import logging
+import re
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -36,8 +37,18 @@ def signature_valid(request: HttpRequest) -> bool:
     return RequestValidator(token).validate(signed_url(request), request.POST, signature)
 
 
+# Characters XML 1.0 does not allow at all, even escaped: a reply holding one (a name typed
+# with a control character) would make the whole answer unreadable to Twilio.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` escaped for an XML element, with the characters XML cannot carry dropped."""
+    return escape(_NOT_XML.sub("", text))
+
+
 def twiml(reply: str | None) -> HttpResponse:
-    inner = f"<Message>{escape(reply)}</Message>" if reply else ""
+    inner = f"<Message>{xml_text(reply)}</Message>" if reply else ""
     return HttpResponse(
         f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>',
         content_type="text/xml; charset=utf-8",

@@ -16,6 +16,7 @@ from messaging.grammar import (
     Command,
     CommandKind,
     generate_code,
+    is_lone_yes,
     is_valid_code,
     normalize_code,
     parse,
@@ -333,3 +334,31 @@ def test_any_generated_code_is_read_back(word_kind, layout: str, length: int, rn
     word, kind = word_kind
     code = generate_code(rng, length)
     assert _parsed(layout.format(word=word, code=code)) == (kind, code)
+
+
+# --- A lone YES, the one accept word that is also Twilio's opt-in ---------------------------------
+
+
+@pytest.mark.parametrize("text", ["YES", "yes", " Yes! ", "yes.", "YES YES", "\u00abyes\u00bb"])
+def test_a_lone_yes_is_recognised(text: str) -> None:
+    assert is_lone_yes(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["OK", "Y", "1", "+", "DA", "ДА", "УЕS", "YES K7Q", "YESS", "yes please", "", "NO"]
+)
+def test_other_accept_words_and_longer_texts_are_not_a_lone_yes(text: str) -> None:
+    assert not is_lone_yes(text)
+
+
+@given(st.text(max_size=40))
+def test_a_lone_yes_always_parses_as_an_accept_without_a_code(text: str) -> None:
+    if is_lone_yes(text):
+        command = parse(text)
+        assert (command.kind, command.code) == (CommandKind.ACCEPT, None)
+
+
+@given(st.text(alphabet=" .,!?-\n", max_size=5), st.text(alphabet=" .,!?\n", max_size=5),
+       st.sampled_from(["yes", "YES", "Yes", "yEs"]))
+def test_punctuation_around_yes_keeps_it_a_lone_yes(before: str, after: str, word: str) -> None:
+    assert is_lone_yes(before + word + after)

@@ -1,6 +1,7 @@
 """The Twilio webhooks, called the way Twilio calls them: signed form posts."""
 
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -140,6 +141,59 @@ def test_lone_yes_from_an_opted_out_number_opts_back_in(signed_post: Any, worker
     assert b"<Message>" in response.content
 
 
+@pytest.mark.parametrize("word", ["OK", "1", "+", "Y", "DA", "ДА", "да"])
+def test_another_lone_accept_word_from_an_opted_out_number_keeps_it_opted_out(
+    signed_post: Any, worker: Any, word: str
+) -> None:
+    # Twilio re-subscribes a number on START, UNSTOP or YES only: after "OK" the carrier
+    # would still block it, so the application must not believe it may text it again.
+    signed_post(SMS, inbound_params("STOP"))
+    response = signed_post(SMS, inbound_params(word))
+    assert OptOut.objects.filter(phone=worker.phone).exists()
+    assert b"<Message>" not in response.content
+    assert Message.objects.filter(direction=Direction.IN, body=word).exists()
+
+
+def test_a_retry_of_a_message_answered_before_stop_is_not_answered_again(
+    signed_post: Any, worker: Any
+) -> None:
+    start = inbound_params("START")
+    assert b"<Message>" in signed_post(SMS, start).content
+    signed_post(SMS, inbound_params("STOP"))
+    assert b"<Message>" not in signed_post(SMS, start).content
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"MessageSid": "SM" + "1" * 32, "Body": "YES"},
+        {"MessageSid": "SM" + "2" * 32, "From": "", "Body": "hello"},
+        {"MessageSid": "SM" + "3" * 32, "From": "   ", "Body": "hello"},
+    ],
+    ids=["no From", "empty From", "blank From"],
+)
+def test_a_message_without_a_sender_is_stored_and_answered(
+    signed_post: Any, params: dict[str, str]
+) -> None:
+    response = signed_post(SMS, params)
+    assert response.status_code == 200
+    assert b"<Response>" in response.content
+    stored = Message.objects.get(direction=Direction.IN, provider_sid=params["MessageSid"])
+    assert (stored.phone, stored.body) == ("", params["Body"])
+
+
+def test_a_reply_naming_a_worker_with_control_characters_is_well_formed_xml(
+    signed_post: Any, worker: Any
+) -> None:
+    worker.name = "Ivan\x01 Petrov\x1b"
+    worker.save()
+    response = signed_post(SMS, inbound_params("JOIN Ivan Petrov"))
+    assert response.status_code == 200
+    reply = ElementTree.fromstring(response.content).findtext("Message")
+    assert reply is not None
+    assert "Ivan Petrov" in reply
+
+
 def test_help_is_answered_in_the_worker_language(signed_post: Any, worker: Any) -> None:
     response = signed_post(SMS, inbound_params("?"))
     assert "ДА".encode() in response.content
@@ -171,6 +225,20 @@ def test_status_callbacks_out_of_order_end_in_the_right_state(
         assert signed_post(STATUS, params).status_code == 204
     message.refresh_from_db()
     assert message.status == final
+
+
+@pytest.mark.parametrize("code", ["99999999999999999999", "-5", "2147483648"])
+def test_a_status_callback_with_an_impossible_error_code_still_records_the_failure(
+    signed_post: Any, worker: Any, code: str
+) -> None:
+    message = Message.objects.create(
+        direction=Direction.OUT, phone="+79110000001", body="x", encoding="GSM-7",
+        status=Status.SENT, provider_sid="SM" + "f" * 32, created_at="2026-11-23T10:00:00Z",
+    )
+    params = {"MessageSid": message.provider_sid, "MessageStatus": "failed", "ErrorCode": code}
+    assert signed_post(STATUS, params).status_code == 204
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == (Status.FAILED, None)
 
 
 def test_a_status_callback_for_an_unknown_sid_is_acknowledged(signed_post: Any) -> None:
