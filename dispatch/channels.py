@@ -5,7 +5,7 @@ franchise may then add `link` (the offer SMS carries a short link to a page with
 and `voice` (the worker calls back; a menu reads their open offers and takes a key press).
 """
 
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from messaging.services import normalise_phone
-from messaging.webhooks import signature_valid
+from messaging.webhooks import signature_valid, xml_text
 from workers.models import Worker
 
 from . import texts
@@ -77,7 +77,7 @@ def _twiml(body: str) -> HttpResponse:
 
 def _say(text: str, language: str) -> str:
     voice_language = "ru-RU" if language == "ru" else "en-GB"
-    return f"<Say language={quoteattr(voice_language)}>{escape(text)}</Say>"
+    return f"<Say language={quoteattr(voice_language)}>{xml_text(text)}</Say>"
 
 
 VOICE_TEXTS = {
@@ -107,12 +107,32 @@ VOICE_TEXTS = {
         "ru": "Извините, набор уже закрыт.",
         "en": "Sorry, this job is already full.",
     },
+    "urgent_booked": {
+        "ru": "Спасибо, вы в бригаде. Приезжайте сейчас, адрес придёт по SMS.",
+        "en": "Thank you, you are on the crew. Please come now; the address comes by text.",
+    },
+    "already_answered": {
+        "ru": "Вы уже ответили на это предложение. Отказаться можно по SMS: CANCEL и код заказа.",
+        "en": "You have already answered this offer. To withdraw, text CANCEL and the job code.",
+    },
 }
 
 
 def _voice(key: str, language: str, **values: object) -> str:
     versions = VOICE_TEXTS[key]
     return versions.get(language, versions["ru"]).format(**values)
+
+
+def _key_pressed(worker: Worker, token: str, digits: str) -> str:
+    """Answer the offer read out with a key press; returns the voice text's key."""
+    offer = Offer.objects.filter(token=token, worker=worker).first()
+    if offer is None or digits not in ("1", "2"):
+        return "none"
+    accept = digits == "1"
+    if offer.response is not None and (offer.response == Offer.Response.ACCEPTED) != accept:
+        return "already_answered"  # a change of mind is not taken from a replayed key press
+    _, key = offer_respond(offer=offer, accept=accept)
+    return key
 
 
 @csrf_exempt
@@ -133,10 +153,7 @@ def voice_callback(request: HttpRequest) -> HttpResponse:
     token = request.GET.get("offer")
     digits = request.POST.get("Digits")
     if token and digits:
-        offer = Offer.objects.filter(token=token, worker=worker).first()
-        if offer is None or digits not in ("1", "2"):
-            return _twiml(_say(_voice("none", language), language) + "<Hangup/>")
-        _, key = offer_respond(offer=offer, accept=digits == "1")
+        key = _key_pressed(worker, token, digits)
         return _twiml(_say(_voice(key, language), language) + "<Hangup/>")
     offers = open_offers(worker)
     if not offers:

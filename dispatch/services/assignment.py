@@ -20,6 +20,7 @@ from django.db.models.functions import Cast
 from config import clock
 from messaging.services import sms_queue_many
 from workers.models import Worker
+from workers.selectors import with_opt_out
 
 from .. import optimizer
 from ..models import ClientPreference, Offer, Order
@@ -104,9 +105,13 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
         for _, order_id, worker_id in pending
         if open_places[order_id] > 0 and free_for(worker_id, by_id[order_id])
     ]
+    # A worker whose number opted out since saying yes could get no confirmation, address or
+    # reminder: such acceptances are not booked.
     workers = {
         row[0]: row
-        for row in Worker.objects.filter(pk__in={w for w, _ in eligible}).values_list(
+        for row in with_opt_out(Worker.objects.filter(pk__in={w for w, _ in eligible}))
+        .filter(opted_out=False)
+        .values_list(
             "id", "lat", "lng", "rating", "reliability", "skills", "shifts_completed"
         )
     }

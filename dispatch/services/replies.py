@@ -76,11 +76,34 @@ def _offer_fields(alias: str) -> dict[str, str]:
     }
 
 
-def open_offers(worker: Any) -> list[Offer]:
-    """Offers the worker may still answer: offered, unanswered, on orders still calling."""
+@functools.cache
+def _open_where(alias: str) -> str:
+    """`_offers`' condition for open offers. A running order still calls (urgent offers) only
+    while its crew is short and its shift not over; the crew counted as `_urgent_accept` does."""
+    crew = (
+        f"(SELECT COUNT(*) FROM {rows.table(alias, Offer, 'c')} "
+        f"WHERE {rows.column(alias, Offer, 'order', 'c')} = {rows.column(alias, Order, 'id', 'o')} "
+        f"AND {rows.column(alias, Offer, 'state', 'c')} = %s "
+        f"AND ({rows.column(alias, Offer, 'attendance', 'c')} IS NULL "
+        f"OR {rows.column(alias, Offer, 'attendance', 'c')} NOT IN (%s, %s)))"
+    )
+    headcount = rows.column(alias, Order, "headcount", "o")
+    return (
+        "{f_worker} = %s AND {f_state} = %s AND {f_response} IS NULL AND ({o_status} = %s "
+        f"OR ({{o_status}} = %s AND {{o_ends_at}} > %s AND {crew} < {headcount}))"
+    )
+
+
+def open_offers(worker: Any, now: Any = None) -> list[Offer]:
+    """Offers the worker may still answer: offered, unanswered, on orders still calling (a
+    running order calls for as long as its crew is short)."""
     return _offers(
-        "{f_worker} = %s AND {f_state} = %s AND {f_response} IS NULL AND {o_status} IN (%s, %s)",
-        [worker.pk, Offer.State.OFFERED, Order.Status.CALLING, Order.Status.IN_PROGRESS],
+        _open_where(router.db_for_read(Offer)),
+        [
+            worker.pk, Offer.State.OFFERED, Order.Status.CALLING,
+            Order.Status.IN_PROGRESS, now or clock.now(),
+            Offer.State.CONFIRMED, Offer.Attendance.NO_SHOW, Offer.Attendance.EXCUSED,
+        ],
         "{o_start}, {f_id}",
     )
 
@@ -126,6 +149,21 @@ def offer_respond(*, offer: Offer, accept: bool, now: Any = None) -> tuple[Offer
         return offer, "already_filled"
     step_schedule(kind=Step.Kind.ASSIGN, due_at=_batch_due(order, now), franchise=order.franchise)
     return offer, "accepted"
+
+
+@transaction.atomic
+def acceptance_withdraw(*, offer: Offer, now: Any = None) -> bool:
+    """A worker takes back a yes before the batch has booked them (NO or CANCEL after YES):
+    the acceptance leaves the batch, with no penalty; the yes still counts as answered.
+    False when the batch has booked them meanwhile (then it is a booking to withdraw from)."""
+    now = now or clock.now()
+    # The batch locks the order before it reads acceptances; so does this.
+    Order.objects.select_for_update().filter(pk=offer.order_id).first()
+    return bool(
+        Offer.objects.filter(
+            pk=offer.pk, state=Offer.State.OFFERED, response=Offer.Response.ACCEPTED
+        ).update(state=Offer.State.RELEASED, released_at=now)
+    )
 
 
 def _urgent_accept(order: Order, offer: Offer, now: Any) -> str:
@@ -192,6 +230,12 @@ def _client_feedback(inbound: handlers.Inbound) -> str | None:
     return texts.render("client_thanks", "ru", score=text, **order_values(order, "ru"))
 
 
+def _unknown_sender(language: str) -> str:
+    from messaging.texts import render as messaging_text
+
+    return messaging_text("unknown_sender", language)
+
+
 def _handle_unknown(inbound: handlers.Inbound) -> str | None:
     from messaging.texts import render as messaging_text
 
@@ -199,7 +243,7 @@ def _handle_unknown(inbound: handlers.Inbound) -> str | None:
     if reply is not None:
         return reply
     if inbound.worker is None:
-        return messaging_text("unknown_sender", inbound.language)
+        return _unknown_sender(inbound.language)
     return messaging_text("not_understood", inbound.language)
 
 
@@ -208,9 +252,7 @@ def _handle_answer(  # noqa: PLR0911 - one answer per situation the worker may b
 ) -> str | None:
     worker, language = inbound.worker, inbound.language
     if worker is None:
-        from messaging.texts import render as messaging_text
-
-        return _client_feedback(inbound) or messaging_text("unknown_sender", language)
+        return _client_feedback(inbound) or _unknown_sender(language)
     code = inbound.command.code
     if code is None:
         candidates = open_offers(worker)
@@ -232,12 +274,27 @@ def _handle_answer(  # noqa: PLR0911 - one answer per situation the worker may b
         # "YES K7Q" from a booked worker answers a reminder.
         reconfirm(offer=offer, now=inbound.now)
         return texts.render("reconfirmed", language, **order_values(order, language))
-    if not accept and offer.state in (Offer.State.CONFIRMED, Offer.State.STANDBY):
-        from .attendance import booking_withdraw
-
-        return booking_withdraw(offer=offer, now=inbound.now, language=language)
+    if not accept:
+        reply = _take_back(offer, inbound)
+        if reply is not None:
+            return reply
     _, key = offer_respond(offer=offer, accept=accept, now=inbound.now)
     return _reply(order, key, language, inbound.now)
+
+
+def _take_back(offer: Offer, inbound: handlers.Inbound) -> str | None:
+    """The reply to a worker taking back a yes (a NO or CANCEL after YES), or None when the
+    offer was never accepted (the NO is a plain decline)."""
+    from .attendance import booking_withdraw
+
+    language, now = inbound.language, inbound.now
+    if offer.state == Offer.State.OFFERED and offer.response == Offer.Response.ACCEPTED:
+        if acceptance_withdraw(offer=offer, now=now):
+            return texts.render("declined", language, **order_values(offer.order, language))
+        offer.refresh_from_db(fields=["state"])  # booked by the batch meanwhile
+    if offer.state in (Offer.State.CONFIRMED, Offer.State.STANDBY):
+        return booking_withdraw(offer=offer, now=now, language=language)
+    return None
 
 
 def _handle_accept(inbound: handlers.Inbound) -> str | None:
@@ -266,9 +323,7 @@ def _handle_check_in(inbound: handlers.Inbound) -> str | None:
 
     worker, language, code = inbound.worker, inbound.language, inbound.command.code
     if worker is None:
-        from messaging.texts import render as messaging_text
-
-        return messaging_text("unknown_sender", language)
+        return _unknown_sender(language)
     offer = _booking_for(worker, code, [Offer.State.CONFIRMED, Offer.State.STANDBY])
     if offer is None:
         return texts.render("not_on_crew", language, code=code or "?")
@@ -295,14 +350,19 @@ def _handle_withdraw(inbound: handlers.Inbound) -> str | None:
 
     worker, language, code = inbound.worker, inbound.language, inbound.command.code
     if worker is None:
-        return texts.render("no_open_offer", language)
+        return _unknown_sender(language)
     offer = _booking_for(worker, code, [Offer.State.CONFIRMED, Offer.State.STANDBY])
     if offer is None:
-        # Not booked yet: withdrawing an open offer is declining it.
+        # Not booked yet: withdrawing an open offer is declining it, or taking back a yes.
         open_offer = _find_offer(worker, code) if code else None
         if open_offer is not None and open_offer.state == Offer.State.OFFERED:
-            _, key = offer_respond(offer=open_offer, accept=False, now=inbound.now)
-            return _reply(open_offer.order, key, language, inbound.now)
+            inbound.message.order = open_offer.order
+            inbound.message.save(update_fields=["order"])
+            reply = _take_back(open_offer, inbound)
+            if reply is None:
+                _, key = offer_respond(offer=open_offer, accept=False, now=inbound.now)
+                reply = _reply(open_offer.order, key, language, inbound.now)
+            return reply
         return texts.render("no_open_offer", language)
     inbound.message.order = offer.order
     inbound.message.save(update_fields=["order"])
@@ -314,7 +374,7 @@ def _handle_appeal(inbound: handlers.Inbound) -> str | None:
 
     worker, language, code = inbound.worker, inbound.language, inbound.command.code
     if worker is None:
-        return texts.render("no_open_offer", language)
+        return _unknown_sender(language)
     offer = (
         Offer.objects.filter(worker=worker, attendance=Offer.Attendance.NO_SHOW)
         .filter(**({"order__code": code} if code else {}))

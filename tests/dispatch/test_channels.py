@@ -101,3 +101,19 @@ def test_an_unknown_caller_is_told_how_to_register(client: Any, settings: Any, d
     response = _signed(client, settings, "/webhooks/twilio/voice/",
                        {"CallSid": "CA2", "From": "+79995550000"})
     assert "JOIN" in response.content.decode()
+
+
+def test_a_key_press_against_an_earlier_answer_changes_nothing(
+    client: Any, settings: Any, calling_order: Any
+) -> None:
+    offer = calling_order.offers.select_related("worker").first()
+    phone = str(offer.worker.phone)
+    follow_up = f"/webhooks/twilio/voice/?offer={offer.token}"
+    _signed(client, settings, follow_up, {"CallSid": "CA3", "From": phone, "Digits": "1"})
+
+    again = _signed(client, settings, follow_up, {"CallSid": "CA4", "From": phone, "Digits": "2"})
+
+    assert again.status_code == 200
+    assert "CANCEL" in again.content.decode()
+    offer.refresh_from_db()
+    assert offer.response == Offer.Response.ACCEPTED

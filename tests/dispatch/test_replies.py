@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 from dispatch.models import Offer, Order, Step
 from dispatch.services import replies
 from messaging.models import Direction, Message
+from messaging.services import inbound_receive
 from workers.models import Worker
 
 from .conftest import NOW, START, Desk, next_sid
@@ -340,3 +341,109 @@ class TestReads:
         many = [statements("YES QQQ"), statements("NO"), statements("HERE QQQ")]
 
         assert many == few
+
+
+class TestTakingBackAYes:
+    """A yes is not yet a booking: until the batch books the worker, NO or CANCEL takes it
+    back without a penalty; the yes still counts among the order's acceptances."""
+
+    @pytest.mark.parametrize("word", ["NO", "CANCEL"])
+    def test_before_the_batch_the_worker_is_left_out_of_it(self, desk: Desk, word: str) -> None:
+        changed_mind, keen = desk.workers(2, km=2, language="en")
+        order = desk.called(2)
+        desk.accept(changed_mind, order)
+        desk.accept(keen, order)
+
+        reply = desk.reply(changed_mind, f"{word} {order.code}").reply
+        desk.run_batch()
+
+        assert reply == f"OK, {order.code} declined. Thank you."
+        assert desk.in_state(order, Offer.State.CONFIRMED) == {keen.pk}
+        assert desk.offer(order, changed_mind).state == Offer.State.RELEASED
+        assert desk.counts(order)["accepted"] == 2
+        assert not changed_mind.rating_events.exists()
+
+    def test_after_the_batch_it_is_a_withdrawal_from_the_booking(self, desk: Desk) -> None:
+        worker = desk.worker(2, language="en")
+        order = desk.book(desk.order(1), [worker])
+
+        reply = desk.reply(worker, f"NO {order.code}").reply
+
+        assert desk.offer(order, worker).state == Offer.State.CANCELLED
+        assert order.code in reply
+        assert "declined" not in reply
+
+
+class TestRunningOrders:
+    """Once a crew is at work, the call-out's leftover offers stay open only while the crew
+    is short (urgent offers fill the gap)."""
+
+    def _running(self, desk: Desk, headcount: int) -> tuple[Order, Worker]:
+        starter, waiting = desk.workers(2, km=2, language="en")
+        order = desk.book(desk.order(headcount), [starter])
+        desk.at(START - timedelta(minutes=20))
+        desk.reply(starter, f"HERE {order.code}")
+        order.refresh_from_db()
+        assert order.status == Order.Status.IN_PROGRESS
+        assert desk.offer(order, waiting).state == Offer.State.OFFERED
+        return order, waiting
+
+    def test_a_full_crew_leaves_no_open_offer(self, desk: Desk) -> None:
+        order, waiting = self._running(desk, headcount=1)
+        other = desk.called(2, start=START + timedelta(days=1))
+
+        assert [o.order.code for o in replies.open_offers(waiting)] == [other.code]
+        reply = desk.reply(waiting, "YES").reply
+        assert order.code not in reply
+        assert desk.offer(order, waiting).response is None
+
+    def test_a_short_crew_keeps_the_offer_open_and_a_yes_books_at_once(self, desk: Desk) -> None:
+        order, waiting = self._running(desk, headcount=2)
+
+        assert [o.order.code for o in replies.open_offers(waiting)] == [order.code]
+        desk.reply(waiting, "YES")
+        assert desk.offer(order, waiting).state == Offer.State.CONFIRMED
+
+    def test_the_call_back_line_books_on_a_short_running_crew(
+        self, desk: Desk, settings: Any
+    ) -> None:
+        order, waiting = self._running(desk, headcount=2)
+        offer = desk.offer(order, waiting)
+        http = HttpClient()
+        path = f"/webhooks/twilio/voice/?offer={offer.token}"
+        params = {"CallSid": "CA9", "From": str(waiting.phone), "Digits": "1"}
+        settings.TWILIO_AUTH_TOKEN = "voice-token"
+        signature = RequestValidator("voice-token").compute_signature(
+            f"http://testserver{path}", params
+        )
+
+        response = http.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+        assert response.status_code == 200
+        assert "on the crew" in response.content.decode()
+        assert desk.offer(order, waiting).state == Offer.State.CONFIRMED
+
+
+class TestStrangers:
+    @pytest.mark.parametrize("body", ["CANCEL K7Q", "APPEAL K7Q", "HERE K7Q", "NO K7Q"])
+    def test_an_unknown_number_is_told_how_to_register(self, desk: Desk, body: str) -> None:
+        reply = inbound_receive(provider_sid=next_sid(), sender="+79995550123", body=body).reply
+        assert "JOIN" in reply
+
+
+class TestOptedOut:
+    def test_an_acceptance_from_a_number_that_opted_out_since_is_not_booked(
+        self, desk: Desk
+    ) -> None:
+        quitter, *others = desk.workers(3, km=2)
+        order = desk.called(2)
+        for worker in (quitter, *others):
+            desk.accept(worker, order)
+        desk.reply(quitter, "STOP")
+
+        desk.run_batch()
+
+        assert desk.in_state(order, Offer.State.CONFIRMED) == {w.pk for w in others}
+        assert not Message.objects.filter(
+            worker=quitter, purpose="confirmation", direction=Direction.OUT
+        ).exists()
