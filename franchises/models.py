@@ -5,9 +5,11 @@ a foreman sees the orders they run. The worker pool is shared by everybody.
 """
 
 from decimal import Decimal
+from typing import Any
 from zoneinfo import available_timezones
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -112,10 +114,20 @@ class Franchise(models.Model):
         return self.name
 
 
+class UserManager(DjangoUserManager):
+    def create_superuser(self, username: str, email: str | None = None,
+                         password: str | None = None, **extra_fields: Any) -> "User":
+        """A superuser has HQ scope (`manage.py createsuperuser`)."""
+        extra_fields.setdefault("role", User.Role.HQ)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     # A franchise user may point only at logins of its own franchise (e.g. an order's foreman).
     franchise_scope = "franchise"
     foreman_scope = None
+
+    objects = UserManager()
 
     class Role(models.TextChoices):
         HQ = "hq", "Headquarters"

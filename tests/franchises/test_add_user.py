@@ -81,3 +81,19 @@ class TestAddUser:
         api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         franchises = api.get("/api/v1/franchises/").json()["results"]
         assert [row["id"] for row in franchises] == [spb.id]
+
+
+@pytest.mark.django_db
+def test_a_django_superuser_is_created_with_hq_scope(monkeypatch: Any, spb: Any) -> None:
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "s3cret-root")
+    call_command("createsuperuser", "--noinput", "--username", "root", "--email", "r@x.io",
+                 stdout=StringIO())
+
+    user = User.objects.get(username="root")
+    assert (user.role, user.franchise, user.is_superuser) == (User.Role.HQ, None, True)
+    api = APIClient()
+    token = api.post("/api/v1/auth/token/", {"username": "root", "password": "s3cret-root"},
+                     format="json").json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    franchises = api.get("/api/v1/franchises/").json()["results"]
+    assert spb.id in {franchise["id"] for franchise in franchises}
