@@ -59,6 +59,10 @@ METHOD_CP_SAT = "cp_sat"
 # more than a thousandth of a point. On the benchmark instance this costs no time against 1e-3;
 # 1e-9 would add refine rounds to the cost-scaling solver (about 25 % slower).
 COST_RESOLUTION = 1e-6
+# With small weights (costs of a millionth of a point and less) the unit shrinks so that the
+# largest cost still spans this many units: the bound above then holds relative to the costs
+# themselves, whatever their scale. Ordinary costs (above 10 points) keep COST_RESOLUTION.
+MIN_COST_UNITS = 1e7
 
 # Safety factor between the worst-case potentials of the cost-scaling solver and 2**62; a
 # BAD_COST_RANGE nevertheless retries with costs 1024 times coarser.
@@ -241,7 +245,7 @@ def _check_range(
         position = int(np.argmax(bad))
         raise ProblemError(
             f"{kind} {ids[position]!r}: {name} must be within {low:g}..{high:g}, "
-            f"got {column[position]!r}"
+            f"got {float(column[position])!r}"
         )
 
 
@@ -252,7 +256,7 @@ def _check_points(lat: np.ndarray, lng: np.ndarray, kind: str, ids: list[Hashabl
             position = int(np.argmax(bad))
             raise ProblemError(
                 f"{kind} {ids[position]!r}: {name} must be a finite number, "
-                f"got {column[position]!r}"
+                f"got {float(column[position])!r}"
             )
     _check_range(lat, -90.0, 90.0, name="lat", kind=kind, ids=ids)
     _check_range(lng, -180.0, 180.0, name="lng", kind=kind, ids=ids)
@@ -421,10 +425,13 @@ def _adjustments(
 
 
 def _integer_costs(cost: np.ndarray, ceiling: float, coarsening: float = 1.0) -> np.ndarray:
-    """Costs rounded to ``COST_RESOLUTION`` units, coarser only if ``max|cost|`` would pass
-    ``ceiling`` units."""
-    scale = 1.0 / (COST_RESOLUTION * coarsening)
+    """Costs rounded to ``COST_RESOLUTION`` units (finer when the costs are small, see
+    ``MIN_COST_UNITS``), coarser only if ``max|cost|`` would pass ``ceiling`` units."""
     peak = float(np.max(np.abs(cost))) if cost.size else 0.0
+    scale = 1.0 / COST_RESOLUTION
+    if peak > 0.0:
+        scale = max(scale, MIN_COST_UNITS / peak)
+    scale /= coarsening
     if peak * scale > ceiling:
         scale = ceiling / peak
     return np.rint(cost * scale).astype(np.int64)

@@ -257,6 +257,35 @@ def test_huge_costs_stay_in_the_solvers_integer_range():
     assert solution.objective == pytest.approx(cost, rel=1e-3)
 
 
+def test_tiny_weights_still_pick_the_cheapest_worker():
+    # Weights are any non-negative numbers: at a ten-millionth of a point per km the near
+    # worker still costs 27 times less than the far one.
+    problem = Problem(
+        orders=[OrderSlots("o1", 1, 59.93, 30.31)],
+        workers=[Candidate("far", 59.957, 30.31, 5.0, 1.0),
+                 Candidate("near", 59.931, 30.31, 5.0, 1.0)],
+        eligible=[("far", "o1"), ("near", "o1")],
+        weights=Weights(distance_per_km=1e-7, rating_point=0.0, unreliability=0.0),
+    )
+    assert solve(problem).assignments == [("near", "o1")]
+
+
+@given(problem=problems(), exponent=st.integers(min_value=-12, max_value=0))
+@FAST
+def test_the_optimum_does_not_depend_on_the_unit_of_cost(problem, exponent):
+    scale = 10.0**exponent
+    weights = problem.weights
+    scaled = Problem(
+        orders=problem.orders, workers=problem.workers, eligible=problem.eligible,
+        weights=Weights(weights.distance_per_km * scale, weights.rating_point * scale,
+                        weights.unreliability * scale),
+    )
+    solution = solve(scaled)
+    filled, _, cost = brute_force(scaled)
+    assert sum(solution.filled.values()) == filled
+    assert solution.objective == pytest.approx(cost, rel=1e-3, abs=1e-9 * scale)
+
+
 def test_maximum_filling_beats_a_cheaper_partial_one():
     # "near" is cheapest at o1, but only the other way round fills both orders.
     problem = Problem(
@@ -558,7 +587,7 @@ WORKER = Candidate("w", 59.9, 30.3, 4.0, 0.9)
         (Problem([OrderSlots("o", 1, 10**400, 0)], [], []), "lat must be a number"),
         (Problem([ORDER, ORDER], [], []), "duplicate order id 'o'"),
         (Problem([], [WORKER, WORKER], []), "duplicate worker id 'w'"),
-        (Problem([], [Candidate("w", 0, 0, 5.5, 0.5)], []), "rating must be within 0..5"),
+        (Problem([], [Candidate("w", 0, 0, 5.5, 0.5)], []), "rating must be within 0..5, got 5.5$"),
         (Problem([], [Candidate("w", 0, 0, -1, 0.5)], []), "rating must be within 0..5"),
         (Problem([], [Candidate("w", 0, 0, math.nan, 0.5)], []), "rating"),
         (Problem([], [Candidate("w", 0, 0, 3, 1.2)], []), "reliability must be within 0..1"),
