@@ -1,13 +1,12 @@
 """Server-rendered pages for operators, franchisees, foremen and recruiters."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from clients.geo import GeocodingError, build_geocoder
+from clients.services import address_geocode
 from dispatch.models import Order
 from dispatch.selectors import orders_with_counts
 from franchises.scoping import scope_queryset
@@ -48,11 +47,10 @@ def _home_point(form: IntakeForm) -> tuple[float | None, float | None]:
     if not area:
         return None, None
     try:
-        found = build_geocoder(settings.GEOCODER, domain=settings.NOMINATIM_DOMAIN,
-                               scheme=settings.NOMINATIM_SCHEME).geocode(area)
-    except GeocodingError:
-        return None, None
-    return (found.point.lat, found.point.lng) if found else (None, None)
+        point = address_geocode(address=area)
+    except ValidationError:
+        return None, None  # not found, or the geocoder is down: the home is added later
+    return point.lat, point.lng
 
 
 @login_required
