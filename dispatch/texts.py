@@ -75,6 +75,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Уточните заказ: {codes}. Например ДА {first}",
         "en": "Which job? {codes}. E.g. YES {first}",
     },
+    "which_offer_decline": {
+        "ru": "Уточните заказ: {codes}. Например НЕТ {first}",
+        "en": "Which job? {codes}. E.g. NO {first}",
+    },
     "withdrawn": {
         "ru": "Вы сняты с заказа {code}. Спасибо, что предупредили",
         "en": "You are off job {code}. Thanks for telling us.",

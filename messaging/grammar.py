@@ -39,7 +39,9 @@ Decisions where the contract is silent:
   or answer with help.
 * Exactly one code token may follow the word. A token that is not a valid code (``YES HELLO``),
   or more than one (``YES K7Q THANKS``), makes the text UNKNOWN, so a reply is never applied
-  to an order the worker did not name. Codes are not assembled from several tokens.
+  to an order the worker did not name. Codes are not assembled from several tokens. The
+  exception is ``APPEAL``: after its code comes the worker's reason, in any words
+  (``APPEAL K7Q I was there at 9``); the reason is in ``text``.
 * A code glued to its word is recognised only when the word is a digit that cannot occur in a
   code (``1K7Q``, ``0K7Q``); ``+K7Q`` and ``-K7Q`` split anyway. Letters glued to a code are
   ambiguous (``YESK7Q`` could be ``Y`` + ``ESK7Q``) and read as UNKNOWN.
@@ -239,6 +241,11 @@ def _without_code(kind: CommandKind, word: str, text: str) -> Command:
 
 
 def _with_code(kind: CommandKind, word: str, rest: list[_Token], text: str) -> Command:
+    if kind == CommandKind.APPEAL:
+        words = [token for token in rest if not token.is_symbol]
+        if words and is_valid_code(words[0].value):
+            # A dispute comes with its reason: "APPEAL K7Q I was there from 9".
+            return Command(kind, code=words[0].value, text=text)
     remaining = [
         token for token in rest
         if not token.is_symbol and _CODE_WORDS.get(token.value) != kind

@@ -261,7 +261,8 @@ def _handle_answer(  # noqa: PLR0911 - one answer per situation the worker may b
         if len(candidates) > 1:
             codes = ", ".join(o.order.code for o in candidates)
             first = candidates[0].order.code
-            return texts.render("which_offer", language, codes=codes, first=first)
+            key = "which_offer" if accept else "which_offer_decline"
+            return texts.render(key, language, codes=codes, first=first)
         offer = candidates[0]
     else:
         offer = _find_offer(worker, code)

@@ -158,6 +158,18 @@ class TestAppealBySms:
         assert appeal.offer == desk.offer(order, absent)
         assert appeal.status == Appeal.Status.PENDING
 
+    def test_an_appeal_with_a_reason_keeps_the_reason_for_the_franchise(
+        self, desk: Desk, absent_pair: tuple[Order, Worker, Worker, Worker]
+    ) -> None:
+        order, absent, _, _ = absent_pair
+        desk.at(END + timedelta(hours=2))
+        body = f"APPEAL {order.code} I was there at 9, the foreman did not mark me"
+        reply = desk.reply(absent, body).reply
+        assert "received" in reply.lower()
+        appeal = Appeal.objects.get()
+        assert appeal.offer == desk.offer(order, absent)
+        assert "the foreman did not mark me" in appeal.text
+
     def test_an_appeal_after_the_window_is_not_opened(
         self, desk: Desk, absent_pair: tuple[Order, Worker, Worker, Worker]
     ) -> None:

@@ -103,6 +103,16 @@ class TestAccept:
         assert (worker.offers_answered, worker.offers_accepted) == (0, 0)
         assert not Step.objects.filter(kind=Step.Kind.ASSIGN).exists()
 
+    def test_a_lone_no_with_several_open_offers_suggests_a_no(self, desk: Desk) -> None:
+        worker = desk.worker(2, language="en")
+        first = desk.called(1)
+        second = desk.called(1, site=desk.site_at(1))
+
+        result = desk.reply(worker, "no")
+
+        assert result.reply == f"Which job? {first.code}, {second.code}. E.g. NO {first.code}"
+        assert _answered(first) == _answered(second) == []
+
     def test_a_lone_yes_without_open_offers_says_so(self, desk: Desk) -> None:
         worker = desk.worker(2, language="en")
 

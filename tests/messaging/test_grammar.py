@@ -362,3 +362,27 @@ def test_a_lone_yes_always_parses_as_an_accept_without_a_code(text: str) -> None
        st.sampled_from(["yes", "YES", "Yes", "yEs"]))
 def test_punctuation_around_yes_keeps_it_a_lone_yes(before: str, after: str, word: str) -> None:
     assert is_lone_yes(before + word + after)
+
+
+# --- APPEAL takes a reason after its code ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["APPEAL K7Q I was there at 9, the foreman missed me", "appeal k7q: bus broke down",
+     "Appeal, К7Q - был на месте"],
+)
+def test_an_appeal_keeps_its_code_whatever_reason_follows(text: str) -> None:
+    command = parse(text)
+    assert (command.kind, command.code, command.text) == (K.APPEAL, "K7Q", text)
+
+
+@pytest.mark.parametrize("text", ["APPEAL I was there", "APPEAL K7O late bus", "APPEAL HELLO"])
+def test_an_appeal_without_a_valid_code_first_is_not_guessed(text: str) -> None:
+    assert parse(text).kind == K.UNKNOWN
+
+
+@given(st.text(max_size=60))
+def test_any_reason_after_an_appeal_code_keeps_the_code(reason: str) -> None:
+    command = parse(f"APPEAL K7Q {reason}")
+    assert (command.kind, command.code) == (K.APPEAL, "K7Q")
