@@ -52,6 +52,11 @@ class TestAddUser:
             _add_user("nobody", "--role", role, "--password", "x")
         assert not User.objects.filter(username="nobody").exists()
 
+    def test_an_hq_login_takes_no_franchise(self, spb: Any) -> None:
+        with pytest.raises(CommandError, match="leave out --franchise"):
+            _add_user("olga", "--role", "hq", "--franchise", str(spb.id), "--password", "x")
+        assert not User.objects.filter(username="olga").exists()
+
     def test_unknown_role_is_refused(self, db: Any) -> None:
         with pytest.raises(CommandError):
             _add_user("x", "--role", "janitor", "--password", "x")

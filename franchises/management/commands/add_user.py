@@ -21,6 +21,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         franchise = None
+        if options["franchise"] is not None and options["role"] == User.Role.HQ:
+            raise CommandError("An hq login sees the whole network: leave out --franchise.")
         if options["franchise"] is not None:
             franchise = Franchise.objects.filter(pk=options["franchise"]).first()
             if franchise is None:
