@@ -87,7 +87,12 @@ class SimulationConfig:
         if self.policy not in ("fixed", "adaptive"):
             raise ValueError(f"policy must be 'fixed' or 'adaptive', got {self.policy!r}")
         if not 0.0 < self.mean_show_rate < 1.0:
-            raise ValueError("mean_show_rate must be strictly between 0 and 1")
+            # The population's show propensities are Beta-distributed around it: 0 and 1
+            # would leave no one to tell apart.
+            raise ValueError(
+                "the mean show rate (--mean-show-rate) must be strictly between 0 and 1, "
+                f"got {self.mean_show_rate!r}"
+            )
         if self.workers < 1 or self.orders < 1 or self.days < 1:
             raise ValueError("workers, orders and days must be at least 1")
 

@@ -58,7 +58,7 @@ def test_the_command_prints_one_json_object_with_exactly_the_contract_keys() -> 
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="policy"):
         SimulationConfig(policy="greedy")
-    with pytest.raises(ValueError, match="mean_show_rate"):
+    with pytest.raises(ValueError, match="--mean-show-rate"):
         SimulationConfig(mean_show_rate=1.5)
 
 
