@@ -7,24 +7,34 @@ from django_filters import rest_framework as filters
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, viewsets
 
-from franchises.api import ScopedRelatedField, ScopedViewSetMixin
+from franchises.api import (
+    OwnFranchiseField,
+    ScopedFilterSet,
+    ScopedRelatedField,
+    ScopedViewSetMixin,
+)
 from franchises.models import Franchise
 
 from . import services
 from .models import Client, Lead, Site
 
 
-def _caller_franchise(serializer: serializers.Serializer, given: Franchise | None) -> Any:
-    """HQ may name any franchise (or none); everybody else works for their own."""
-    user = serializer.context["request"].user
-    if user.is_hq:
-        return given
-    return user.franchise
+def _point_or_omitted(attrs: dict[str, Any]) -> dict[str, Any]:
+    """`lat` and `lng` given as null read as if left out, so the service geocodes the address
+    (or, on an update, keeps the point unless the address changes). A null beside a number is
+    half a point, a field error, as leaving one of them out is."""
+    for name, other in (("lat", "lng"), ("lng", "lat")):
+        if name in attrs and attrs[name] is None and attrs.get(other) is not None:
+            raise serializers.ValidationError({name: ["Give both lat and lng, or neither."]})
+    return {name: value for name, value in attrs.items()
+            if not (name in ("lat", "lng") and value is None)}
 
 
 class ClientSerializer(serializers.ModelSerializer):
     phone = PhoneNumberField(required=False, allow_blank=True)
-    franchise = ScopedRelatedField(
+    # Another franchise's id is a 400 on `franchise` (like an id that does not exist), not
+    # a client quietly filed under the caller's own franchise.
+    franchise = OwnFranchiseField(
         queryset=Franchise.objects.exclude(kind=Franchise.Kind.HQ), required=False, allow_null=True
     )
 
@@ -33,13 +43,19 @@ class ClientSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "phone", "email", "franchise", "notes", "created_at"]
         read_only_fields = ["created_at"]
 
+    def validate_franchise(self, franchise: Franchise | None) -> Franchise | None:
+        if franchise is None and not self.context["request"].user.is_hq:
+            raise serializers.ValidationError("Only HQ holds clients without a franchise.")
+        return franchise
+
     def create(self, validated_data: dict[str, Any]) -> Client:
-        validated_data["franchise"] = _caller_franchise(self, validated_data.get("franchise"))
+        user = self.context["request"].user
+        if "franchise" not in validated_data:
+            # HQ's clients without a franchise are its own; everybody else works for theirs.
+            validated_data["franchise"] = None if user.is_hq else user.franchise
         return services.client_create(**validated_data)
 
     def update(self, instance: Client, validated_data: dict[str, Any]) -> Client:
-        if "franchise" in validated_data:
-            validated_data["franchise"] = _caller_franchise(self, validated_data["franchise"])
         for field, value in validated_data.items():
             setattr(instance, field, value)
         instance.full_clean()
@@ -47,7 +63,7 @@ class ClientSerializer(serializers.ModelSerializer):
         return instance
 
 
-class ClientFilter(filters.FilterSet):
+class ClientFilter(ScopedFilterSet):
     phone = filters.CharFilter(method="filter_phone")
     search = filters.CharFilter(method="filter_search")
 
@@ -90,12 +106,15 @@ class ClientViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
 
 class SiteSerializer(serializers.ModelSerializer):
     client = ScopedRelatedField(queryset=Client.objects.all())
-    lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
-    lng = serializers.FloatField(required=False, min_value=-180, max_value=180)
+    lat = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
+    lng = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
 
     class Meta:
         model = Site
         fields = ["id", "client", "address", "lat", "lng", "conditions", "notes"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return _point_or_omitted(attrs)
 
     def create(self, validated_data: dict[str, Any]) -> Site:
         return services.site_create(**validated_data)
@@ -104,7 +123,7 @@ class SiteSerializer(serializers.ModelSerializer):
         return services.site_update(site=instance, **validated_data)
 
 
-class SiteFilter(filters.FilterSet):
+class SiteFilter(ScopedFilterSet):
     class Meta:
         model = Site
         fields = ["client", "conditions"]
@@ -119,8 +138,8 @@ class SiteViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
 
 class LeadSerializer(serializers.ModelSerializer):
     phone = PhoneNumberField()
-    lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
-    lng = serializers.FloatField(required=False, min_value=-180, max_value=180)
+    lat = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
+    lng = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
     order = serializers.SerializerMethodField()
 
     class Meta:
@@ -137,12 +156,15 @@ class LeadSerializer(serializers.ModelSerializer):
         order = getattr(lead, "order", None)
         return order.pk if order is not None else None
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return _point_or_omitted(attrs)
+
     def create(self, validated_data: dict[str, Any]) -> Lead:
         user = self.context["request"].user
         return services.lead_create(**validated_data, created_by=user)
 
 
-class LeadFilter(filters.FilterSet):
+class LeadFilter(ScopedFilterSet):
     class Meta:
         model = Lead
         fields = ["status", "franchise", "work_type"]

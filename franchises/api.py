@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django import forms
 from django.db import transaction
 from django_filters import rest_framework as filters
 from rest_framework import parsers, permissions, serializers, viewsets
@@ -27,11 +28,77 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
         return scope_queryset(queryset, getattr(request, "user", None))
 
 
+def _refuse_once_found(view: Any) -> bool:
+    """Refuse a write, but on a detail route only after looking the object up.
+
+    A permission runs before the view fetches its object, so refusing straight away would
+    answer 403 for another franchise's row (and for an id that exists nowhere), telling the
+    caller it is there. Looking it up through the view's scoped queryset first makes those a
+    404, exactly as a read would; only an object the caller can see gets the 403. The lookup
+    happens here rather than in `has_object_permission` so a detail action that never calls
+    `get_object` cannot slip through. It costs one query, on refused writes only.
+    """
+    lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
+    if lookup and lookup in getattr(view, "kwargs", {}) and hasattr(view, "get_object"):
+        view.get_object()  # Http404 when the caller cannot see it
+    return False
+
+
+class OwnFranchiseField(ScopedRelatedField):
+    """The franchise a row belongs to: any for HQ, only the caller's own for anybody else.
+
+    Franchise rows are shared network-wide (they have no `franchise_scope`), so the plain
+    scoped field would accept another franchise's id. Here it reads as 'does not exist', the
+    same 400 as a wrong id, rather than being quietly replaced by the caller's franchise.
+    """
+
+    def get_queryset(self) -> Any:
+        queryset = super().get_queryset()
+        user = getattr(self.context.get("request"), "user", None)
+        if user is None or not user.is_authenticated:
+            return queryset.none()
+        return queryset if user.is_hq else queryset.filter(pk=user.franchise_id)
+
+
+class _RowIdField(forms.IntegerField):
+    # Only what a database integer column can hold: a bigger number would not match nothing,
+    # it would overflow the query parameter (a 500 on SQLite).
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", -(2**63))
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(**kwargs)
+
+
+class RelatedIdFilter(filters.Filter):
+    """A related row by its id, taken as given and never looked up."""
+
+    field_class = _RowIdField
+
+
+class ScopedFilterSet(filters.FilterSet):
+    """A filter set for a scoped queryset: its foreign keys filter by plain id.
+
+    django-filter's default for a foreign key is a choice among every row of the related
+    table, so another franchise's id passed (and matched nothing in the scoped queryset)
+    while an id that exists nowhere was a 400 'Select a valid choice': the difference told
+    the caller which ids exist elsewhere. By plain id, both simply find nothing. A value that
+    is not a whole number is still a 400.
+    """
+
+    @classmethod
+    def filter_for_lookup(cls, field: Any, lookup_type: str) -> tuple[Any, dict[str, Any]]:
+        if lookup_type == "exact" and (field.many_to_one or field.one_to_one):
+            return RelatedIdFilter, {}
+        return super().filter_for_lookup(field, lookup_type)
+
+
 class IsHQOrReadOnly(permissions.BasePermission):
     message = "Only HQ may change this."
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        return request.method in permissions.SAFE_METHODS or can_manage_network(request.user)
+        if request.method in permissions.SAFE_METHODS or can_manage_network(request.user):
+            return True
+        return _refuse_once_found(view)
 
 
 class ForemanReadOnly(permissions.BasePermission):
@@ -45,7 +112,9 @@ class ForemanReadOnly(permissions.BasePermission):
         user = request.user
         if getattr(user, "role", None) != "foreman" or user.is_superuser:
             return True
-        return getattr(view, "action", None) in getattr(view, "foreman_actions", ())
+        if getattr(view, "action", None) in getattr(view, "foreman_actions", ()):
+            return True
+        return _refuse_once_found(view)
 
 
 class ScopedViewSetMixin:

@@ -3,7 +3,7 @@
 from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
-from franchises.api import ScopedViewSetMixin
+from franchises.api import ScopedFilterSet, ScopedViewSetMixin
 
 from .models import Message
 
@@ -18,7 +18,7 @@ class MessageSerializer(serializers.ModelSerializer):
         ]
 
 
-class MessageFilter(filters.FilterSet):
+class MessageFilter(ScopedFilterSet):
     since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:

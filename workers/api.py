@@ -1,5 +1,6 @@
 """API for the shared worker pool."""
 
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django_filters import rest_framework as filters
@@ -17,6 +18,17 @@ from franchises.api import ScopedViewSetMixin
 from . import services
 from .models import SKILLS, Interview, Worker
 from .selectors import with_opt_out, workers_near
+
+RATING_SHOWN_TO = Decimal("0.01")
+
+
+def rating_shown(rating: float) -> float:
+    """The rating as the API shows it: two decimals, halves rounded up.
+
+    Rounded from the float's shortest decimal form (what `repr` prints), so 4.165 shows as
+    4.17 whatever its binary value; `min_rating` relies on exactly this rule.
+    """
+    return float(Decimal(repr(rating)).quantize(RATING_SHOWN_TO, rounding=ROUND_HALF_UP))
 
 
 class WorkerSerializer(serializers.ModelSerializer):
@@ -57,7 +69,7 @@ class WorkerSerializer(serializers.ModelSerializer):
             data.pop("distance_km", None)
         else:
             data["distance_km"] = round(instance.distance_km, 3)
-        data["rating"] = round(instance.rating, 2)
+        data["rating"] = rating_shown(instance.rating)
         data["reliability"] = round(instance.reliability, 3)
         return data
 
@@ -75,7 +87,7 @@ class WorkerSerializer(serializers.ModelSerializer):
 
 class WorkerFilter(filters.FilterSet):
     skill = filters.CharFilter(method="filter_skill")
-    min_rating = filters.NumberFilter(field_name="rating", lookup_expr="gte")
+    min_rating = filters.NumberFilter(method="filter_min_rating")
     near = filters.CharFilter(method="filter_near")
     radius_km = filters.NumberFilter(method="filter_noop")
     status = filters.ChoiceFilter(choices=Worker.Status.choices)
@@ -87,6 +99,20 @@ class WorkerFilter(filters.FilterSet):
 
     def filter_noop(self, queryset: Any, name: str, value: Any) -> Any:
         return queryset  # read by filter_near
+
+    def filter_min_rating(self, queryset: Any, name: str, value: Decimal) -> Any:
+        """Inclusive of the rating as shown, not as stored: a worker shown as 4.17 (stored
+        4.1666...) passes `min_rating=4.17`.
+
+        The shown rating is at least `value` exactly when it is at least `lowest`, the first
+        shown step at or above `value`, and that holds exactly when the stored float is at or
+        above the half step below `lowest` (the float of a short decimal compares with
+        another float the way their decimal forms do, see `rating_shown`).
+        """
+        # Ratings are 0-5; clamping keeps the quantize below within Decimal's precision.
+        value = min(max(value, Decimal(-1)), Decimal(6))
+        lowest = value.quantize(RATING_SHOWN_TO, rounding=ROUND_CEILING)
+        return queryset.filter(rating__gte=float(lowest - RATING_SHOWN_TO / 2))
 
     def filter_skill(self, queryset: Any, name: str, value: str) -> Any:
         if value not in SKILLS:
