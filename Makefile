@@ -42,7 +42,7 @@ bench: dev-venv
 
 demo: venv
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --quiet
+	LOG_LEVEL=WARNING $(PY) manage.py seed_demo --quiet
 	LOG_LEVEL=WARNING $(PY) manage.py demo
 
 clean:
