@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
+from clients.services import booking_horizon_error
 from config import clock
 from dispatch.models import Offer, Order
 from franchises.models import Franchise
@@ -28,12 +29,28 @@ def period_of(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
 
 
+# The years a period may name. The books start in 2000; the upper bound keeps "the month
+# after" (a period's end, a statement's due date) inside the calendar: 9999-12 has none.
+PERIOD_YEARS = range(2000, 3000)
+
+
+def _year_month(period: str) -> tuple[int, int]:
+    validate_period(period)
+    year, month = period.split("-")
+    return int(year), int(month)
+
+
+def _month_after(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
 def period_bounds(period: str, timezone: str) -> tuple[datetime, datetime]:
-    """The first instant of the month and of the next, in the franchise's time zone."""
-    year, month = (int(part) for part in period.split("-"))
+    """The first instant of the month and of the next, in the franchise's time zone.
+    Raises ValidationError on `period` when it is not a month the books can hold."""
+    year, month = _year_month(period)
     zone = ZoneInfo(timezone)
     start = datetime(year, month, 1, tzinfo=zone)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+    end = datetime(*_month_after(year, month), 1, tzinfo=zone)
     return start, end
 
 
@@ -41,49 +58,69 @@ def validate_period(period: str) -> str:
     # int() alone would let "2026-1 " or "2026-+1" through, and a statement would be
     # issued for a period no line ever carries.
     match = re.fullmatch(r"(\d{4})-(\d{2})", period, re.ASCII) if isinstance(period, str) else None
-    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
-        raise ValidationError({"period": ["Give the period as YYYY-MM, e.g. 2026-10."]})
+    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) not in PERIOD_YEARS:
+        raise ValidationError({"period": [
+            f"Give the period as YYYY-MM with a year from {PERIOD_YEARS[0]} to "
+            f"{PERIOD_YEARS[-1]}, e.g. 2026-10."
+        ]})
     return period
 
 
 @transaction.atomic
 def order_invoice(*, order: Order) -> int:
-    """Write the client's invoice lines and the workers' pay lines for a completed order:
-    confirmed hours x bill rate and x pay rate. Idempotent: a line per worker and order."""
+    """Bring a completed order's client invoice lines (confirmed hours x bill rate) and worker
+    pay lines (x pay rate) in line with its attendance: one line per worker who worked, none
+    for anyone else. Runs at completion and again after every attendance correction (the
+    foreman may correct for a week after the end), so a worker turned no-show stops being
+    billed and paid, and one found present starts to be. Running it again changes nothing.
+
+    A line keeps the rate it was first written at; a line added later takes the order's rate
+    then. A royalty statement already issued for the month is not restated.
+    Returns the number of workers billed."""
     order = Order.objects.select_related("franchise").get(pk=order.pk)
-    franchise = order.franchise
-    period = period_of(order.start, franchise.timezone)
-    now = clock.now()
-    worked = list(
+    worked = dict(
         order.offers.filter(
             attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE],
             hours_worked__gt=0,
         ).values_list("worker_id", "hours_worked")
     )
-    InvoiceLine.objects.bulk_create(
-        [
-            InvoiceLine(
-                franchise=franchise, client_id=order.client_id, order=order, worker_id=worker_id,
-                period=period, hours=hours, rate=order.bill_rate,
-                amount=pricing.money(hours * order.bill_rate), currency=franchise.currency,
-                created_at=now,
-            )
-            for worker_id, hours in worked
-        ],
-        ignore_conflicts=True,
-    )
-    PayLine.objects.bulk_create(
-        [
-            PayLine(
-                franchise=franchise, order=order, worker_id=worker_id, period=period,
-                hours=hours, rate=order.pay_rate, amount=pricing.money(hours * order.pay_rate),
-                currency=franchise.currency, created_at=now,
-            )
-            for worker_id, hours in worked
-        ],
-        ignore_conflicts=True,
-    )
+    franchise = order.franchise
+    written = {
+        "franchise": franchise, "order": order, "currency": franchise.currency,
+        "period": period_of(order.start, franchise.timezone), "created_at": clock.now(),
+    }
+    _lines_follow(InvoiceLine, order=order, worked=worked, rate=order.bill_rate,
+                  written={**written, "client_id": order.client_id})
+    _lines_follow(PayLine, order=order, worked=worked, rate=order.pay_rate, written=written)
     return len(worked)
+
+
+def _lines_follow(
+    model: type[InvoiceLine] | type[PayLine], *, order: Order, worked: dict[int, Decimal],
+    rate: Decimal, written: dict[str, Any],
+) -> None:
+    """Make the order's lines of `model` say `worked` (worker id -> confirmed hours), in a
+    handful of queries whatever the crew's size."""
+    lines = {line.worker_id: line for line in model.objects.filter(order=order)}
+    gone = [line.pk for worker_id, line in lines.items() if worker_id not in worked]
+    if gone:
+        model.objects.filter(pk__in=gone).delete()
+    changed = []
+    for worker_id, hours in worked.items():
+        line = lines.get(worker_id)
+        if line is not None and line.hours != hours:
+            line.hours, line.amount = hours, pricing.money(hours * line.rate)
+            changed.append(line)
+    if changed:
+        model.objects.bulk_update(changed, ["hours", "amount"])
+    added = [
+        model(worker_id=worker_id, hours=hours, rate=rate, amount=pricing.money(hours * rate),
+              **written)
+        for worker_id, hours in worked.items() if worker_id not in lines
+    ]
+    if added:
+        # Another run writing the same order a moment ago has written the same lines.
+        model.objects.bulk_create(added, ignore_conflicts=True)
 
 
 def rate_terms(*, franchise: Franchise, work_type: str) -> pricing.RateCardTerms:
@@ -102,20 +139,30 @@ def rate_quote(
     *, franchise: Franchise, work_type: str, conditions: str, headcount: int, hours: Decimal,
     start: datetime,
 ) -> pricing.Quote:
-    """The price an operator quotes on the phone, from the franchise's rate card."""
+    """The price an operator quotes on the phone, from the franchise's rate card.
+
+    Only for a start an order could have: at most the booking horizon ahead (ValidationError
+    on `start` otherwise)."""
+    too_far = booking_horizon_error(start=start, now=clock.now())
+    if too_far is not None:
+        raise ValidationError({"start": [too_far]})
+    try:
+        local_start = start.astimezone(ZoneInfo(franchise.timezone))
+    except OverflowError as exc:
+        # A start in year 1 has no local time west of UTC.
+        raise ValidationError({"start": ["This date is out of range."]}) from exc
     try:
         return pricing.quote(
             rate_terms(franchise=franchise, work_type=work_type),
             conditions=conditions, headcount=headcount, hours=Decimal(hours),
-            local_start=start.astimezone(ZoneInfo(franchise.timezone)),
+            local_start=local_start,
         )
     except ValueError as exc:
         raise ValidationError({"detail": [str(exc)]}) from exc
 
 
 def _due_on(period: str) -> date:
-    year, month = (int(part) for part in period.split("-"))
-    year, month = year + month // 12, month % 12 + 1
+    year, month = _month_after(*_year_month(period))
     return date(year, month, min(STATEMENT_DUE_DAY, calendar.monthrange(year, month)[1]))
 
 

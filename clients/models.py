@@ -102,7 +102,10 @@ class Lead(models.Model):
     lat = models.FloatField(null=True, blank=True)
     lng = models.FloatField(null=True, blank=True)
     work_type = models.CharField(max_length=20, choices=WorkType.choices)
-    headcount = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    # The same bound as an order's headcount: a lead for more could never be accepted.
+    headcount = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(500)]
+    )
     start = models.DateTimeField()
     hours = models.DecimalField(
         max_digits=4,

@@ -1,5 +1,6 @@
 """Writes on clients, sites and leads."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,21 @@ from franchises.models import Franchise
 
 from . import geo
 from .models import Client, GeocodeCache, Lead, Site
+
+# Labour is booked days or weeks ahead, never years: a start further out than this is a typo
+# in the year (9999 for 2026). It would also overflow the local-time and month arithmetic
+# that reminders, prices and the books do on the start.
+BOOKING_HORIZON = timedelta(days=365)
+
+
+def booking_horizon_error(*, start: datetime, now: datetime) -> str | None:
+    """Why `start` is too far ahead to book, or None when it is not."""
+    if start - now <= BOOKING_HORIZON:
+        return None
+    return (
+        f"The start must be at most {BOOKING_HORIZON.days} days from now; a booking further "
+        "out is most likely a typo in the date."
+    )
 
 
 def _geocoder() -> geo.Geocoder:
@@ -137,8 +153,12 @@ def lead_create(
     created_by: Any = None,
 ) -> Lead:
     """Record a call-centre lead and hand it to the franchise that should serve it."""
-    if start <= clock.now():
+    now = clock.now()
+    if start <= now:
         raise ValidationError({"start": ["The start must be in the future."]})
+    too_far = booking_horizon_error(start=start, now=now)
+    if too_far is not None:
+        raise ValidationError({"start": [too_far]})
     lat, lng = _point_or_geocode(address=address, lat=lat, lng=lng)
     lead = Lead(
         contact_name=contact_name,

@@ -4,7 +4,7 @@ nesting, and an exception handler that turns data errors into 400s instead of 50
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from rest_framework import exceptions, pagination, parsers
 from rest_framework.response import Response
 
@@ -60,7 +60,7 @@ def _holds_lone_surrogate(data: Any) -> bool:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus model-level validation and integrity errors as 400s."""
+    """DRF's handler, plus model-level validation, integrity and data errors as 400s."""
     # Imported here: rest_framework.views reads DEFAULT_PARSER_CLASSES, which names this module,
     # so a module-level import breaks whenever this module is the first to load (manage.py check).
     from rest_framework.views import exception_handler as drf_exception_handler
@@ -70,4 +70,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, IntegrityError):
         exc = exceptions.ValidationError({"detail": ["This conflicts with existing data."]})
+    elif isinstance(exc, DataError):
+        # A value the database cannot hold (a number out of its column's range) that no
+        # serializer bounded: the input is at fault, not the server.
+        exc = exceptions.ValidationError(
+            {"detail": ["A value is out of the range the database can hold."]}
+        )
     return drf_exception_handler(exc, context)

@@ -117,8 +117,13 @@ class LeadHopSerializer(serializers.ModelSerializer):
         fields = ["franchise", "reason", "outcome", "offered_at", "answered_at"]
 
 
+# The largest id every backend's integer key holds: a larger "worker" would overflow the
+# query (OverflowError on SQLite, DataError on PostgreSQL) instead of naming nobody.
+MAX_ID = 2**31 - 1
+
+
 class AttendanceEntrySerializer(serializers.Serializer):
-    worker = serializers.IntegerField(min_value=1)
+    worker = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     status = serializers.ChoiceField(
         choices=[Offer.Attendance.PRESENT, Offer.Attendance.LATE, Offer.Attendance.NO_SHOW]
     )
@@ -129,7 +134,7 @@ class AttendanceEntrySerializer(serializers.Serializer):
 
 
 class FeedbackEntrySerializer(serializers.Serializer):
-    worker = serializers.IntegerField(min_value=1)
+    worker = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     score = serializers.IntegerField(min_value=1, max_value=5)
     source = serializers.ChoiceField(choices=["foreman", "client"])
 

@@ -12,7 +12,12 @@ from ..models import Order
 
 
 def local_time(order: Order, moment: datetime, *, with_date: bool = True) -> str:
-    local = moment.astimezone(ZoneInfo(order.franchise.timezone))
+    try:
+        local = moment.astimezone(ZoneInfo(order.franchise.timezone))
+    except OverflowError:
+        # The last hours of year 9999 (an order stored before starts were bounded) have no
+        # local time east of UTC; a text in UTC is better than a call-out that fails.
+        local = moment
     return local.strftime("%d.%m %H:%M" if with_date else "%H:%M")
 
 

@@ -24,8 +24,10 @@ CHECK_IN_OPENS = timedelta(minutes=60)
 # Arriving later than this after the start is "late".
 LATE_AFTER = timedelta(minutes=15)
 
-# Functions called with the order, inside its completion transaction (billing writes the
-# invoice and pay lines this way: it depends on dispatch, not the reverse).
+# Functions called with a completed order inside the transaction that completed it, and again
+# inside each later attendance correction: each brings what follows from the confirmed hours
+# in line with them, so it must be idempotent (billing writes the invoice and pay lines this
+# way: it depends on dispatch, not the reverse).
 _completion_hooks: list[Callable[[Order], Any]] = []
 
 
@@ -91,7 +93,9 @@ def _start_work(order: Order) -> None:
 def attendance_record(*, order: Order, entries: list[AttendanceEntry]) -> list[Offer]:
     """The foreman's attendance list: present, late or no-show, with hours worked.
 
-    All or nothing: one bad entry (a worker not on this crew) rejects the whole list.
+    All or nothing: one bad entry (a worker not on this crew) rejects the whole list. On a
+    completed order (corrections are taken for a week after the end) the completion hooks run
+    again, so the invoice and pay lines follow the corrected hours.
     """
     now = clock.now()
     order = Order.objects.select_for_update().get(pk=order.pk)
@@ -122,8 +126,22 @@ def attendance_record(*, order: Order, entries: list[AttendanceEntry]) -> list[O
             raise ValidationError({"hours": [f"{hours} hours is more than this shift allows."]})
         if hours is not None or entry.status == Offer.Attendance.NO_SHOW:
             Offer.objects.filter(pk=offer.pk).update(hours_worked=hours)
+    if order.status == Order.Status.COMPLETED:
+        # A correction after completion: hours are confirmed as completion confirms them, and
+        # what was billed and paid follows (turnover is confirmed hours x bill rate).
+        _confirm_hours(order)
+        for hook in _completion_hooks:
+            hook(order)
     _start_work(order)
     return list(order.offers.filter(worker_id__in=offers))
+
+
+def _confirm_hours(order: Order) -> None:
+    """Anyone present without hours recorded worked the whole shift."""
+    order.offers.filter(
+        attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE],
+        hours_worked__isnull=True,
+    ).update(hours_worked=order.hours)
 
 
 @dataclass(frozen=True)
@@ -194,10 +212,7 @@ def order_complete(*, order: Order) -> Order:
         raise ValidationError({"start": ["An order can be completed once it has started."]})
     if order.status in (Order.Status.DRAFT, Order.Status.CANCELLED):
         raise ValidationError({"status": [f"A {order.status} order cannot be completed."]})
-    order.offers.filter(
-        attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE],
-        hours_worked__isnull=True,
-    ).update(hours_worked=order.hours)
+    _confirm_hours(order)
     if order.status in (Order.Status.CALLING, Order.Status.FILLED):
         order.status = Order.Status.IN_PROGRESS
     order.check_transition(Order.Status.COMPLETED)

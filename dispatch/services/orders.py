@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from clients.models import Client, Site
+from clients.services import booking_horizon_error
 from config import clock
 from franchises.models import Franchise
 from messaging.grammar import generate_code
@@ -96,8 +97,13 @@ def _check_order_fields(
         errors["client"] = ["This client belongs to another franchise."]
     if franchise.kind == Franchise.Kind.HQ:
         errors["franchise"] = ["Orders are served by a franchise, not HQ."]
-    if is_new and start < clock.now():
-        errors["start"] = ["The start must not be in the past."]
+    if is_new:
+        now = clock.now()
+        too_far = booking_horizon_error(start=start, now=now)
+        if start < now:
+            errors["start"] = ["The start must not be in the past."]
+        elif too_far is not None:
+            errors["start"] = [too_far]
     if errors:
         raise ValidationError(errors)
 

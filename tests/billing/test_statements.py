@@ -2,6 +2,7 @@
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -405,6 +406,12 @@ class TestTrailAndExports:
 @pytest.mark.django_db
 class TestQuotesAndRateCardsApi:
     URL = "/api/v1/quotes/"
+
+    @pytest.fixture(autouse=True)
+    def _a_week_before(self) -> Iterator[None]:
+        """The operator quotes a week ahead: a quote, like an order, starts within a year."""
+        with clock.use_clock(clock.VirtualClock(datetime(2030, 10, 9, 9, 0, tzinfo=UTC))):
+            yield
 
     def _terms(self, franchise: Franchise, **changes: Any) -> dict[str, Any]:
         return {"franchise": franchise.pk, "work_type": "loading", "conditions": "warm_indoor",
