@@ -15,7 +15,12 @@ from rest_framework.response import Response
 
 from clients.models import Conditions, WorkType
 from config import clock
-from franchises.api import IsHQOrReadOnly, ScopedRelatedField, ScopedViewSetMixin
+from config.filters import ScopedFilterSet
+from franchises.api import (
+    IsHQOrReadOnly,
+    OwnFranchiseField,
+    ScopedViewSetMixin,
+)
 from franchises.models import Franchise
 
 from . import services
@@ -23,20 +28,6 @@ from .benchmarks import METRICS, network_medians
 from .models import Credit, InvoiceLine, PayLine, RateCard, RoyaltyStatement
 from .pricing import money
 from .selectors import benchmark_rows
-
-
-class OwnFranchiseField(ScopedRelatedField):
-    """A franchise the caller acts for: any for HQ, only its own for a franchise user.
-
-    Franchise rows themselves are visible network-wide, so the plain scoped field would let
-    one franchise set or read another's prices."""
-
-    def get_queryset(self) -> Any:
-        queryset = super().get_queryset()
-        user = getattr(self.context.get("request"), "user", None)
-        if user is None or not user.is_authenticated:
-            return queryset.none()
-        return queryset if user.is_hq else queryset.filter(pk=user.franchise_id)
 
 
 class RateCardSerializer(serializers.ModelSerializer):
@@ -86,7 +77,7 @@ class QuoteView(views.APIView):
         return Response(QuoteSerializer(quote).data)
 
 
-class LineFilter(filters.FilterSet):
+class LineFilter(ScopedFilterSet):
     period = filters.CharFilter()
 
     class Meta:
@@ -178,6 +169,13 @@ class CreditSerializer(serializers.ModelSerializer):
         except ModelValidationError as exc:
             raise ValidationError(exc.message_dict["period"]) from exc
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A credit lowers its franchise's turnover: it must be for one of that franchise's
+        # own clients.
+        if attrs["client"].franchise_id != attrs["franchise"].pk:
+            raise ValidationError({"client": ["This client belongs to another franchise."]})
+        return attrs
+
 
 class CreditViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     queryset = Credit.objects.order_by("-created_at")
@@ -213,10 +211,11 @@ class RoyaltyStatementViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet)
     @action(detail=True, methods=["post"])
     def pay(self, request: Request, pk: str | None = None) -> Response:
         """Record a payment against the statement (HQ or the franchise's own login)."""
+        statement = self.get_object()  # another franchise's statement is 404, whatever the body
         form = PaymentSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         statement = services.statement_pay(
-            statement=self.get_object(), recorded_by=request.user, **form.validated_data
+            statement=statement, recorded_by=request.user, **form.validated_data
         )
         return Response(RoyaltyStatementSerializer(statement).data)
 

@@ -15,7 +15,12 @@ from clients.api import LeadSerializer
 from clients.api import LeadViewSet as BaseLeadViewSet
 from clients.models import Client, LeadHop, Site
 from clients.routing import lead_reject
-from franchises.api import ScopedRelatedField, ScopedViewSetMixin
+from config.filters import ScopedFilterSet
+from franchises.api import (
+    OwnFranchiseField,
+    ScopedRelatedField,
+    ScopedViewSetMixin,
+)
 from franchises.models import Franchise, User
 
 from . import services
@@ -45,7 +50,8 @@ class OrderCountsSerializer(serializers.Serializer):
 class OrderSerializer(serializers.ModelSerializer):
     client = ScopedRelatedField(queryset=Client.objects.all())
     site = ScopedRelatedField(queryset=Site.objects.all())
-    franchise = ScopedRelatedField(
+    # HQ places an order for any franchise; anybody else only for their own (400 otherwise).
+    franchise = OwnFranchiseField(
         queryset=Franchise.objects.exclude(kind=Franchise.Kind.HQ), required=False
     )
     foreman = ScopedRelatedField(
@@ -81,13 +87,10 @@ class OrderSerializer(serializers.ModelSerializer):
     def create(self, validated_data: dict[str, Any]) -> Order:
         user = self.context["request"].user
         if not user.is_hq:
-            validated_data["franchise"] = user.franchise
+            validated_data.setdefault("franchise", user.franchise)
         return services.order_place(**validated_data, created_by=user)
 
     def update(self, instance: Order, validated_data: dict[str, Any]) -> Order:
-        user = self.context["request"].user
-        if not user.is_hq:
-            validated_data.pop("franchise", None)
         return services.order_update(order=instance, **validated_data)
 
 
@@ -102,7 +105,7 @@ class OfferSerializer(serializers.ModelSerializer):
         ]
 
 
-class OrderFilter(filters.FilterSet):
+class OrderFilter(ScopedFilterSet):
     start_after = filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
     start_before = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
 

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django import forms
 from django.db import transaction
 from django_filters import rest_framework as filters
 from rest_framework import parsers, permissions, serializers, viewsets
@@ -58,38 +57,6 @@ class OwnFranchiseField(ScopedRelatedField):
         if user is None or not user.is_authenticated:
             return queryset.none()
         return queryset if user.is_hq else queryset.filter(pk=user.franchise_id)
-
-
-class _RowIdField(forms.IntegerField):
-    # Only what a database integer column can hold: a bigger number would not match nothing,
-    # it would overflow the query parameter (a 500 on SQLite).
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("min_value", -(2**63))
-        kwargs.setdefault("max_value", 2**63 - 1)
-        super().__init__(**kwargs)
-
-
-class RelatedIdFilter(filters.Filter):
-    """A related row by its id, taken as given and never looked up."""
-
-    field_class = _RowIdField
-
-
-class ScopedFilterSet(filters.FilterSet):
-    """A filter set for a scoped queryset: its foreign keys filter by plain id.
-
-    django-filter's default for a foreign key is a choice among every row of the related
-    table, so another franchise's id passed (and matched nothing in the scoped queryset)
-    while an id that exists nowhere was a 400 'Select a valid choice': the difference told
-    the caller which ids exist elsewhere. By plain id, both simply find nothing. A value that
-    is not a whole number is still a 400.
-    """
-
-    @classmethod
-    def filter_for_lookup(cls, field: Any, lookup_type: str) -> tuple[Any, dict[str, Any]]:
-        if lookup_type == "exact" and (field.many_to_one or field.one_to_one):
-            return RelatedIdFilter, {}
-        return super().filter_for_lookup(field, lookup_type)
 
 
 class IsHQOrReadOnly(permissions.BasePermission):

@@ -3,7 +3,8 @@
 from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
-from franchises.api import ScopedFilterSet, ScopedViewSetMixin
+from config.filters import ScopedFilterSet
+from franchises.api import ScopedViewSetMixin
 
 from .models import Message
 

@@ -354,7 +354,8 @@ class TestUpdateAndDelete:
         self, spb_api: APIClient, spb_order: Order, spb: Any, nsk: Any
     ) -> None:
         response = spb_api.patch(f"{URL}{spb_order.id}/", {"franchise": nsk.id}, format="json")
-        assert response.status_code == 200
+        assert response.status_code == 400
+        assert "franchise" in response.json()
         spb_order.refresh_from_db()
         assert spb_order.franchise == spb
 
