@@ -188,7 +188,7 @@ class CreditViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
 class RoyaltyStatementSerializer(serializers.ModelSerializer):
     class Meta:
         model = RoyaltyStatement
-        fields = ["id", "franchise", "period", "invoiced", "credits", "turnover",
+        fields = ["id", "franchise", "period", "invoiced", "credits", "adjustment", "turnover",
                   "royalty_rate", "royalty", "monthly_fee", "total", "paid", "currency",
                   "status", "issued_at", "due_on"]
         read_only_fields = fields

@@ -134,6 +134,10 @@ class RoyaltyStatement(models.Model):
     period = models.CharField(max_length=7)
     invoiced = models.DecimalField(max_digits=14, decimal_places=2)
     credits = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal(0))
+    # Earlier months' turnover that changed after their statements were issued (an order
+    # completed after the month turned, an attendance correction, a later credit): carried
+    # here. turnover = invoiced - credits + adjustment.
+    adjustment = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal(0))
     turnover = models.DecimalField(max_digits=14, decimal_places=2)
     royalty_rate = models.DecimalField(max_digits=5, decimal_places=4)
     royalty = models.DecimalField(max_digits=14, decimal_places=2)
@@ -144,6 +148,9 @@ class RoyaltyStatement(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
     issued_at = models.DateTimeField()
     due_on = models.DateField()
+    # This month's own turnover as last accounted for: at issue, then each time a later
+    # statement carries a change of it as its adjustment.
+    settled_turnover = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal(0))
 
     class Meta:
         ordering = ["-period", "franchise_id"]

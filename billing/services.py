@@ -181,28 +181,86 @@ def statement_figures(*, franchise: Franchise, period: str) -> dict[str, Decimal
 
 def royalty_statements_issue(*, period: str) -> list[RoyaltyStatement]:
     """Issue the month's statement for every franchise that has none yet (one per franchise
-    and period, however often this runs). Returns every statement of the period."""
+    and period, however often this runs). Returns every statement of the period.
+
+    Only a month that has ended is issued (ValidationError on `period` before that): its
+    turnover is still growing. A franchise whose month has not yet ended in its own time
+    zone is issued by a later run. What an earlier month's turnover gained or lost after
+    its statement (an order completed after the month turned, an attendance correction, a
+    credit given later) is carried into this statement's turnover as `adjustment`.
+    """
     validate_period(period)
     now = clock.now()
+    if period > previous_period(now.date()):
+        raise ValidationError({"period": [
+            f"{period} has not ended yet: its statements are issued once the month is over."
+        ]})
     franchises = Franchise.objects.exclude(kind=Franchise.Kind.HQ).filter(is_active=True)
     for franchise in franchises:
+        if period_bounds(period, franchise.timezone)[1] > now:
+            continue
         if RoyaltyStatement.objects.filter(franchise=franchise, period=period).exists():
             continue
-        figures = statement_figures(franchise=franchise, period=period)
-        # Nothing to pay is already paid: no payment could ever settle it, so it must not
-        # turn overdue.
-        status = (RoyaltyStatement.Status.PAID if figures["total"] <= 0
-                  else RoyaltyStatement.Status.ISSUED)
         try:
             with transaction.atomic():
-                RoyaltyStatement.objects.create(
-                    franchise=franchise, period=period, royalty_rate=franchise.royalty_rate,
-                    monthly_fee=franchise.monthly_fee, currency=franchise.currency,
-                    issued_at=now, due_on=_due_on(period), status=status, **figures,
-                )
+                _statement_issue(franchise=franchise, period=period, now=now)
         except IntegrityError:
             continue  # issued a moment ago by another run
     return list(RoyaltyStatement.objects.filter(period=period).select_related("franchise"))
+
+
+def _statement_issue(*, franchise: Franchise, period: str, now: datetime) -> RoyaltyStatement:
+    own = statement_figures(franchise=franchise, period=period)
+    restated = _restated_earlier_months(franchise=franchise, period=period)
+    adjustment = sum((turnover - statement.settled_turnover for statement, turnover in restated),
+                     Decimal(0))
+    turnover = own["turnover"] + adjustment
+    royalty, total = pricing.royalty(turnover, franchise.royalty_rate, franchise.monthly_fee)
+    # Nothing to pay is already paid: no payment could ever settle it, so it must not turn
+    # overdue.
+    status = RoyaltyStatement.Status.PAID if total <= 0 else RoyaltyStatement.Status.ISSUED
+    statement = RoyaltyStatement.objects.create(
+        franchise=franchise, period=period, royalty_rate=franchise.royalty_rate,
+        monthly_fee=franchise.monthly_fee, currency=franchise.currency, issued_at=now,
+        due_on=_due_on(period), status=status, invoiced=own["invoiced"],
+        credits=own["credits"], adjustment=adjustment, turnover=turnover, royalty=royalty,
+        total=total, settled_turnover=own["turnover"],
+    )
+    for earlier, turnover_now in restated:
+        earlier.settled_turnover = turnover_now
+    RoyaltyStatement.objects.bulk_update([earlier for earlier, _ in restated],
+                                         ["settled_turnover"])
+    return statement
+
+
+def _restated_earlier_months(
+    *, franchise: Franchise, period: str
+) -> list[tuple[RoyaltyStatement, Decimal]]:
+    """The franchise's earlier statements whose month's turnover is not what was last
+    accounted for (`settled_turnover`), each with its turnover now."""
+    earlier = list(
+        RoyaltyStatement.objects.select_for_update()
+        .filter(franchise=franchise, period__lt=period).order_by("period")
+    )
+    if not earlier:
+        return []
+    periods = [statement.period for statement in earlier]
+    invoiced = dict(
+        InvoiceLine.objects.filter(franchise=franchise, period__in=periods)
+        .values("period").annotate(total=Sum("amount")).values_list("period", "total")
+    )
+    credited = dict(
+        Credit.objects.filter(franchise=franchise, period__in=periods)
+        .values("period").annotate(total=Sum("amount")).values_list("period", "total")
+    )
+    restated = []
+    for statement in earlier:
+        turnover = invoiced.get(statement.period, Decimal(0)) - credited.get(
+            statement.period, Decimal(0)
+        )
+        if turnover != statement.settled_turnover:
+            restated.append((statement, turnover))
+    return restated
 
 
 def previous_period(today: date) -> str:

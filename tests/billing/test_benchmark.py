@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.benchmarks import METRICS, LocationRow, OrderFacts, location_row, network_medians
+from config import clock
 from dispatch.models import Offer, Order
 from dispatch.services import assignment_run, callout_start, order_place
 from dispatch.services.lifecycle import order_cancel
@@ -228,7 +229,8 @@ class TestReport:
     ) -> None:
         from billing.services import royalty_statements_issue
 
-        statements = {s.franchise_id: s for s in royalty_statements_issue(period=NOVEMBER)}
+        with clock.use_clock(lambda: datetime(2026, 12, 1, 3, 0, tzinfo=UTC)):
+            statements = {s.franchise_id: s for s in royalty_statements_issue(period=NOVEMBER)}
         rows = {row["franchise"]: row for row in _report(hq_api).json()["results"]}
         for franchise_id, statement in statements.items():
             assert Decimal(rows[franchise_id]["revenue"]) == statement.turnover

@@ -23,6 +23,7 @@ from workers.models import Worker
 from .conftest import NO_SHOW, PRESENT, Books
 
 NOVEMBER_MORNING = datetime(2026, 11, 10, 6, 0, tzinfo=UTC)  # 09:00 in Saint Petersburg
+DECEMBER_FIRST = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 06:00 in Saint Petersburg
 
 
 def _completed(books: Books, franchise: Franchise, attendance: list[str], *, hours: Any = 8,
@@ -65,6 +66,7 @@ class TestCorrectionsAfterCompletion:
         assert response.status_code == 200, response.content
         assert _invoiced(spb_api, order) == {stays.pk: ("8.0", "1600.00")}
         assert _paid(order) == {stays.pk: Decimal("800.00")}
+        books.clock.set(DECEMBER_FIRST)  # November's statements, once November is over
         statement = {s.franchise_id: s for s in royalty_statements_issue(period="2026-11")}[
             spb.pk]
         assert (statement.turnover, statement.royalty) == (Decimal("1600.00"), Decimal("240.00"))
@@ -83,6 +85,7 @@ class TestCorrectionsAfterCompletion:
         assert _invoiced(spb_api, order) == {
             came.pk: ("8.0", "1600.00"), found.pk: ("8.0", "1600.00")}
         assert _paid(order) == {came.pk: Decimal("800.00"), found.pk: Decimal("800.00")}
+        books.clock.set(DECEMBER_FIRST)  # November's statements, once November is over
         statement = {s.franchise_id: s for s in royalty_statements_issue(period="2026-11")}[
             spb.pk]
         assert statement.turnover == Decimal("3200.00")

@@ -340,6 +340,7 @@ class TestOverdue:
     def test_a_statement_with_nothing_to_pay_is_never_overdue(
         self, books: Books, nsk: Franchise, spb: Franchise
     ) -> None:
+        books.clock.set(datetime(2026, 12, 1, 3, 0, tzinfo=UTC))
         royalty_statements_issue(period="2026-11")
         empty = _statement(nsk)
         assert (empty.total, empty.status) == (Decimal("0.00"), "paid")
