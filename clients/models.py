@@ -156,6 +156,7 @@ class LeadHop(models.Model):
         ACCEPTED = "accepted", "Accepted"
         REJECTED = "rejected", "Rejected"
         TIMED_OUT = "timed_out", "Not answered in time"
+        HANDED_ON = "handed_on", "Handed on by HQ"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="hops")
     franchise = models.ForeignKey(

@@ -136,32 +136,60 @@ def lead_route(*, lead: Lead, reason: str) -> Lead:
                 f"Tight: {in_reach} suitable workers within {STAFFING_RADIUS_KM:.0f} km for "
                 f"{lead.headcount} places."
             )
+    staffing = ("workers_in_reach", "staffing_note")
     if candidates:
         franchise, why = candidates[0]
-        lead.franchise = franchise
-        lead.status = Lead.Status.OFFERED
-        lead.respond_by = now + _lead_sla()
-        hop_reason = f"{reason}: {why}"
-    else:
-        lead.franchise = None
-        lead.status = Lead.Status.NEW
-        lead.respond_by = None
-        hop_reason = f"{reason}: no franchise covers this point, HQ holds it"
+        return _hand_to(lead, franchise, reason=f"{reason}: {why}", now=now, also=staffing)
+    return _hand_to(lead, None, reason=f"{reason}: no franchise covers this point, HQ holds it",
+                    now=now, also=staffing)
+
+
+def _hand_to(lead: Lead, franchise: Franchise | None, *, reason: str, now: object,
+             also: tuple[str, ...] = ()) -> Lead:
+    """Offer the lead to `franchise` (None: HQ holds it), with a hop that says why, and tell
+    the franchise's manager by SMS. `also` names other fields of `lead` to save with it."""
+    lead.franchise = franchise
+    lead.status = Lead.Status.OFFERED if franchise is not None else Lead.Status.NEW
+    lead.respond_by = now + _lead_sla() if franchise is not None else None
     lead.routed_at = now
-    lead.save(update_fields=["franchise", "status", "respond_by", "routed_at",
-                             "workers_in_reach", "staffing_note"])
-    LeadHop.objects.create(lead=lead, franchise=lead.franchise, reason=hop_reason, offered_at=now)
-    if lead.franchise is not None and lead.franchise.manager_phone:
+    lead.save(update_fields=["franchise", "status", "respond_by", "routed_at", *also])
+    LeadHop.objects.create(lead=lead, franchise=franchise, reason=reason[:200], offered_at=now)
+    if franchise is not None and franchise.manager_phone:
         from messaging.services import sms_queue
 
         sms_queue(
-            phone=lead.franchise.manager_phone,
+            phone=franchise.manager_phone,
             body=(f"New lead #{lead.pk}: {lead.headcount} x {lead.work_type}, "
                   f"{lead.address[:60]}. Accept within {int(_lead_sla().total_seconds() // 60)}"
                   " min in the console."),
             purpose="lead",
         )
     return lead
+
+
+# Leads HQ holds: no franchise covered the point, or every candidate turned it down.
+HELD_BY_HQ = (Lead.Status.NEW, Lead.Status.REJECTED, Lead.Status.EXPIRED)
+
+
+@transaction.atomic
+def lead_hand_on(*, lead: Lead, franchise: Franchise, user: object) -> Lead:
+    """HQ gives a lead it holds to the franchise it chooses (a neighbour whose territory
+    stops short of the site, one that turned it down before and has since agreed on the
+    phone). The franchise then answers as to any offered lead, within the same SLA."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.franchise_id is not None or lead.status not in HELD_BY_HQ:
+        raise ValidationError({"status": [
+            "Only a lead HQ holds can be handed on; this one is "
+            + ("with a franchise." if lead.franchise_id is not None else f"{lead.status}.")
+        ]})
+    if franchise.kind == Franchise.Kind.HQ or not franchise.is_active:
+        raise ValidationError({"franchise": ["Hand the lead to an active franchise."]})
+    now = clock.now()
+    LeadHop.objects.filter(lead=lead, franchise=None, outcome=LeadHop.Outcome.PENDING).update(
+        outcome=LeadHop.Outcome.HANDED_ON, answered_at=now
+    )
+    name = getattr(user, "username", "") or "HQ"
+    return _hand_to(lead, franchise, reason=f"handed on by HQ ({name})", now=now)
 
 
 def lead_hop_close(lead: Lead, outcome: str, now: object) -> None:

@@ -7,14 +7,14 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clients.api import LeadSerializer
 from clients.api import LeadViewSet as BaseLeadViewSet
 from clients.models import Client, LeadHop, Site
-from clients.routing import lead_reject
+from clients.routing import lead_hand_on, lead_reject
 from config.filters import ScopedFilterSet
 from franchises.api import (
     OwnFranchiseField,
@@ -287,8 +287,29 @@ class LeadDecisionSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
 
+class LeadHandOnSerializer(serializers.Serializer):
+    franchise = serializers.PrimaryKeyRelatedField(
+        queryset=Franchise.objects.exclude(kind=Franchise.Kind.HQ)
+    )
+
+
 class LeadViewSet(BaseLeadViewSet):
-    """Leads, plus the holder's answer: accept (one order is made) or reject (next candidate)."""
+    """Leads, plus the holder's answer: accept (one order is made) or reject (next candidate),
+    and HQ handing on a lead it holds."""
+
+    @extend_schema(request=LeadHandOnSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"], url_path="hand-on")
+    def hand_on(self, request: Request, pk: str | None = None) -> Response:
+        """HQ offers a lead it holds (no franchise covered it, or all turned it down) to the
+        franchise it chooses."""
+        lead = self.get_object()
+        if not request.user.is_hq:
+            raise PermissionDenied("Only HQ hands a lead on.")
+        form = LeadHandOnSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        lead = lead_hand_on(lead=lead, franchise=form.validated_data["franchise"],
+                            user=request.user)
+        return Response(LeadSerializer(lead, context=self.get_serializer_context()).data)
 
     @extend_schema(request=None, responses=OrderSerializer)
     @action(detail=True, methods=["post"])

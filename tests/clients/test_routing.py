@@ -351,6 +351,56 @@ class TestRejectViaApi:
         lead.refresh_from_db()
         assert _hops(lead) == [(spb.pk, "rejected"), (None, "pending")]
 
+    def test_hq_hands_a_lead_every_candidate_turned_down_to_a_franchise_it_chooses(
+        self, spb: Franchise, spb_api: APIClient, hq_api: APIClient, hq_user: Any
+    ) -> None:
+        lead = _lead()
+        spb_api.post(f"{LEADS}{lead.pk}/reject/", {"reason": "fully booked"}, format="json")
+
+        response = hq_api.post(f"{LEADS}{lead.pk}/hand-on/", {"franchise": spb.pk},
+                               format="json")
+
+        assert response.status_code == 200, response.content
+        assert (response.json()["status"], response.json()["franchise"]) == ("offered", spb.pk)
+        lead.refresh_from_db()
+        assert lead.respond_by == NOW + SLA
+        assert _hops(lead) == [(spb.pk, "rejected"), (None, "handed_on"), (spb.pk, "pending")]
+        assert hq_user.username in lead.hops.order_by("offered_at", "id").last().reason
+        accepted = spb_api.post(f"{LEADS}{lead.pk}/accept/")
+        assert accepted.status_code == 201, accepted.content
+        assert Order.objects.get().franchise == spb
+
+    def test_hq_hands_on_a_lead_nobody_covers(
+        self, spb: Franchise, nsk: Franchise, hq_api: APIClient
+    ) -> None:
+        lead = _lead(VLADIVOSTOK)
+        response = hq_api.post(f"{LEADS}{lead.pk}/hand-on/", {"franchise": nsk.pk},
+                               format="json")
+        assert response.status_code == 200, response.content
+        assert _hops(Lead.objects.get(pk=lead.pk)) == [(None, "handed_on"), (nsk.pk, "pending")]
+
+    def test_only_a_lead_hq_holds_is_handed_on_and_only_by_hq(
+        self, spb: Franchise, nsk: Franchise, spb_api: APIClient, hq_api: APIClient,
+        hq_franchise: Franchise,
+    ) -> None:
+        offered = _lead()
+        held = _lead(VLADIVOSTOK)
+        refused = hq_api.post(f"{LEADS}{offered.pk}/hand-on/", {"franchise": nsk.pk},
+                              format="json")
+        assert refused.status_code == 400
+        assert "status" in refused.json()
+        own = spb_api.post(f"{LEADS}{offered.pk}/hand-on/", {"franchise": spb.pk},
+                           format="json")
+        assert own.status_code == 403
+        assert spb_api.post(f"{LEADS}{held.pk}/hand-on/", {"franchise": spb.pk},
+                            format="json").status_code == 404
+        for body in ({}, {"franchise": hq_franchise.pk}, {"franchise": 987654}):
+            response = hq_api.post(f"{LEADS}{held.pk}/hand-on/", body, format="json")
+            assert response.status_code == 400, body
+            assert "franchise" in response.json()
+        assert _hops(Lead.objects.get(pk=held.pk)) == [(None, "pending")]
+        assert _hops(Lead.objects.get(pk=offered.pk)) == [(spb.pk, "pending")]
+
     def test_a_rejected_franchise_is_not_offered_the_lead_again(
         self, spb: Franchise, spb_brand: Franchise, spb_api: APIClient
     ) -> None:
