@@ -47,6 +47,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "{code}: набор закрыт, спасибо. Ждите новых заказов",
         "en": "{code} is full, thank you. More jobs soon.",
     },
+    "booked_elsewhere": {
+        "ru": "{code}: вы уже в бригаде на это время, этот заказ снят. Спасибо",
+        "en": "{code}: you're booked on another job at that time, so not on this one. Thanks",
+    },
     "already_filled": {
         "ru": "{code}: набор уже закрыт. Спасибо, ждите новых заказов",
         "en": "{code} is already full, thank you. More jobs soon.",

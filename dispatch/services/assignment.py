@@ -274,9 +274,9 @@ def _record(
         ):
             overlapping_release.append(offer.pk)
             if offer.response == Offer.Response.ACCEPTED:
-                # They said yes here too: tell them this one is off, as every acceptor not
-                # chosen is told.
-                recipients[(offer.order_id, "not_needed")].append(_person(offer))
+                # They said yes here too: tell them this one is off, and why (the order may
+                # well still be calling).
+                recipients[(offer.order_id, "booked_elsewhere")].append(_person(offer))
             continue
         waiting[offer.order_id].append(offer)
     for order in orders:
@@ -310,7 +310,8 @@ def _record(
     result.standby = len(standby_ids)
     result.released = len(released_ids) + len(overlapping_release)
     result.filled_orders = filled
-    purposes = {"confirmed": "confirmation", "standby": "standby", "not_needed": "release"}
+    purposes = {"confirmed": "confirmation", "standby": "standby", "not_needed": "release",
+                "booked_elsewhere": "release"}
     sms_queue_many(
         [
             item

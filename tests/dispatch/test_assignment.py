@@ -228,6 +228,8 @@ class TestOverlaps:
         other = second if booked.get().order_id == first.pk else first
         assert desk.offer(other, both).state == RELEASED
         assert both.pk in desk.told(other, "release")
+        (told,) = desk.texts(other, "release")[both.pk]
+        assert told == f"{other.code}: вы уже в бригаде на это время, этот заказ снят. Спасибо"
 
     def test_an_offer_overlapping_a_new_booking_is_closed(self, desk: Desk) -> None:
         worker = desk.worker(1)
