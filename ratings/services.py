@@ -23,14 +23,20 @@ def _state_of(worker: Worker, params: model.RatingParams) -> model.WorkerState:
     return model.initial_state(params)
 
 
-def _write(worker: Worker, state: model.WorkerState, params: model.RatingParams,
-           now: datetime, *, after_no_show: bool = False) -> None:
+def worker_figures_set(*, worker: Worker, state: model.WorkerState, now: datetime) -> list[str]:
+    """Put a state's figures on the worker row (not saved); returns the fields set. Also for
+    rows about to be bulk-created with a history (the demo network)."""
     worker.rating_state = state.to_dict()
     worker.rating = model.rating_at(state, now)
     worker.reliability = state.reliability
     worker.shifts_completed = state.shifts_completed
     worker.no_shows = state.no_shows
-    fields = ["rating_state", "rating", "reliability", "shifts_completed", "no_shows"]
+    return ["rating_state", "rating", "reliability", "shifts_completed", "no_shows"]
+
+
+def _write(worker: Worker, state: model.WorkerState, params: model.RatingParams,
+           now: datetime, *, after_no_show: bool = False) -> None:
+    fields = worker_figures_set(worker=worker, state=state, now=now)
     # Only a new no-show can suspend: a worker a recruiter has let back in is not suspended
     # again by the next shift or a restatement while the old no-shows are still recent.
     if (after_no_show and worker.status == Worker.Status.ACTIVE

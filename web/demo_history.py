@@ -54,6 +54,10 @@ def _one_order(rng: random.Random, client: Client, day: datetime, virtual: clock
     virtual.set(start + timedelta(minutes=40))
     crew = list(order.offers.filter(state=Offer.State.CONFIRMED).select_related("worker"))
     if not crew:
+        # Nobody took it: it stays on the books as an order that was not filled, closed like
+        # every other, so no step of it is left to run when the server starts.
+        virtual.set(order.ends_at + timedelta(minutes=30))
+        order_complete(order=order)
         return order
     entries = []
     for offer in crew:
@@ -76,6 +80,14 @@ def _one_order(rng: random.Random, client: Client, day: datetime, virtual: clock
     return order
 
 
+def history_start(now: datetime) -> datetime:
+    """When the eight weeks of history begin, for a history loaded at `now`: the virtual clock
+    starts here, so every event the real services record is at least this recent. A seeded
+    record older than this cannot land between them."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=HISTORY_DAYS + 1)
+
+
 def load_history(*, seed: int = 2026) -> int:
     """Fill the last eight weeks with completed orders, once. Returns how many were made."""
     if Order.objects.filter(status=Order.Status.COMPLETED).exists():
@@ -90,7 +102,7 @@ def load_history(*, seed: int = 2026) -> int:
     offices = Franchise.objects.filter(kind=Franchise.Kind.OFFICIAL_OFFICE).order_by("id")
     brands = Franchise.objects.filter(kind=Franchise.Kind.BRAND_FRANCHISE).order_by("id")
     made = 0
-    virtual = clock.VirtualClock(today - timedelta(days=HISTORY_DAYS + 1))
+    virtual = clock.VirtualClock(history_start(real_now))
     with clock.use_clock(virtual):
         for days_ago in range(HISTORY_DAYS, 0, -1):
             day = today - timedelta(days=days_ago)

@@ -2,12 +2,20 @@
 
 HQ, three official offices with territories, five brand franchises, 3,000 workers around
 those cities with varied histories, 30 clients with sites, and one login per role.
+
+A worker's history is real rating events (shows, late arrivals, no-shows and foreman's scores)
+from before the eight weeks of orders, and the figures on the worker row are the ratings model's
+replay of exactly those events, so the first real event, or a recompute after an appeal, carries
+the seeded record on instead of starting again from the priors.
 """
 
 import math
 import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
@@ -16,6 +24,10 @@ from config import clock
 from franchises.demo_network import DEMO_CITIES, territory_box
 from franchises.models import Franchise, User
 from franchises.services import franchise_save
+from ratings import model
+from ratings.models import RatingEvent
+from ratings.services import rating_params, worker_figures_set
+from web.demo_history import history_start, load_history
 from workers.models import Interview, Skill, Worker
 
 DEMO_PASSWORD = "demo12345"
@@ -40,6 +52,25 @@ CLIENT_NAMES = ("Lenta", "Magnit", "Pyaterochka", "Hoff", "Leroy Merlin", "Petro
 WORK_SKILLS = (Skill.LOADING, Skill.MOVING, Skill.GENERAL, Skill.SNOW_CLEARING, Skill.ROOFING,
                Skill.CLEANING)
 
+# The shape of a seeded past shift, as the eight weeks of history make them: attendance is
+# recorded 40 minutes after the start, the foreman's score half an hour after the end.
+PAST_SHIFT_STARTS = (5, 6, 7, 10)  # hour of the day, UTC
+PAST_SHIFT_HOURS = (4, 6, 8)
+PAST_LATE_SHARE = 0.08  # of the shifts a worker came to, as in the history
+# Of the shifts a worker came to, the foreman scored this share (the history scores up to three
+# of a crew of 3-12).
+PAST_SCORED_SHARE = 0.6
+PAST_SCORE_SPREAD = 0.8  # a score's standard deviation around the worker's quality, in stars
+
+
+@dataclass(frozen=True)
+class DemoRecord:
+    """A demo worker's hidden propensities, drawn with the worker; turned into events only for
+    workers this run creates."""
+
+    came: tuple[bool, ...]  # one entry per past shift the worker was confirmed for, in order
+    quality: float  # 1-5: what the foreman's scores scatter around
+
 
 class Command(BaseCommand):
     help = "Load the demo network (idempotent)."
@@ -57,12 +88,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             franchises = self._franchises()
             self._logins(franchises)
-            created_workers = self._workers(rng)
+            created_workers = self._workers(rng, seed=options["seed"])
             created_clients = self._clients(rng, franchises)
         history = 0
         if not options["no_history"]:
-            from web.demo_history import load_history
-
             history = load_history(seed=options["seed"])
         if not options["quiet"]:
             self.stdout.write(
@@ -101,9 +130,13 @@ class Command(BaseCommand):
         return franchises
 
     def _logins(self, franchises: dict[str, Franchise]) -> None:
+        # Hashed once for all the logins: PBKDF2 costs a quarter of a second a hash, and the
+        # demo password is the same (and printed) for every one of them anyway.
+        password_hash = ""
         for username, role, key, superuser in DEMO_LOGINS:
             if User.objects.filter(username=username).exists():
                 continue
+            password_hash = password_hash or make_password(DEMO_PASSWORD)
             user = User(
                 username=username,
                 role=role,
@@ -111,14 +144,17 @@ class Command(BaseCommand):
                 is_superuser=superuser,
                 is_staff=superuser or role == User.Role.HQ,
             )
-            user.set_password(DEMO_PASSWORD)
+            user.password = password_hash
             user.save()
 
-    def _workers(self, rng: random.Random) -> int:
+    def _workers(self, rng: random.Random, *, seed: int) -> int:
         now = clock.now()
+        params = rating_params()
+        past_ends = history_start(now) - timedelta(days=1)
         existing = set(Worker.objects.values_list("phone", flat=True))
         existing = {str(phone) for phone in existing}
         new_workers: list[Worker] = []
+        past: dict[str, list[model.Event]] = {}
         serial = 0
         for city in DEMO_CITIES:
             lng_scale = max(math.cos(math.radians(city.lat)), 0.1)
@@ -126,29 +162,52 @@ class Command(BaseCommand):
                 serial += 1
                 phone = f"+7901{serial:07d}"
                 # Draw every value even for existing workers, so reruns stay deterministic.
-                worker = self._demo_worker(rng, city, lng_scale, phone, now)
-                if phone not in existing:
-                    new_workers.append(worker)
+                worker, record = self._demo_worker(rng, city, lng_scale, phone, now)
+                if phone in existing:
+                    continue
+                # A generator of its own per worker: the main sequence (and so the rest of the
+                # network) does not depend on how many events each past needed.
+                events = _past_events(
+                    random.Random(f"{seed}:{phone}"), record, worker.vetted_at, past_ends
+                )
+                worker_figures_set(worker=worker, state=model.replay(events, params), now=now)
+                past[phone] = events
+                new_workers.append(worker)
         Worker.objects.bulk_create(new_workers, batch_size=1000)
-        vetted = Worker.objects.filter(
-            phone__in=[w.phone for w in new_workers], vetted_at__isnull=False
-        )
+        # Re-read rather than trust bulk_create to fill in primary keys: not every backend does.
+        ids = {
+            str(phone): pk
+            for phone, pk in Worker.objects.filter(
+                phone__in=[w.phone for w in new_workers]
+            ).values_list("phone", "id")
+        }
         Interview.objects.bulk_create(
             [
-                Interview(worker=w, outcome=Interview.Outcome.PASSED, at=w.vetted_at,
-                          notes="Demo: interviewed at the mobile office.")
-                for w in vetted
+                Interview(worker_id=ids[str(w.phone)], outcome=Interview.Outcome.PASSED,
+                          at=w.vetted_at, notes="Demo: interviewed at the mobile office.")
+                for w in new_workers
+                if w.vetted_at is not None
             ],
             batch_size=1000,
+        )
+        # In time order per worker, so ids follow time as they do for recorded events and a
+        # recompute (events by id) replays them exactly as they were replayed above.
+        RatingEvent.objects.bulk_create(
+            [
+                RatingEvent(worker_id=ids[phone], kind=event.kind, score=event.score,
+                            source=event.source or "", at=event.at)
+                for phone, events in past.items()
+                for event in events
+            ],
+            batch_size=2000,
         )
         return len(new_workers)
 
     @staticmethod
     def _demo_worker(
-        rng: random.Random, city: Any, lng_scale: float, phone: str, now: Any
-    ) -> Worker:
-        from datetime import timedelta
-
+        rng: random.Random, city: Any, lng_scale: float, phone: str, now: datetime
+    ) -> tuple[Worker, DemoRecord]:
+        """The worker row (figures still the priors) and the propensities behind its record."""
         lat = city.lat + rng.gauss(0, city.half / 2.5)
         lng = city.lng + rng.gauss(0, city.half / 2.5) / lng_scale
         skills = set(rng.sample(WORK_SKILLS, k=rng.choice((1, 1, 2, 2, 3))))
@@ -165,15 +224,12 @@ class Command(BaseCommand):
             status = Worker.Status.SUSPENDED
         else:
             status = Worker.Status.BLOCKED
-        # A hidden show-up propensity gives each worker a believable record.
+        # A hidden show-up propensity and quality give each worker a believable record.
         show_rate = min(0.99, max(0.2, rng.betavariate(7, 2.5)))
         shifts = 0 if status == Worker.Status.APPLICANT else int(rng.expovariate(1 / 25))
-        no_shows = sum(rng.random() > show_rate for _ in range(shifts))
-        completed = shifts - no_shows
-        reliability = (4 + completed) / (5 + shifts)
+        came = tuple(rng.random() <= show_rate for _ in range(shifts))
         quality = min(5.0, max(1.0, rng.gauss(4.1, 0.5)))
-        rating = max(0.0, min(5.0, quality - 0.6 * no_shows / max(1, shifts) * 5))
-        return Worker(
+        worker = Worker(
             name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
             phone=phone,
             lat=round(lat, 6),
@@ -182,13 +238,10 @@ class Command(BaseCommand):
             skills=sorted(skills),
             status=status,
             language=Worker.Language.RU if rng.random() < 0.92 else Worker.Language.EN,
-            rating=round(rating, 2),
-            reliability=round(reliability, 4),
-            shifts_completed=completed,
-            no_shows=no_shows,
             vetted_at=None if status == Worker.Status.APPLICANT
             else now - timedelta(days=rng.randint(30, 700)),
         )
+        return worker, DemoRecord(came=came, quality=quality)
 
     def _clients(self, rng: random.Random, franchises: dict[str, Franchise]) -> int:
         created = 0
@@ -219,3 +272,35 @@ class Command(BaseCommand):
                             conditions=rng.choice(Conditions.values),
                         )
         return created
+
+
+def _past_events(
+    rng: random.Random, record: DemoRecord, vetted_at: datetime | None, past_ends: datetime
+) -> list[model.Event]:
+    """The rating events of a worker's past shifts, in time order: at most one shift a day,
+    from the day after vetting to `past_ends`. A worker vetted too recently to have worked
+    before then has no past (the history may still give them shifts)."""
+    if vetted_at is None or not record.came:
+        return []
+    first_day = (vetted_at + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = (past_ends - first_day).days
+    if days <= 0:
+        return []
+    came = record.came[:days]
+    events: list[model.Event] = []
+    for day, showed in zip(sorted(rng.sample(range(days), k=len(came))), came, strict=True):
+        start = first_day + timedelta(days=day, hours=rng.choice(PAST_SHIFT_STARTS))
+        recorded = start + timedelta(minutes=40)
+        if not showed:
+            events.append(model.Event(model.EventKind.NO_SHOW, recorded))
+            continue
+        late = rng.random() < PAST_LATE_SHARE
+        events.append(model.Event(model.EventKind.LATE if late else model.EventKind.SHOW, recorded))
+        if rng.random() < PAST_SCORED_SHARE:
+            score = round(rng.gauss(record.quality, PAST_SCORE_SPREAD))
+            scored = start + timedelta(hours=rng.choice(PAST_SHIFT_HOURS), minutes=30)
+            events.append(model.Event(model.EventKind.SCORE, scored, min(5, max(1, score)),
+                                      model.ScoreSource.FOREMAN))
+    return events
+
+
