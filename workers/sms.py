@@ -19,6 +19,10 @@ TEXTS = {
         "ru": "Напишите JOIN и ваше имя, например: JOIN Иван Петров",
         "en": "Send JOIN and your name, e.g. JOIN Ivan Petrov",
     },
+    "join_needs_mobile": {
+        "ru": "С этого номера нельзя записаться. Напишите JOIN и имя со своего мобильного",
+        "en": "This number cannot be registered. Text JOIN and your name from your mobile.",
+    },
     "already_known": {
         "ru": "Этот номер уже в нашей базе, {name}",
         "en": "This number is already registered, {name}.",
@@ -36,9 +40,11 @@ def _handle_join(inbound: handlers.Inbound) -> str | None:
     try:
         worker = worker_create(name=name[:200], phone=inbound.phone, language=language,
                                notes="Applied by SMS.")
-    except ValidationError:
-        # Not a mobile number we can register (a short code, a landline): answer, keep the text.
-        return render_from(TEXTS, "join_needs_name", language)
+    except ValidationError as exc:
+        # Not a number we can register (a short code, a sender name): say so; the text is kept.
+        phone_refused = "phone" in getattr(exc, "error_dict", {})
+        return render_from(TEXTS, "join_needs_mobile" if phone_refused else "join_needs_name",
+                           language)
     inbound.message.worker = worker
     inbound.message.save(update_fields=["worker"])
     return render_from(TEXTS, "joined", language, name=worker.name)

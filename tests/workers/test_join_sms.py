@@ -56,6 +56,18 @@ def test_join_in_russian_is_answered_in_russian() -> None:
     assert result.reply.startswith("Спасибо, Иван Петров")
 
 
+@pytest.mark.parametrize("sender", ["900", "MEGAFON"])
+def test_join_from_a_short_code_or_a_name_says_it_cannot_register_that_number(
+    sender: str,
+) -> None:
+    result = sms(sender, "JOIN Ivan Petrov")
+    assert result.reply == (
+        "This number cannot be registered. Text JOIN and your name from your mobile."
+    )
+    assert not Worker.objects.exists()
+    assert Message.objects.filter(direction=Direction.IN, phone=sender).count() == 1
+
+
 def test_join_without_a_name_asks_for_it() -> None:
     result = sms("+79161234569", "JOIN")
     assert "JOIN" in result.reply
