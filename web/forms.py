@@ -1,6 +1,9 @@
+from typing import Any
+
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
+from dispatch.models import Offer
 from workers.models import SKILLS, Worker
 
 
@@ -19,3 +22,28 @@ class IntakeForm(forms.Form):
     language = forms.ChoiceField(choices=Worker.Language.choices, initial=Worker.Language.RU)
     photo = forms.FileField(required=False)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class HoursField(forms.DecimalField):
+    """Hours as a phone types them: a Russian keyboard gives "7,5" where others give "7.5"."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().replace(",", ".")
+        return super().to_python(value)
+
+
+class AttendanceForm(forms.Form):
+    """One worker's attendance from the crew page: a status button and optional hours.
+
+    Only the shape is checked here; whether the worker is on the crew, whether attendance is
+    open and how many hours a shift allows are the service's rules."""
+
+    worker = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+    status = forms.ChoiceField(choices=[
+        (Offer.Attendance.PRESENT, "Present"),
+        (Offer.Attendance.LATE, "Late"),
+        (Offer.Attendance.NO_SHOW, "No-show"),
+    ])
+    hours = HoursField(max_digits=4, decimal_places=1, min_value=0, max_value=36,
+                       required=False)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import crew, views
 
 app_name = "web"
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("recruit/", views.intake, name="intake"),
     path("ratings/rules/", views.rating_rules, name="rating-rules"),
     path("phone/", views.phone_simulator, name="phone"),
+    path("crew/", crew.crew_orders, name="crew"),
+    path("crew/<int:order_id>/", crew.crew_order, name="crew-order"),
 ]

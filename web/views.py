@@ -15,16 +15,19 @@ from ratings.services import rating_params
 from workers.services import worker_create
 
 from .forms import IntakeForm
+from .local_time import local_time
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Today's board: the caller's open orders and how they fill."""
-    orders = orders_with_counts(
+    orders = list(orders_with_counts(
         scope_queryset(Order.objects.select_related("client", "site", "franchise"), request.user)
         .filter(status__in=Order.OPEN_STATUSES)
         .order_by("start")
-    )[:100]
+    )[:100])
+    for order in orders:  # each city's clock, named: an HQ board mixes time zones
+        order.local_start = local_time(order.start, order.franchise.timezone)
     return render(request, "web/home.html", {"orders": orders})
 
 

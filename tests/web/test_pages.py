@@ -141,7 +141,7 @@ class TestHome:
     @staticmethod
     def listed(user: Any, orders: dict[str, Order]) -> set[str]:
         page = logged_in(user).get("/").content.decode()
-        return {key for key, order in orders.items() if f"<td>{order.code}</td>" in page}
+        return {key for key, order in orders.items() if f">{order.code}</a></td>" in page}
 
     def test_each_caller_sees_open_orders_of_their_own_scope(
         self, boards: dict[str, Order], spb_user: Any, nsk_user: Any, hq_user: Any,
