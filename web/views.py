@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from clients.services import address_geocode
 from dispatch.models import Order
 from dispatch.selectors import orders_with_counts
+from franchises.models import Franchise
 from franchises.scoping import scope_queryset
 from ratings.model import explain
 from ratings.services import rating_params
@@ -98,9 +99,16 @@ def phone_simulator(request: HttpRequest) -> HttpResponse:
         body = request.POST.get("body", "")
         inbound_receive(provider_sid=None, sender=phone, body=body)
         return redirect(f"{request.path}?phone={phone}")
-    thread = (
-        Message.objects.filter(phone=phone).order_by("-created_at", "-id")[:50] if phone else []
+    thread = list(
+        Message.objects.filter(phone=phone).select_related("order__franchise")
+        .order_by("-created_at", "-id")[:50] if phone else []
     )
+    # A text about an order reads in its franchise's time; any other in HQ's.
+    hq_zone = (Franchise.objects.filter(kind=Franchise.Kind.HQ)
+               .values_list("timezone", flat=True).first() or "Europe/Moscow")
+    for message in thread:
+        zone = message.order.franchise.timezone if message.order else hq_zone
+        message.local = local_time(message.created_at, zone)
     recent = (
         Message.objects.filter(direction="out").order_by("-created_at", "-id")
         .values_list("phone", flat=True)[:200]
