@@ -26,7 +26,7 @@ dev-venv: $(VENV)/.dev
 
 run: venv
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	LOG_LEVEL=WARNING $(PY) manage.py seed_demo
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 test: dev-venv
