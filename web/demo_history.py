@@ -14,7 +14,7 @@ from django.db import transaction
 from billing.services import previous_period, royalty_statements_issue
 from clients.models import Client
 from config import clock
-from dispatch.models import Offer, Order
+from dispatch.models import Offer, Order, Step
 from dispatch.services import assignment_run, callout_start, offer_respond, order_place
 from dispatch.services.onsite import (
     AttendanceEntry,
@@ -23,6 +23,7 @@ from dispatch.services.onsite import (
     feedback_record,
     order_complete,
 )
+from dispatch.services.steps import step_finish
 from franchises.models import Franchise
 
 HISTORY_DAYS = 56
@@ -51,6 +52,7 @@ def _one_order(rng: random.Random, client: Client, day: datetime, virtual: clock
             offer_respond(offer=offer, accept=rng.random() < 0.35 + 0.4 * worker.reliability)
     virtual.advance(timedelta(minutes=3))
     assignment_run(franchise_id=order.franchise_id, order_ids=[order.pk])
+    _batch_step_finish(order.franchise_id)
     virtual.set(start + timedelta(minutes=40))
     crew = list(order.offers.filter(state=Offer.State.CONFIRMED).select_related("worker"))
     if not crew:
@@ -78,6 +80,17 @@ def _one_order(rng: random.Random, client: Client, day: datetime, virtual: clock
         )
     order_complete(order=order)
     return order
+
+
+def _batch_step_finish(franchise_id: int) -> None:
+    """The batch the yeses scheduled has just run, for their order: close its step. Left open,
+    a weeks-old batch would run the moment the server starts and book the yeses of a live order
+    at once, not when their replies said."""
+    pending = Step.objects.filter(
+        kind=Step.Kind.ASSIGN, franchise_id=franchise_id, done_at__isnull=True
+    ).values_list("id", flat=True)
+    for step_id in pending:
+        step_finish(step_id, now=clock.now())
 
 
 def history_start(now: datetime) -> datetime:

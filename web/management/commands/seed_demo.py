@@ -1,7 +1,10 @@
 """`python manage.py seed_demo`: the demo network, safe to run again and again.
 
 HQ, three official offices with territories, five brand franchises, 3,000 workers around
-those cities with varied histories, 30 clients with sites, and one login per role.
+those cities with varied histories, 30 clients with sites, and one login per role; then eight
+weeks of completed orders (`web.demo_history`, not with --no-history) and a few live orders for
+the coming day in each official office that has none ahead (`web.demo_live`, not with
+--no-live).
 
 A worker's history is real rating events (shows, late arrivals, no-shows and foreman's scores)
 from before the eight weeks of orders, and the figures on the worker row are the ratings model's
@@ -28,6 +31,7 @@ from ratings import model
 from ratings.models import RatingEvent
 from ratings.services import rating_params, worker_figures_set
 from web.demo_history import history_start, load_history
+from web.demo_live import place_live_orders
 from workers.models import Interview, Skill, Worker
 
 DEMO_PASSWORD = "demo12345"
@@ -82,6 +86,10 @@ class Command(BaseCommand):
             "--no-history", action="store_true",
             help="skip the eight weeks of completed orders (faster, for tests)",
         )
+        parser.add_argument(
+            "--no-live", action="store_true",
+            help="place no live orders for the coming day",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         rng = random.Random(options["seed"])
@@ -93,12 +101,14 @@ class Command(BaseCommand):
         history = 0
         if not options["no_history"]:
             history = load_history(seed=options["seed"])
+        # After the history: the live orders' workers are then judged on their past shifts.
+        live = 0 if options["no_live"] else place_live_orders(seed=options["seed"])
         if not options["quiet"]:
             self.stdout.write(
                 f"Demo network: {Franchise.objects.count()} franchises, "
                 f"{Worker.objects.count()} workers ({created_workers} new), "
                 f"{Client.objects.count()} clients ({created_clients} new), "
-                f"{history} past orders made."
+                f"{history} past orders made, {live} live orders placed."
             )
         self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for username, role, key, superuser in DEMO_LOGINS:
