@@ -140,8 +140,9 @@ def lead_route(*, lead: Lead, reason: str) -> Lead:
     if candidates:
         franchise, why = candidates[0]
         return _hand_to(lead, franchise, reason=f"{reason}: {why}", now=now, also=staffing)
-    return _hand_to(lead, None, reason=f"{reason}: no franchise covers this point, HQ holds it",
-                    now=now, also=staffing)
+    asked = lead.hops.exclude(franchise=None).exists()
+    why = "no other franchise left to ask" if asked else "no franchise covers this point"
+    return _hand_to(lead, None, reason=f"{reason}: {why}, HQ holds it", now=now, also=staffing)
 
 
 def _hand_to(lead: Lead, franchise: Franchise | None, *, reason: str, now: object,
@@ -227,6 +228,9 @@ def leads_reroute_expired() -> int:
             if lead.status != Lead.Status.OFFERED or lead.respond_by >= now:
                 continue
             lead_hop_close(lead, LeadHop.Outcome.TIMED_OUT, now)
-            lead_route(lead=lead, reason="not accepted in time")
+            lead = lead_route(lead=lead, reason="not accepted in time")
+            if lead.franchise is None:
+                # Nobody left to ask: HQ holds a lead that ran out of time.
+                Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.EXPIRED)
             moved += 1
     return moved

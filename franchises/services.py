@@ -42,7 +42,20 @@ def _validate_territory(*, franchise: Franchise) -> None:
 
 @transaction.atomic
 def franchise_save(*, franchise: Franchise) -> Franchise:
-    """Validate and store a new or changed franchise (territory shape and exclusivity)."""
+    """Validate and store a new or changed franchise (territory shape and exclusivity).
+
+    HQ is one row for good: no franchise becomes HQ, and HQ becomes nothing else (statements,
+    routing and the benchmark all leave HQ out)."""
+    hq = Franchise.Kind.HQ
+    was = (Franchise.objects.filter(pk=franchise.pk).values_list("kind", flat=True).first()
+           if franchise.pk else None)
+    if was is not None:
+        moved = (franchise.kind == hq) != (was == hq)
+    else:
+        moved = franchise.kind == hq and Franchise.objects.filter(kind=hq).exists()
+    if moved:
+        raise ValidationError({"kind": ["Headquarters stays headquarters, and no franchise "
+                                        "becomes it."]})
     franchise.territory = _territory_geometry(franchise.territory)
     franchise.full_clean()
     _validate_territory(franchise=franchise)

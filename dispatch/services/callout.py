@@ -202,8 +202,10 @@ def callout_start(*, order: Order) -> Order:
         Order.objects.select_for_update(of=("self",)).select_related("franchise", "site")
         .get(pk=order.pk)
     )
-    if order.status != Order.Status.DRAFT:
+    if order.status in (Order.Status.CALLING, Order.Status.FILLED):
         raise ValidationError({"status": [f"The call-out has already started ({order.status})."]})
+    if order.status != Order.Status.DRAFT:
+        raise ValidationError({"status": [f"A {order.status} order is not called out."]})
     if order.start <= now:
         raise ValidationError({"start": ["This order has already started."]})
     first_radius = settings.DISPATCH["WAVE_RADII_KM"][0]

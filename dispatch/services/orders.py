@@ -178,18 +178,29 @@ _FROZEN_AFTER_DRAFT = frozenset({"client", "site", "franchise", "work_type", "st
                                  "pay_rate"})
 
 
+# Once an order is completed its books are written: the bill rate is on the invoice lines.
+_FROZEN_WHEN_COMPLETED = frozenset({"bill_rate"})
+
+
 @transaction.atomic
 def order_update(*, order: Order, **changes: Any) -> Order:
-    """Change an order's details; after the call-out only notes, rates and foreman may change."""
+    """Change an order's details; after the call-out only notes, the bill rate and foreman may
+    change, and after completion not the bill rate either. A field sent with its current value
+    is no change (a full update of an order under way is fine)."""
     order = Order.objects.select_for_update().get(pk=order.pk)
+    changed = {f for f in changes if changes[f] != getattr(order, f)}
     if order.status != Order.Status.DRAFT:
-        frozen = {f for f in changes if f in _FROZEN_AFTER_DRAFT
-                  and changes[f] != getattr(order, f)}
+        frozen = changed & _FROZEN_AFTER_DRAFT
         if frozen:
             raise ValidationError(
                 {f: ["Workers have been called for this order; this cannot change now."]
                  for f in frozen}
             )
+    if order.status == Order.Status.COMPLETED and changed & _FROZEN_WHEN_COMPLETED:
+        raise ValidationError(
+            {"bill_rate": ["The order is completed and invoiced at its bill rate; give the "
+                           "client a credit instead."]}
+        )
     if (
         "headcount" in changes
         and changes["headcount"] != order.headcount
@@ -204,7 +215,7 @@ def order_update(*, order: Order, **changes: Any) -> Order:
         site=order.site,
         franchise=order.franchise,
         start=order.start,
-        is_new="start" in changes,
+        is_new="start" in changed,
         foreman=order.foreman,
         headcount=order.headcount,
         foremen_needed=order.foremen_needed,

@@ -243,7 +243,8 @@ class TestSla:
         assert leads_reroute_expired() == 1
         lead.refresh_from_db()
         assert lead.franchise is None
-        assert lead.status == Lead.Status.NEW
+        assert lead.status == Lead.Status.EXPIRED
+        assert "no other franchise left" in lead.hops.order_by("offered_at", "id").last().reason
         assert lead.respond_by is None
         assert leads_reroute_expired() == 0
         assert _hops(lead) == [

@@ -78,6 +78,19 @@ class TestHQ:
         response = hq_api.get(URL, {"kind": "brand_franchise"})
         assert [row["name"] for row in response.json()["results"]] == ["Brand"]
 
+    def test_headquarters_stays_headquarters_and_no_franchise_becomes_it(
+        self, hq_api: APIClient, hq_franchise: Any, spb: Any
+    ) -> None:
+        demoted = hq_api.patch(f"{URL}{hq_franchise.id}/", {"kind": "official_office"},
+                               format="json")
+        promoted = hq_api.patch(f"{URL}{spb.id}/", {"kind": "hq"}, format="json")
+        created = hq_api.post(URL, {"name": "Second HQ", "kind": "hq", "city": "Moscow",
+                                    "timezone": "Europe/Moscow"}, format="json")
+        assert [r.status_code for r in (demoted, promoted, created)] == [400, 400, 400]
+        assert all("kind" in r.json() for r in (demoted, promoted, created))
+        assert list(Franchise.objects.filter(kind=Franchise.Kind.HQ)) == [hq_franchise]
+        assert Franchise.objects.get(pk=spb.pk).kind == Franchise.Kind.OFFICIAL_OFFICE
+
     def test_franchises_cannot_be_deleted_through_the_api(
         self, hq_api: APIClient, spb: Any
     ) -> None:
