@@ -1,9 +1,13 @@
 """API for prices, invoices, pay, royalty statements and the network benchmark."""
 
 import csv
+from datetime import date
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django import forms
+from django.core.exceptions import ValidationError as ModelValidationError
 from django.http import HttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,7 +19,7 @@ from rest_framework.response import Response
 
 from clients.models import Conditions, WorkType
 from config import clock
-from config.filters import ScopedFilterSet
+from config.filters import RelatedIdFilter, ScopedFilterSet
 from franchises.api import (
     IsHQOrReadOnly,
     OwnFranchiseField,
@@ -28,6 +32,18 @@ from .benchmarks import METRICS, network_medians
 from .models import Credit, InvoiceLine, PayLine, RateCard, RoyaltyStatement
 from .pricing import money
 from .selectors import benchmark_rows
+
+
+class KeepsTheBooks(permissions.BasePermission):
+    """Prices, revenue and royalties are the office's and HQ's business, not a foreman's:
+    his login runs orders on site (statements, lines and rate cards are already out of his
+    scope)."""
+
+    message = "A foreman login does not see the franchise's prices or figures."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        return user.is_superuser or getattr(user, "role", None) != "foreman"
 
 
 class RateCardSerializer(serializers.ModelSerializer):
@@ -69,6 +85,8 @@ class QuoteSerializer(serializers.Serializer):
 class QuoteView(views.APIView):
     """The price to tell a client on the phone: POST the order's terms, get the rates."""
 
+    permission_classes = (permissions.IsAuthenticated, KeepsTheBooks)
+
     @extend_schema(request=QuoteRequestSerializer, responses=QuoteSerializer)
     def post(self, request: Request) -> Response:
         form = QuoteRequestSerializer(data=request.data, context={"request": request})
@@ -77,11 +95,48 @@ class QuoteView(views.APIView):
         return Response(QuoteSerializer(quote).data)
 
 
+class _PeriodField(forms.CharField):
+    def clean(self, value: Any) -> Any:
+        value = super().clean(value)
+        if value:
+            try:
+                services.validate_period(value)
+            except ModelValidationError as exc:
+                raise forms.ValidationError(exc.message_dict["period"]) from exc
+        return value
+
+
+class PeriodFilter(filters.CharFilter):
+    """A "YYYY-MM" month: anything else is a 400, as on the benchmark, not an empty list
+    that reads as "nothing was invoiced"."""
+
+    field_class = _PeriodField
+
+
 class LineFilter(ScopedFilterSet):
-    period = filters.CharFilter()
+    period = PeriodFilter()
 
     class Meta:
         fields = ["period", "franchise", "order", "worker"]
+
+
+# A text cell starting with one of these is read by spreadsheet software as a formula: a
+# worker who names himself =HYPERLINK(...) would put a live link in the accountant's sheet.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: text that could be read as a formula gets a leading apostrophe, which
+    spreadsheets take as "this is text" (a phone number +7... then stays readable instead of
+    turning into 7.9E+10). Numbers and dates are written as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return f"'{value}"
+    return value
+
+
+def _local_date(line: InvoiceLine | PayLine) -> date:
+    """The day the order started in its franchise's time zone, the day its period counts."""
+    return line.order.start.astimezone(ZoneInfo(line.franchise.timezone)).date()
 
 
 def _csv(rows: list[list[Any]], header: list[str], filename: str) -> HttpResponse:
@@ -91,7 +146,7 @@ def _csv(rows: list[list[Any]], header: list[str], filename: str) -> HttpRespons
     response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_cell(value) for value in row] for row in rows)
     return response
 
 
@@ -117,9 +172,9 @@ class InvoiceLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def export(self, request: Request) -> HttpResponse:
         """CSV of the filtered lines (e.g. ?period=2026-10) for the accountants."""
         lines = self.filter_queryset(self.get_queryset()).select_related(
-            "client", "order", "worker"
+            "client", "order", "worker", "franchise"
         )
-        rows = [[line.period, line.client.name, line.order.code, line.order.start.date(),
+        rows = [[line.period, line.client.name, line.order.code, _local_date(line),
                  line.worker.name, line.hours, line.rate, line.amount, line.currency]
                 for line in lines]
         header = ["period", "client", "order", "date", "worker", "hours", "rate", "amount",
@@ -135,6 +190,9 @@ class PayLineSerializer(serializers.ModelSerializer):
 
 
 class PayLineFilter(LineFilter):
+    # A pay line has no client of its own: it is the order's.
+    client = RelatedIdFilter(field_name="order__client")
+
     class Meta(LineFilter.Meta):
         model = PayLine
 
@@ -147,9 +205,11 @@ class PayLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> HttpResponse:
         """CSV of the filtered pay lines."""
-        lines = self.filter_queryset(self.get_queryset()).select_related("order", "worker")
+        lines = self.filter_queryset(self.get_queryset()).select_related(
+            "order", "worker", "franchise"
+        )
         rows = [[line.period, line.worker.name, str(line.worker.phone), line.order.code,
-                 line.order.start.date(), line.hours, line.rate, line.amount, line.currency]
+                 _local_date(line), line.hours, line.rate, line.amount, line.currency]
                 for line in lines]
         header = ["period", "worker", "phone", "order", "date", "hours", "rate", "amount",
                   "currency"]
@@ -162,27 +222,38 @@ class CreditSerializer(serializers.ModelSerializer):
         fields = ["id", "franchise", "client", "period", "amount", "reason", "created_at"]
 
     def validate_period(self, value: str) -> str:
-        from django.core.exceptions import ValidationError as ModelValidationError
-
         try:
             return services.validate_period(value)
         except ModelValidationError as exc:
             raise ValidationError(exc.message_dict["period"]) from exc
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # A credit lowers its franchise's turnover: it must be for one of that franchise's
-        # own clients.
-        if attrs["client"].franchise_id != attrs["franchise"].pk:
-            raise ValidationError({"client": ["This client belongs to another franchise."]})
-        return attrs
+    def create(self, validated_data: dict[str, Any]) -> Credit:
+        # The rules (the client's own franchise, a month begun, no more than was invoiced)
+        # are the service's; its ValidationError is a 400 on the field at fault.
+        return services.credit_give(**validated_data)
+
+
+class CreditFilter(ScopedFilterSet):
+    period = PeriodFilter()
+
+    class Meta:
+        model = Credit
+        fields = ["franchise", "client", "period"]
 
 
 class CreditViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+    """Credits to clients. HQ gives them and may take back one given by mistake (DELETE):
+    a credit is not edited, it is withdrawn and given again, so each amount that ever
+    lowered a statement was a whole credit."""
+
     queryset = Credit.objects.order_by("-created_at")
     serializer_class = CreditSerializer
     permission_classes = (permissions.IsAuthenticated, IsHQOrReadOnly)
-    filterset_fields = ["franchise", "client", "period"]
-    http_method_names = ["get", "post", "head", "options"]
+    filterset_class = CreditFilter
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def perform_destroy(self, instance: Credit) -> None:
+        services.credit_withdraw(credit=instance, withdrawn_by=self.request.user)
 
 
 class RoyaltyStatementSerializer(serializers.ModelSerializer):
@@ -200,12 +271,20 @@ class PaymentSerializer(serializers.Serializer):
     paid_on = serializers.DateField()
 
 
+class RoyaltyStatementFilter(ScopedFilterSet):
+    period = PeriodFilter()
+
+    class Meta:
+        model = RoyaltyStatement
+        fields = ["franchise", "period", "status"]
+
+
 class RoyaltyStatementViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = RoyaltyStatement.objects.select_related("franchise").order_by(
         "-period", "franchise_id"
     )
     serializer_class = RoyaltyStatementSerializer
-    filterset_fields = ["franchise", "period", "status"]
+    filterset_class = RoyaltyStatementFilter
 
     @extend_schema(request=PaymentSerializer, responses=RoyaltyStatementSerializer)
     @action(detail=True, methods=["post"])
@@ -261,6 +340,8 @@ class BenchmarkReportSerializer(serializers.Serializer):
 class BenchmarkView(views.APIView):
     """Each location's figures for a month beside the network median of each."""
 
+    permission_classes = (permissions.IsAuthenticated, KeepsTheBooks)
+
     @extend_schema(
         responses=BenchmarkReportSerializer,
         parameters=[
@@ -270,8 +351,6 @@ class BenchmarkView(views.APIView):
     )
     def get(self, request: Request) -> Response:
         period = request.query_params.get("period") or clock.now().strftime("%Y-%m")
-        from django.core.exceptions import ValidationError as ModelValidationError
-
         try:
             services.validate_period(period)
         except ModelValidationError as exc:

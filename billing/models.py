@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -11,6 +11,12 @@ from clients.models import Client, WorkType
 from dispatch.models import Order
 from franchises.models import Franchise
 from workers.models import Worker
+
+# Night and weekend multiply the rates: a factor of zero or below prices the shift at nothing
+# or less (a negative quote), and above this one is a typo, not a surcharge.
+MAX_RATE_FACTOR = Decimal(5)
+# Quotes and orders cap a shift at 24 hours, so a longer minimum could never be worked.
+MAX_MIN_HOURS = Decimal(24)
 
 
 class RateCard(models.Model):
@@ -25,15 +31,33 @@ class RateCard(models.Model):
                                     validators=[MinValueValidator(0)])
     pay_rate = models.DecimalField(max_digits=10, decimal_places=2,
                                    validators=[MinValueValidator(0)])
-    min_hours = models.DecimalField(max_digits=4, decimal_places=1, default=Decimal(4))
-    night_factor = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("1.20"))
-    weekend_factor = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("1.10"))
+    min_hours = models.DecimalField(
+        max_digits=4, decimal_places=1, default=Decimal(4),
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_MIN_HOURS)],
+    )
+    night_factor = models.DecimalField(
+        max_digits=4, decimal_places=2, default=Decimal("1.20"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_RATE_FACTOR)],
+    )
+    weekend_factor = models.DecimalField(
+        max_digits=4, decimal_places=2, default=Decimal("1.10"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_RATE_FACTOR)],
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["franchise", "work_type"], name="rate_card_unique"),
             models.CheckConstraint(condition=Q(bill_rate__gte=0) & Q(pay_rate__gte=0),
                                    name="rate_card_rates_positive"),
+            models.CheckConstraint(
+                condition=Q(night_factor__gt=0, night_factor__lte=MAX_RATE_FACTOR,
+                            weekend_factor__gt=0, weekend_factor__lte=MAX_RATE_FACTOR),
+                name="rate_card_factors_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_hours__gte=0, min_hours__lte=MAX_MIN_HOURS),
+                name="rate_card_min_hours_in_range",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,7 @@
 """Money: invoice and pay lines at completion, quotes, royalty statements and payments."""
 
 import calendar
+import logging
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
+from clients.models import Client
 from clients.services import booking_horizon_error
 from config import clock
 from dispatch.models import Offer, Order
@@ -19,6 +21,8 @@ from franchises.models import Franchise
 
 from . import pricing
 from .models import Credit, InvoiceLine, PayLine, RateCard, RoyaltyPayment, RoyaltyStatement
+
+logger = logging.getLogger(__name__)
 
 # A statement is due on this day of the month after its period.
 STATEMENT_DUE_DAY = 15
@@ -263,6 +267,64 @@ def _restated_earlier_months(
     return restated
 
 
+@transaction.atomic
+def credit_give(*, franchise: Franchise, client: Client, period: str, amount: Decimal,
+                reason: str) -> Credit:
+    """Refund part of what `client` was invoiced in `period`: it lowers the franchise's
+    turnover, and with it the royalty HQ is owed.
+
+    A credit is a refund of invoiced work, so it must be for a month that has begun (in the
+    franchise's time zone) and, with the client's earlier credits for that month, may not
+    exceed what the client was invoiced then. Without that bound one typo (an extra few
+    zeros) made the franchise's turnover, royalty and the network's benchmark negative.
+    ValidationError on `client`, `period` or `amount` otherwise."""
+    if client.franchise_id != franchise.pk:
+        raise ValidationError({"client": ["This client belongs to another franchise."]})
+    if amount <= 0:
+        raise ValidationError({"amount": ["A credit must be more than zero."]})
+    period_start, _ = period_bounds(period, franchise.timezone)
+    if period_start > clock.now():
+        raise ValidationError({"period": [
+            f"{period} has not started yet: a credit refunds work already invoiced."
+        ]})
+    # The client's row is the lock: two credits given at once for the same client cannot
+    # both fit under what is left of the invoice.
+    Client.objects.select_for_update().filter(pk=client.pk).first()
+    invoiced = InvoiceLine.objects.filter(
+        franchise=franchise, client=client, period=period
+    ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    credited = Credit.objects.filter(
+        franchise=franchise, client=client, period=period
+    ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    available = invoiced - credited
+    if amount > available:
+        raise ValidationError({"amount": [
+            f"{client.name} was invoiced {pricing.money(invoiced)} {franchise.currency} in "
+            f"{period} and has been credited {pricing.money(credited)}: at most "
+            f"{pricing.money(max(available, Decimal(0)))} can be credited."
+        ]})
+    return Credit.objects.create(franchise=franchise, client=client, period=period,
+                                 amount=amount, reason=reason)
+
+
+@transaction.atomic
+def credit_withdraw(*, credit: Credit, withdrawn_by: Any) -> None:
+    """Take back a credit given by mistake.
+
+    Allowed whether or not its month's statement has been issued: the statements follow
+    the books, so an issued month whose credits shrink is carried into the franchise's next
+    statement as a positive `adjustment` (see `_restated_earlier_months`), and the issued
+    statement keeps the credits figure it was issued with. The log line is the trail of
+    who took back what."""
+    credit = Credit.objects.select_for_update().get(pk=credit.pk)
+    logger.info(
+        "credit %s withdrawn by %s: %s %s to client %s for %s (%s)", credit.pk,
+        getattr(withdrawn_by, "username", withdrawn_by), credit.amount,
+        credit.franchise.currency, credit.client_id, credit.period, credit.reason,
+    )
+    credit.delete()
+
+
 def previous_period(today: date) -> str:
     year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
     return f"{year:04d}-{month:02d}"
@@ -282,6 +344,13 @@ def statement_pay(*, statement: RoyaltyStatement, amount: Decimal, paid_on: date
         )
     if paid_on > clock.now().date():
         raise ValidationError({"paid_on": ["A payment date cannot be in the future."]})
+    year, month = _year_month(statement.period)
+    if paid_on < date(year, month, 1):
+        # A royalty on a month's turnover cannot have been paid before the month began:
+        # such a date is a typo, and it would make the statement's payment history nonsense.
+        raise ValidationError({"paid_on": [
+            f"A payment for {statement.period} cannot be dated before the month began."
+        ]})
     RoyaltyPayment.objects.create(
         statement=statement, amount=amount, paid_on=paid_on, recorded_by=recorded_by,
         recorded_at=clock.now(),
