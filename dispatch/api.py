@@ -137,6 +137,9 @@ class AttendanceEntrySerializer(serializers.Serializer):
 
 
 class FeedbackEntrySerializer(serializers.Serializer):
+    """One score. A foreman gives `foreman` scores only; a `client` score comes from the
+    client's SMS, or from an office or HQ login passing on what the client said."""
+
     worker = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     score = serializers.IntegerField(min_value=1, max_value=5)
     source = serializers.ChoiceField(choices=["foreman", "client"])
@@ -174,6 +177,13 @@ class OrderOnSiteMixin:
     @action(detail=True, methods=["post"])
     def feedback(self, request: Request, pk: str | None = None) -> Response:
         entries = _entries(FeedbackEntrySerializer, request.data)
+        user = request.user
+        if (not user.is_hq and user.role == User.Role.FOREMAN
+                and any(entry["source"] == "client" for entry in entries)):
+            raise ValidationError(
+                {"source": ["A foreman gives foreman scores; the client scores by SMS or "
+                            "through the office."]}
+            )
         recorded = feedback_record(
             order=self.get_object(),
             entries=[FeedbackEntry(e["worker"], e["score"], e["source"]) for e in entries],

@@ -131,6 +131,30 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Жалоба по {code} отклонена: неявка остаётся",
         "en": "Appeal on {code} declined: the no-show stands.",
     },
+    # A reversal that also lifts the suspension the no-show caused, and one that leaves a
+    # suspension in place (set by a recruiter, or other no-shows still call for it).
+    "appeal_reversed_reinstated": {
+        "ru": "Жалоба по {code} принята: неявка снята, вы снова получаете заказы",
+        "en": "Appeal on {code} upheld: the no-show is removed and you can take jobs again.",
+    },
+    "appeal_reversed_still_suspended": {
+        "ru": "Жалоба по {code} принята: неявка снята. Допуск решит рекрутер",
+        "en": "Appeal on {code} upheld: the no-show is removed. A recruiter will review your "
+              "suspension.",
+    },
+    # APPEAL again after the decision: the decision, not a promise of a new review.
+    "appeal_already_upheld": {
+        "ru": "Жалоба по {code} уже рассмотрена: неявка остаётся",
+        "en": "Your appeal on {code} was already decided: the no-show stands.",
+    },
+    "appeal_already_reversed": {
+        "ru": "Жалоба по {code} уже рассмотрена: неявка снята",
+        "en": "Your appeal on {code} was already decided: the no-show was removed.",
+    },
+    "appeal_window_closed": {
+        "ru": "Срок жалобы по {code} истёк: {days} дн. после смены",
+        "en": "The appeal window for {code} has closed: {days} days after the shift.",
+    },
     "client_feedback": {
         "ru": "Оцените бригаду {code} ({when}) от 1 до 5 в ответном SMS",
         "en": "How was crew {code} ({when})? Reply with a score from 1 to 5.",
@@ -138,6 +162,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "client_thanks": {
         "ru": "Спасибо за оценку {score} бригаде {code}!",
         "en": "Thank you for scoring crew {code} {score}/5!",
+    },
+    # A second digit after the latest request was answered: that score stands.
+    "client_already_scored": {
+        "ru": "Бригада {code} уже оценена: {score}. Спасибо!",
+        "en": "Crew {code} was already scored {score}/5. Thank you!",
     },
     "urgent": {
         "ru": "Срочно {code}: нужен сейчас, {address}, {pay}р/ч. Едете? ДА {code}",

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from config import clock
-from workers.models import Worker
+from workers.models import Interview, Worker
 
 from . import model
 from .models import RatingEvent
@@ -34,16 +34,75 @@ def worker_figures_set(*, worker: Worker, state: model.WorkerState, now: datetim
     return ["rating_state", "rating", "reliability", "shifts_completed", "no_shows"]
 
 
+# The reasons written on the worker's history row (django-simple-history's change reason, as
+# the admin's history page shows it) when the rule changes a status. The suspension's reason is
+# also how a restatement tells the rule's suspension from a recruiter's: only the rule's own
+# suspension is ever lifted by the rule.
+SUSPENDED_BY_RULE = "suspended by the no-show rule"
+SUSPENSION_LIFTED = "suspension lifted: the no-shows that caused it were reversed"
+
+
 def _write(worker: Worker, state: model.WorkerState, params: model.RatingParams,
-           now: datetime, *, after_no_show: bool = False) -> None:
+           now: datetime, *, after_no_show: bool = False, lift_suspension: bool = False) -> None:
     fields = worker_figures_set(worker=worker, state=state, now=now)
     # Only a new no-show can suspend: a worker a recruiter has let back in is not suspended
     # again by the next shift or a restatement while the old no-shows are still recent.
     if (after_no_show and worker.status == Worker.Status.ACTIVE
             and model.should_suspend(state, now, params)):
         worker.status = Worker.Status.SUSPENDED
+        # django-simple-history writes this on the history row the save creates.
+        worker._change_reason = SUSPENDED_BY_RULE
+        fields.append("status")
+    elif lift_suspension:
+        worker.status = Worker.Status.ACTIVE
+        worker._change_reason = SUSPENSION_LIFTED
         fields.append("status")
     worker.save(update_fields=fields)
+
+
+def _suspended_by_rule(worker: Worker) -> bool:
+    """Whether the worker's current suspension was set by the no-show rule and is still only
+    the rule's: the history row that moved them into `suspended` carries the rule's reason,
+    and no recruiter has refused them since (their latest interview did not fail). A
+    suspension set by hand (the admin), one from before reasons were written, or one with no
+    history says no, so it stays for a recruiter."""
+    latest_interview = (
+        Interview.objects.filter(worker=worker).order_by("-at", "-id")
+        .values_list("outcome", flat=True).first()
+    )
+    if latest_interview == Interview.Outcome.FAILED or worker.vetted_at is None:
+        return False
+    history = worker.history.all()
+    before = (
+        history.exclude(status=Worker.Status.SUSPENDED).order_by("-history_id")
+        .values_list("history_id", flat=True).first()
+    )
+    run = history.filter(status=Worker.Status.SUSPENDED)
+    if before is not None:
+        run = run.filter(history_id__gt=before)
+    started = run.order_by("history_id").values_list("history_change_reason", flat=True).first()
+    return started == SUSPENDED_BY_RULE
+
+
+def _rule_still_suspends(worker: Worker, events: list[RatingEvent],
+                         params: model.RatingParams) -> bool:
+    """Whether the standing events still hold a no-show that suspends under the rule, as it
+    was applied when recorded (with the state before it and at its own time). No-shows before
+    the worker's last passed interview do not count: a recruiter had let them back in after
+    those, and only a new no-show suspends again."""
+    reinstated = (
+        Interview.objects.filter(worker=worker, outcome=Interview.Outcome.PASSED)
+        .order_by("-at").values_list("at", flat=True).first()
+    )
+    state = model.initial_state(params)
+    for row in sorted(events, key=lambda row: row.at):  # replay's order: by time, then id
+        event = _event(row)
+        state = model.apply(state, event, params)
+        if (event.kind == model.EventKind.NO_SHOW
+                and (reinstated is None or event.at > reinstated)
+                and model.should_suspend(state, event.at, params)):
+            return True
+    return False
 
 
 @transaction.atomic
@@ -79,15 +138,28 @@ def _event(row: RatingEvent) -> model.Event:
 
 @transaction.atomic
 def worker_ratings_recompute(*, worker: Worker, now: datetime | None = None) -> Any:
-    """Restate a worker's figures from all their standing events (after an appeal, or a
-    change of parameters). The rating is stated as of `now` (the clock by default), as the
-    periodic refresh states it: penalties fade between events."""
+    """Restate a worker's figures from all their standing events (after an appeal, a
+    correction, a replaced score, or a change of parameters). The rating is stated as of `now`
+    (the clock by default), as the periodic refresh states it: penalties fade between events.
+
+    A suspension the no-show rule set is lifted (the worker is active again, and the history
+    says why) when no standing no-show would suspend any more: the no-show that caused it was
+    reversed. A suspension a recruiter set by hand is never lifted here, and the rule's
+    suspension is not lifted merely because time has passed: it waits for a recruiter then.
+    """
     params = rating_params()
     worker = Worker.objects.select_for_update().get(pk=worker.pk)
-    events = RatingEvent.objects.filter(worker=worker, reversed_at__isnull=True).order_by("id")
+    events = list(
+        RatingEvent.objects.filter(worker=worker, reversed_at__isnull=True).order_by("id")
+    )
     state = model.replay([_event(row) for row in events], params)
     moment = now or clock.now()
     if state.last_event_at is not None and moment < state.last_event_at:
         moment = state.last_event_at
-    _write(worker, state, params, moment)
+    lift = (
+        worker.status == Worker.Status.SUSPENDED
+        and _suspended_by_rule(worker)
+        and not _rule_still_suspends(worker, events, params)
+    )
+    _write(worker, state, params, moment, lift_suspension=lift)
     return state

@@ -153,6 +153,9 @@ def _crew_context(request: HttpRequest, order: Order, errors: list[str],
     )
     for offer in crew:
         offer.hours_typed = typed.get(offer.worker_id)
+        # What a blank hours field means (attendance_record leaves recorded hours as they
+        # are): the hours already recorded for someone who came, else the whole shift.
+        offer.hours_kept = offer.hours_worked if offer.attendance in CAME else None
     return {
         "order": order,
         "crew": crew,

@@ -111,6 +111,32 @@ def _standby_wanted(order: Order, now: Any) -> int:
                            settings.DISPATCH["ADAPTIVE_SHOW_TARGET"])
 
 
+def no_shows_mark(*, order: Order) -> int:
+    """Mark every confirmed worker with no attendance, confirmed before the start, as a
+    no-show, each with its rating event (the rating drops at once). Returns how many.
+
+    The caller holds the order's row lock (`select_for_update`) in its transaction, as every
+    writer of attendance does, so a worker is marked once: a second call finds them marked.
+    Used by the no-show check at start + grace and by completion, which may come sooner.
+    """
+    # Standby workers called in at or after the start (by an earlier run of the check, or
+    # for a withdrawal) are on their way: not no-shows yet.
+    missing = list(
+        order.offers.filter(state=Offer.State.CONFIRMED, attendance__isnull=True)
+        .exclude(confirmed_at__gte=order.start)
+        .select_related("worker")
+    )
+    marked = Offer.objects.filter(
+        pk__in=[o.pk for o in missing], attendance__isnull=True
+    ).update(attendance=Offer.Attendance.NO_SHOW)
+    for offer in missing:
+        rating_event_record(
+            worker=offer.worker, kind=EventKind.NO_SHOW, order_ref=order.pk,
+            note=f"no-show on {order.code}",
+        )
+    return marked
+
+
 @transaction.atomic
 def no_show_check(*, order_id: int) -> int:
     """At start + grace: every confirmed worker not checked in is a no-show, once.
@@ -127,21 +153,7 @@ def no_show_check(*, order_id: int) -> int:
         Order.Status.CANCELLED, Order.Status.DRAFT, Order.Status.COMPLETED
     ):
         return 0
-    # Standby workers called in at or after the start (by an earlier run of this check, or
-    # for a withdrawal) are on their way: not no-shows yet.
-    missing = list(
-        order.offers.filter(state=Offer.State.CONFIRMED, attendance__isnull=True)
-        .exclude(confirmed_at__gte=order.start)
-        .select_related("worker")
-    )
-    marked = Offer.objects.filter(
-        pk__in=[o.pk for o in missing], attendance__isnull=True
-    ).update(attendance=Offer.Attendance.NO_SHOW)
-    for offer in missing:
-        rating_event_record(
-            worker=offer.worker, kind=EventKind.NO_SHOW, order_ref=order.pk,
-            note=f"no-show on {order.code}",
-        )
+    marked = no_shows_mark(order=order)
     if order.status in (Order.Status.CALLING, Order.Status.FILLED):
         order.status = Order.Status.IN_PROGRESS
         order.save(update_fields=["status"])

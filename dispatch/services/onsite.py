@@ -23,6 +23,10 @@ ATTENDANCE_CLOSES = timedelta(days=7)
 CHECK_IN_OPENS = timedelta(minutes=60)
 # Arriving later than this after the start is "late".
 LATE_AFTER = timedelta(minutes=15)
+# A client's bare "1".."5" answers our latest request to score a crew only while the request
+# is this recent: a digit weeks later (a client correcting today's score) must not rate an
+# old crew nobody remembers. Three days covers a weekend and a slow reply.
+CLIENT_SCORE_ANSWERS_WITHIN = timedelta(days=3)
 
 # Functions called with a completed order inside the transaction that completed it, and again
 # inside each later attendance correction: each brings what follows from the confirmed hours
@@ -181,7 +185,15 @@ class FeedbackEntry:
 
 @transaction.atomic
 def feedback_record(*, order: Order, entries: list[FeedbackEntry]) -> int:
-    """Quality scores (1-5) from the foreman or the client for workers who came."""
+    """Quality scores (1-5) from the foreman or the client for workers who came.
+
+    One score counts per order, worker and source. The same score again (a retried request,
+    a double tap) changes nothing; a different score from the same source replaces the
+    earlier one, which stays on record as reversed while the figures are restated without it
+    (as an appeal reverses a no-show). The order's row lock makes two requests at once take
+    turns. Returns how many scores were recorded (new or replacing).
+    """
+    now = clock.now()
     order = Order.objects.select_for_update().get(pk=order.pk)
     came = {
         offer.worker_id: offer
@@ -192,18 +204,43 @@ def feedback_record(*, order: Order, entries: list[FeedbackEntry]) -> int:
     missing = [entry.worker_id for entry in entries if entry.worker_id not in came]
     if missing:
         raise ValidationError({"worker": [f"Did not work this shift: {sorted(set(missing))}."]})
+    standing: dict[tuple[int, str], list[RatingEvent]] = {}
+    for event in RatingEvent.objects.filter(
+        order_ref=order.pk, kind=EventKind.SCORE, reversed_at__isnull=True,
+        worker_id__in=[entry.worker_id for entry in entries],
+    ).order_by("id"):
+        standing.setdefault((event.worker_id, event.source), []).append(event)
+    recorded = 0
     for entry in entries:
-        rating_event_record(
-            worker=came[entry.worker_id].worker, kind=EventKind.SCORE, score=entry.score,
-            source=entry.source, order_ref=order.pk, note=f"{entry.source} score on {order.code}",
-        )
-    return len(entries)
+        key = (entry.worker_id, entry.source)
+        earlier = standing.get(key, [])
+        if [event.score for event in earlier] == [entry.score]:
+            continue
+        worker = came[entry.worker_id].worker
+        if earlier:
+            RatingEvent.objects.filter(pk__in=[event.pk for event in earlier]).update(
+                reversed_at=now, note=f"replaced by {entry.source} score {entry.score}"
+            )
+            worker_ratings_recompute(worker=worker)
+        standing[key] = [rating_event_record(
+            worker=worker, kind=EventKind.SCORE, score=entry.score, source=entry.source,
+            order_ref=order.pk, note=f"{entry.source} score on {order.code}",
+        )]
+        recorded += 1
+    return recorded
 
 
 @transaction.atomic
 def order_complete(*, order: Order) -> Order:
     """Close the order once it has started: hours are confirmed (the shift's length for
-    anyone present without hours recorded)."""
+    anyone present without hours recorded).
+
+    Completion cancels the order's steps, the no-show check among them, so whoever was
+    confirmed before the start and has no attendance is marked a no-show here, as the check
+    would have done (completing within the grace period must not excuse anyone); the check
+    itself then finds nothing left to mark."""
+    from .lifecycle import no_shows_mark
+
     now = clock.now()
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status == Order.Status.COMPLETED:
@@ -212,6 +249,7 @@ def order_complete(*, order: Order) -> Order:
         raise ValidationError({"start": ["An order can be completed once it has started."]})
     if order.status in (Order.Status.DRAFT, Order.Status.CANCELLED):
         raise ValidationError({"status": [f"A {order.status} order cannot be completed."]})
+    no_shows_mark(order=order)
     _confirm_hours(order)
     if order.status in (Order.Status.CALLING, Order.Status.FILLED):
         order.status = Order.Status.IN_PROGRESS

@@ -205,28 +205,36 @@ def reconfirm(*, offer: Offer, now: Any) -> None:
 
 
 def _client_feedback(inbound: handlers.Inbound) -> str | None:
-    """A client's "1".."5" answering our request to score a completed crew, else None."""
+    """A client's "1".."5" answering our latest request to score a completed crew, else None.
+
+    Only the newest request counts, and only while it is recent (CLIENT_SCORE_ANSWERS_WITHIN):
+    a second digit after it was answered is told the score stands, and never rates an older
+    crew whose request went unanswered."""
     from messaging.models import Message
 
-    from .onsite import client_score_record
+    from .onsite import CLIENT_SCORE_ANSWERS_WITHIN, client_score_record
 
     text = inbound.command.text.strip().strip(".!")
     if inbound.worker is not None or text not in {"1", "2", "3", "4", "5"}:
         return None
     asked = (
         Message.objects.filter(
-            phone=inbound.phone, purpose="client_feedback", order__client_score__isnull=True
+            phone=inbound.phone, purpose="client_feedback", order__isnull=False,
+            created_at__gte=inbound.now - CLIENT_SCORE_ANSWERS_WITHIN,
         )
         .select_related("order", "order__franchise", "order__site")
-        .order_by("-created_at")
+        .order_by("-created_at", "-id")
         .first()
     )
-    if asked is None or asked.order is None:
+    if asked is None:
         return None
     order = asked.order
     inbound.message.order = order
     inbound.message.save(update_fields=["order"])
-    client_score_record(order=order, score=int(text))
+    if not client_score_record(order=order, score=int(text)):
+        order.refresh_from_db(fields=["client_score"])
+        return texts.render("client_already_scored", "ru", score=order.client_score,
+                            **order_values(order, "ru"))
     return texts.render("client_thanks", "ru", score=text, **order_values(order, "ru"))
 
 
@@ -371,25 +379,40 @@ def _handle_withdraw(inbound: handlers.Inbound) -> str | None:
 
 
 def _handle_appeal(inbound: handlers.Inbound) -> str | None:
-    from .appeals import appeal_open
+    from ..models import Appeal
+    from .appeals import APPEAL_WINDOW, appeal_open
 
     worker, language, code = inbound.worker, inbound.language, inbound.command.code
     if worker is None:
         return _unknown_sender(language)
-    offer = (
-        Offer.objects.filter(worker=worker, attendance=Offer.Attendance.NO_SHOW)
-        .filter(**({"order__code": code} if code else {}))
-        .select_related("order", "order__franchise", "order__site")
-        .order_by("-order__start")
-        .first()
-    )
+    # A no-show still standing first; else one already reversed on appeal (excused), so a
+    # worker who asks again is told it was removed rather than that there was none.
+    offer = None
+    for attendance in (Offer.Attendance.NO_SHOW, Offer.Attendance.EXCUSED):
+        offer = (
+            Offer.objects.filter(worker=worker, attendance=attendance)
+            .filter(**({"order__code": code} if code else {}))
+            .select_related("order", "order__franchise", "order__site")
+            .order_by("-order__start", "-id")
+            .first()
+        )
+        if offer is not None:
+            break
     if offer is None:
         return texts.render("appeal_not_possible", language, code=code or "?")
     inbound.message.order = offer.order
     inbound.message.save(update_fields=["order"])
-    appeal = appeal_open(offer=offer, text=inbound.command.text, now=inbound.now)
-    key = "appeal_recorded" if appeal is not None else "appeal_not_possible"
-    return texts.render(key, language, **order_values(offer.order, language))
+    opened = appeal_open(offer=offer, text=inbound.command.text, now=inbound.now)
+    decided = opened.appeal.status if opened.reason == "decided" and opened.appeal else None
+    key = {
+        "opened": "appeal_recorded",
+        "pending": "appeal_recorded",
+        "window_closed": "appeal_window_closed",
+        "decided": ("appeal_already_reversed" if decided == Appeal.Status.REVERSED
+                    else "appeal_already_upheld"),
+    }.get(opened.reason, "appeal_not_possible")
+    return texts.render(key, language, days=APPEAL_WINDOW.days,
+                        **order_values(offer.order, language))
 
 
 def register_handlers() -> None:
