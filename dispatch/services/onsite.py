@@ -245,10 +245,10 @@ def order_complete(*, order: Order) -> Order:
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status == Order.Status.COMPLETED:
         return order
-    if now < order.start:
-        raise ValidationError({"start": ["An order can be completed once it has started."]})
     if order.status in (Order.Status.DRAFT, Order.Status.CANCELLED):
         raise ValidationError({"status": [f"A {order.status} order cannot be completed."]})
+    if now < order.start:
+        raise ValidationError({"start": ["An order can be completed once it has started."]})
     no_shows_mark(order=order)
     _confirm_hours(order)
     if order.status in (Order.Status.CALLING, Order.Status.FILLED):

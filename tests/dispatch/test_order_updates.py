@@ -57,3 +57,13 @@ def test_calling_out_a_completed_order_says_it_is_completed(
     response = spb_api.post(f"{URL}{order.id}/callout/")
     assert response.status_code == 400
     assert response.json()["status"] == ["A completed order is not called out."]
+
+
+def test_completing_a_cancelled_order_says_it_is_cancelled(
+    desk: Desk, spb_api: APIClient
+) -> None:
+    order = desk.called(2)
+    assert spb_api.post(f"{URL}{order.id}/cancel/").status_code == 200
+    response = spb_api.post(f"{URL}{order.id}/complete/")
+    assert response.status_code == 400
+    assert response.json() == {"status": ["A cancelled order cannot be completed."]}
