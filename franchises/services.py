@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -56,11 +57,24 @@ def franchise_save(*, franchise: Franchise) -> Franchise:
     if moved:
         raise ValidationError({"kind": ["Headquarters stays headquarters, and no franchise "
                                         "becomes it."]})
+    franchise.manager_phone = _manager_phone(franchise.manager_phone)
     franchise.territory = _territory_geometry(franchise.territory)
     franchise.full_clean()
     _validate_territory(franchise=franchise)
     franchise.save()
     return franchise
+
+
+def _manager_phone(raw: str) -> str:
+    """The manager's number in E.164 (new leads are texted to it), or "" for none."""
+    from phonenumber_field.phonenumber import PhoneNumber, to_python
+
+    if not (raw or "").strip():
+        return ""
+    number = to_python(raw.strip(), region=settings.DEFAULT_PHONE_REGION)
+    if not isinstance(number, PhoneNumber) or not number.is_valid():
+        raise ValidationError({"manager_phone": ["Enter a valid phone number, e.g. +79211234567."]})
+    return number.as_e164
 
 
 @transaction.atomic

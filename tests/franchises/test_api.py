@@ -91,6 +91,17 @@ class TestHQ:
         assert list(Franchise.objects.filter(kind=Franchise.Kind.HQ)) == [hq_franchise]
         assert Franchise.objects.get(pk=spb.pk).kind == Franchise.Kind.OFFICIAL_OFFICE
 
+    def test_the_managers_phone_is_a_real_number_kept_in_e164(
+        self, hq_api: APIClient, spb: Any
+    ) -> None:
+        bad = hq_api.patch(f"{URL}{spb.id}/", {"manager_phone": "not a phone"}, format="json")
+        assert bad.status_code == 400
+        assert "manager_phone" in bad.json()
+        good = hq_api.patch(f"{URL}{spb.id}/", {"manager_phone": "8 921 123-45-67"},
+                            format="json")
+        assert good.status_code == 200, good.content
+        assert good.json()["manager_phone"] == "+79211234567"
+
     def test_franchises_cannot_be_deleted_through_the_api(
         self, hq_api: APIClient, spb: Any
     ) -> None:
