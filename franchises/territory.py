@@ -100,6 +100,16 @@ def _build_territory(geojson: Mapping[str, Any]) -> BaseGeometry:
         raise TerritoryError(
             f"A territory is a GeoJSON Polygon or MultiPolygon, got type {kind!r}."
         )
+    parts = geometry.geoms if isinstance(geometry, MultiPolygon) else [geometry]
+    for part in parts:
+        west, _, east, _ = part.bounds
+        if east - west > 180.0:
+            # Meant as a strip across the 180th meridian, it would be read as a band round the
+            # rest of the world.
+            raise TerritoryError(
+                "A polygon spans more than 180 degrees of longitude. A territory across the "
+                "180th meridian must be split there into a MultiPolygon (RFC 7946)."
+            )
     if not geometry.is_valid:
         raise TerritoryError(f"The territory is not a valid shape: {explain_validity(geometry)}.")
     if geometry.area <= 0:
@@ -113,8 +123,8 @@ def parse_territory(geojson: Mapping[str, Any]) -> BaseGeometry:
     Checks: a JSON object of type Polygon or MultiPolygon; each ring closed and at least 4
     positions; each position [lng, lat] (an altitude may follow) of finite numbers in range; the
     shape valid (no self-intersection, holes inside) with positive area. Anything else raises
-    TerritoryError with a message fit to show an operator. Territories must not cross the
-    antimeridian (RFC 7946 asks for such shapes to be split); nothing here needs that.
+    TerritoryError with a message fit to show an operator. A polygon may not span more than
+    180 degrees of longitude: one across the antimeridian must be split (RFC 7946).
 
     Parsed shapes are cached by a hash of their canonical JSON, since the same few hundred
     territories are tested against every lead. The result is shared: do not mutate it.

@@ -163,3 +163,17 @@ def test_territories_overlap_rejects_invalid_input() -> None:
         territories_overlap(SQUARE, {"type": "Polygon", "coordinates": []})
 
 
+
+
+def test_a_strip_across_the_180th_meridian_must_be_split() -> None:
+    # Chukotka straddles 180: as one polygon it would read as the rest of the world.
+    across = {"type": "Polygon",
+              "coordinates": [[[179, 64], [-179, 64], [-179, 66], [179, 66], [179, 64]]]}
+    with pytest.raises(TerritoryError, match="split there into a MultiPolygon"):
+        parse_territory(across)
+    split = {"type": "MultiPolygon", "coordinates": [
+        [[[179, 64], [180, 64], [180, 66], [179, 66], [179, 64]]],
+        [[[-180, 64], [-179, 64], [-179, 66], [-180, 66], [-180, 64]]],
+    ]}
+    assert territory_contains(split, lat=65, lng=-179.5)
+    assert not territory_contains(split, lat=65, lng=0)
