@@ -30,6 +30,11 @@ logger = logging.getLogger(__name__)
 
 # A queued row whose task never ran is picked up by the sweeper after this long.
 LOST_TASK_GRACE = timedelta(seconds=30)
+# A row the sweeper hands over gets a lease as long as it has already waited (doubling from
+# LOST_TASK_GRACE), up to this: in a backlog (a morning's call-outs queued at once) its task is
+# most likely still in the broker's queue, and handing it over every half minute only adds
+# tasks that find the row already sent. A task that really was lost waits at most this long.
+MAX_HANDOVER_LEASE = timedelta(minutes=4)
 # A row left in `sending` (its worker died mid-call) is retried after this long. The
 # provider may have accepted it: that rare case delivers twice rather than never.
 STUCK_SENDING_AFTER = timedelta(minutes=10)
@@ -546,8 +551,9 @@ def _notify_failure(message_id: int) -> None:
 def outbox_sweep(*, limit: int = 500) -> int:
     """Hand every due queued row (and every row stuck in `sending`) to a send task.
 
-    Each row handed over gets a fresh lease, so the next sweep does not hand it over again
-    while its task waits in the queue. Returns the number of rows handed over.
+    Each row handed over gets a fresh lease (`handover_lease`: as long as the row has
+    waited, up to MAX_HANDOVER_LEASE), so the next sweeps do not hand it over again while its
+    task waits in the queue. Returns the number of rows handed over.
     """
     now = clock.now()
     Message.objects.filter(
@@ -557,15 +563,29 @@ def outbox_sweep(*, limit: int = 500) -> int:
         Message.objects.filter(direction=Direction.OUT, status=Status.QUEUED)
         .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True))
         .order_by("next_attempt_at", "id")
-        .values_list("id", flat=True)[:limit]
+        .values_list("id", "created_at")[:limit]
     )
     if not due:
         return 0
-    Message.objects.filter(pk__in=due, status=Status.QUEUED).update(
-        next_attempt_at=now + LOST_TASK_GRACE
-    )
-    _enqueue_many(due)
-    return len(due)
+    by_lease: dict[timedelta, list[int]] = {}
+    for pk, created_at in due:
+        by_lease.setdefault(handover_lease(now - created_at), []).append(pk)
+    for lease, ids in by_lease.items():  # a few UPDATEs: leases are powers of two
+        Message.objects.filter(pk__in=ids, status=Status.QUEUED).update(
+            next_attempt_at=now + lease
+        )
+    ids = [pk for pk, _ in due]
+    _enqueue_many(ids)
+    return len(ids)
+
+
+def handover_lease(waited: timedelta) -> timedelta:
+    """How long the sweeper leaves a row it hands over before handing it over again: the
+    largest LOST_TASK_GRACE x 2^k not above what it has waited, at most MAX_HANDOVER_LEASE."""
+    lease = LOST_TASK_GRACE
+    while lease * 2 <= waited and lease * 2 <= MAX_HANDOVER_LEASE:
+        lease *= 2
+    return min(lease, MAX_HANDOVER_LEASE)
 
 
 # --- Inbound ---------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import strategies as st
 
 from config import clock
 from messaging import services
@@ -307,3 +309,21 @@ def test_a_batch_costs_the_same_statements_however_full_its_chunk(
 
     assert len(few) == len(many)
     assert len(fake_twilio.messages) == 2 + services.SEND_CHUNK
+
+
+@pytest.mark.parametrize(
+    ("waited", "lease"),
+    [(0, 30), (29, 30), (59, 30), (60, 60), (119, 60), (130, 120), (300, 240), (86400, 240)],
+)
+def test_the_handover_lease_doubles_with_the_wait_up_to_four_minutes(
+    waited: int, lease: int
+) -> None:
+    assert services.handover_lease(timedelta(seconds=waited)) == timedelta(seconds=lease)
+
+
+@given(st.integers(min_value=0, max_value=10**7))
+def test_the_handover_lease_never_exceeds_the_wait_unless_it_is_the_grace(waited: int) -> None:
+    lease = services.handover_lease(timedelta(seconds=waited))
+    assert services.LOST_TASK_GRACE <= lease <= services.MAX_HANDOVER_LEASE
+    assert lease <= max(timedelta(seconds=waited), services.LOST_TASK_GRACE)
+

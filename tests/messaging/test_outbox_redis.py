@@ -125,3 +125,24 @@ def test_with_redis_down_rows_are_kept_and_sent_once_when_it_returns(
         time.sleep(0.5)
     assert sorted(m.body for m in fake_twilio.messages) == [f"Offer {n}" for n in range(5)]
     assert fake_twilio.attempts == 5
+
+
+def test_a_row_waiting_behind_a_backlog_is_handed_over_less_and_less_often(
+    real_broker: PrivateRedis, worker: Any, django_capture_on_commit_callbacks: Any,
+) -> None:
+    # The broker is up but no worker consumes: every task waits in its queue, as behind a
+    # morning's call-outs. The sweeper runs every 5 s for ten minutes.
+    real_broker.start()
+    with django_capture_on_commit_callbacks(execute=True):
+        message = services.sms_queue(phone=str(worker.phone), body="Offer", purpose="offer",
+                                     worker=worker)
+    assert message is not None
+    handed_at = []
+    for second in range(0, 600, 5):
+        moment = message.created_at + timedelta(seconds=second)
+        with clock.use_clock(lambda moment=moment: moment):
+            if services.outbox_sweep():
+                handed_at.append(second)
+    # Each lease is as long as the wait so far, from the 30 s grace up to 4 minutes.
+    assert handed_at == [30, 60, 120, 240, 480]
+    assert Message.objects.get(pk=message.pk).status == Status.QUEUED
