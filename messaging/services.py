@@ -28,12 +28,17 @@ from .segments import count_segments, estimate_cost
 
 logger = logging.getLogger(__name__)
 
-# A queued row whose task never ran is picked up by the sweeper after this long.
+# A new row's send task goes to the broker right after the commit, and the broker keeps it
+# until a worker has run it (late acknowledgement). The sweeper leaves the row this long
+# first: only a task lost between the commit and the broker (the process died) needs it, and
+# behind a morning's backlog a shorter lease would only hand queued rows over again.
+QUEUED_LEASE = timedelta(minutes=2)
+# A row whose task the broker refused (it was down) is handed over again after this long.
 LOST_TASK_GRACE = timedelta(seconds=30)
 # A row the sweeper hands over gets a lease as long as it has already waited (doubling from
-# LOST_TASK_GRACE), up to this: in a backlog (a morning's call-outs queued at once) its task is
-# most likely still in the broker's queue, and handing it over every half minute only adds
-# tasks that find the row already sent. A task that really was lost waits at most this long.
+# LOST_TASK_GRACE), up to this: its earlier task is most likely still in the broker's queue,
+# and each hand-over adds a task that finds the row already sent. A task that really was lost
+# waits at most this long.
 MAX_HANDOVER_LEASE = timedelta(minutes=4)
 # A row left in `sending` (its worker died mid-call) is retried after this long. The
 # provider may have accepted it: that rare case delivers twice rather than never.
@@ -114,6 +119,14 @@ def _enqueue(message_id: int) -> None:
         logger.warning(
             "broker unavailable; message %s waits for the sweeper", message_id, exc_info=True
         )
+        _refused([message_id])
+
+
+def _refused(message_ids: list[int]) -> None:
+    """The broker did not take these rows' task: the sweeper hands them over again soon."""
+    Message.objects.filter(pk__in=message_ids, status=Status.QUEUED).update(
+        next_attempt_at=clock.now() + LOST_TASK_GRACE
+    )
 
 
 def sms_queue(
@@ -155,7 +168,7 @@ def sms_queue(
         in_reply_to=in_reply_to,
         validity_period=validity_period,
         created_at=now,
-        next_attempt_at=now + LOST_TASK_GRACE,
+        next_attempt_at=now + QUEUED_LEASE,
     )
     transaction.on_commit(lambda: _enqueue(message.pk))
     return message
@@ -184,6 +197,7 @@ def _enqueue_many(message_ids: list[int]) -> None:
             logger.warning(
                 "broker unavailable; %d messages wait for the sweeper", len(chunk), exc_info=True
             )
+            _refused(chunk)
 
 
 def sms_queue_many(items: list[SmsItem]) -> list[int]:
@@ -222,7 +236,7 @@ def sms_queue_many(items: list[SmsItem]) -> list[int]:
                 "order_id": item.order_id,
                 "validity_period": validity,
                 "created_at": now,
-                "next_attempt_at": now + LOST_TASK_GRACE,
+                "next_attempt_at": now + QUEUED_LEASE,
             }
         )
     connection = connections[router.db_for_write(Message)]
