@@ -1111,7 +1111,8 @@ def render(args: argparse.Namespace, run: Run, *, command: str, facts: str, when
         f"failed) in {offers_window:,.1f} s from the first order placed to the last SMS "
         f"accepted: **{offer_sms.get('sent', 0) / offers_window * 3600:,.0f} SMS an hour** "
         f"(the design's peak is 20,000). The outbox sweep handed {run.swept:,} rows over again "
-        f"(their first send task was still queued after the 30 s grace). The fake Twilio "
+        f"(their send task was still queued when the row's lease ran out: 2 minutes, then as "
+        f"long again as it had waited). The fake Twilio "
         f"server accepted {run.fake_accepted:,} messages in {run.fake_attempts:,} requests; "
         f"the database holds {total_sent(purposes):,} outbound rows sent.",
         "",
