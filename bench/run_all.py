@@ -12,7 +12,7 @@
 4. ``bench.bench_scale``: a whole day's orders of the network (100,000 workers, 450
    franchises, 5,000 orders) placed, sent, answered and assigned end to end, with real Celery
    worker processes on Redis db 5 and SMS through the ``twilio`` client to a local fake
-   ("## Network scale run"); the longest: about 12 minutes on a 2-core machine (time
+   ("## Network scale run"); the longest: 12-15 minutes on a 2-core machine (time
    limit 60).
 
 Each runs in its own process with ``--write``, one after the other (the machine has few cores
