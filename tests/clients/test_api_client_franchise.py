@@ -57,20 +57,6 @@ class TestClientFranchiseOnCreate:
             assert response.status_code == 201, response.content
             assert response.json()["franchise"] == franchise
 
-
-@pytest.mark.django_db
-class TestClientFranchiseOnUpdate:
-    def test_moving_a_client_to_another_franchise_is_a_400(
-        self, spb_api: APIClient, spb_client: Any, spb: Any, nsk: Any
-    ) -> None:
-        response = spb_api.patch(
-            f"{CLIENTS}{spb_client.id}/", {"franchise": nsk.id}, format="json"
-        )
-        assert response.status_code == 400
-        assert "franchise" in response.json()
-        spb_client.refresh_from_db()
-        assert spb_client.franchise == spb
-
     def test_hq_moves_a_client(self, hq_api: APIClient, spb_client: Any, nsk: Any) -> None:
         response = hq_api.patch(
             f"{CLIENTS}{spb_client.id}/", {"franchise": nsk.id}, format="json"

@@ -12,24 +12,10 @@ from rest_framework.test import APIClient
 from clients.models import Lead
 from clients.services import BOOKING_HORIZON, lead_create
 from config import clock
+from tests.clients.test_api import _lead
 
 LEADS = "/api/v1/leads/"
 YEAR_9999 = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
-
-
-def _lead(**overrides: Any) -> dict[str, Any]:
-    return {
-        "contact_name": "Anna Smirnova",
-        "phone": "8 921 555-11-22",
-        "address": "Sofiyskaya 6, Saint Petersburg",
-        "lat": 59.87,
-        "lng": 30.42,
-        "work_type": "loading",
-        "headcount": 8,
-        "start": (clock.now() + timedelta(days=2)).isoformat(),
-        "hours": "6",
-        **overrides,
-    }
 
 
 @pytest.mark.django_db
