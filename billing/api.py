@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from clients.models import Conditions, WorkType
 from config import clock
+from config.api import START_HELP, WallClockDateTimeField
 from config.filters import RelatedIdFilter, ScopedFilterSet
 from franchises.api import (
     IsHQOrReadOnly,
@@ -69,7 +70,7 @@ class QuoteRequestSerializer(serializers.Serializer):
     headcount = serializers.IntegerField(min_value=1, max_value=500)
     hours = serializers.DecimalField(max_digits=4, decimal_places=1, min_value=Decimal("0.5"),
                                      max_value=Decimal(24))
-    start = serializers.DateTimeField()
+    start = WallClockDateTimeField(help_text=START_HELP)
 
 
 class QuoteSerializer(serializers.Serializer):

@@ -146,7 +146,8 @@ def rate_quote(
     """The price an operator quotes on the phone, from the franchise's rate card.
 
     Only for a start an order could have: at most the booking horizon ahead (ValidationError
-    on `start` otherwise)."""
+    on `start` otherwise). A naive `start` is the franchise's local time."""
+    start = franchise.local_moment(start)
     too_far = booking_horizon_error(start=start, now=clock.now())
     if too_far is not None:
         raise ValidationError({"start": [too_far]})

@@ -7,6 +7,7 @@ from django_filters import rest_framework as filters
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, viewsets
 
+from config.api import START_HELP, WallClockDateTimeField
 from config.filters import ScopedFilterSet
 from franchises.api import (
     OwnFranchiseField,
@@ -140,6 +141,11 @@ class LeadSerializer(serializers.ModelSerializer):
     phone = PhoneNumberField()
     lat = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
     lng = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+    start = WallClockDateTimeField(
+        help_text=START_HELP.replace(
+            "the franchise that serves it", "the franchise the lead goes to (HQ's if none)"
+        )
+    )
     order = serializers.SerializerMethodField()
 
     class Meta:

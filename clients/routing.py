@@ -52,7 +52,11 @@ def _lead_sla() -> timedelta:
 def routing_candidates(*, lead: Lead) -> list[tuple[Franchise, str]]:
     """Franchises to offer the lead to, best first, each with the reason it qualifies."""
     now = clock.now()
-    already = set(lead.hops.exclude(franchise=None).values_list("franchise_id", flat=True))
+    # A lead not yet saved (its start's zone is being chosen) has been nowhere.
+    already = (
+        set(lead.hops.exclude(franchise=None).values_list("franchise_id", flat=True))
+        if lead.pk else set()
+    )
     available = (
         Franchise.objects.filter(is_active=True)
         .exclude(kind=Franchise.Kind.HQ)

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from config import clock
 from franchises.models import Franchise
@@ -152,13 +153,13 @@ def lead_create(
     notes: str = "",
     created_by: Any = None,
 ) -> Lead:
-    """Record a call-centre lead and hand it to the franchise that should serve it."""
+    """Record a call-centre lead and hand it to the franchise that should serve it.
+
+    A naive `start` is the local time of the franchise the lead goes to first (HQ's when
+    nobody covers the point): the time the client said on the phone."""
+    from .routing import lead_route, routing_candidates
+
     now = clock.now()
-    if start <= now:
-        raise ValidationError({"start": ["The start must be in the future."]})
-    too_far = booking_horizon_error(start=start, now=now)
-    if too_far is not None:
-        raise ValidationError({"start": [too_far]})
     lat, lng = _point_or_geocode(address=address, lat=lat, lng=lng)
     lead = Lead(
         contact_name=contact_name,
@@ -173,8 +174,15 @@ def lead_create(
         notes=notes,
         created_by=created_by,
     )
+    if timezone.is_naive(start):
+        candidates = routing_candidates(lead=lead)
+        zone = candidates[0][0].timezone if candidates else Franchise.hq_timezone()
+        start = lead.start = clock.in_zone(start, zone)
+    if start <= now:
+        raise ValidationError({"start": ["The start must be in the future."]})
+    too_far = booking_horizon_error(start=start, now=now)
+    if too_far is not None:
+        raise ValidationError({"start": [too_far]})
     lead.full_clean()
     lead.save()
-    from .routing import lead_route
-
     return lead_route(lead=lead, reason="new lead")

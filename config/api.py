@@ -1,17 +1,40 @@
 """API plumbing shared by every app: pagination, a JSON parser that cannot be crashed by
 nesting, and an exception handler that turns data errors into 400s instead of 500s."""
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
-from rest_framework import exceptions, pagination, parsers
+from django.utils import timezone
+from rest_framework import exceptions, pagination, parsers, serializers
 from rest_framework.response import Response
 
 
 class Pagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+START_HELP = (
+    "ISO 8601. With a UTC offset (`2026-03-02T08:00:00+03:00`, `...Z`) the moment as given; "
+    "without one (`2026-03-02T08:00`) the local time of the franchise that serves it."
+)
+
+
+class WallClockDateTimeField(serializers.DateTimeField):
+    """A start as the client said it on the phone.
+
+    With a UTC offset it is taken as given. Without one it stays naive here, and the service
+    reads it in the zone of the franchise that serves it (CONTRACT.md §4): DRF would read it
+    in the server's zone, UTC, and an 08:00 start in Moscow would become 11:00 MSK.
+    Answers still carry the moment in UTC, as every other time in the API.
+    """
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        if timezone.is_naive(value):
+            return value
+        return super().enforce_timezone(value)
 
 
 class SafeJSONParser(parsers.JSONParser):

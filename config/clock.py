@@ -8,6 +8,7 @@ checks) fall due exactly when the virtual time says so.
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -17,6 +18,17 @@ _source: Callable[[], datetime] = timezone.now
 def now() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return _source()
+
+
+def in_zone(moment: datetime, zone_name: str) -> datetime:
+    """`moment` as an aware datetime: a naive one is a wall-clock time in `zone_name` (what a
+    client says on the phone, what an operator types), an aware one is taken as given.
+
+    A wall time the clocks skip or repeat (a DST change) reads as the earlier offset's.
+    """
+    if timezone.is_aware(moment):
+        return moment
+    return moment.replace(tzinfo=ZoneInfo(zone_name))
 
 
 class VirtualClock:

@@ -1,6 +1,7 @@
 """API for orders and their offers."""
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import ProtectedError
 from django_filters import rest_framework as filters
@@ -15,6 +16,7 @@ from clients.api import LeadSerializer
 from clients.api import LeadViewSet as BaseLeadViewSet
 from clients.models import Client, LeadHop, Site
 from clients.routing import lead_hand_on, lead_reject
+from config.api import START_HELP, WallClockDateTimeField
 from config.filters import ScopedFilterSet
 from franchises.api import (
     OwnFranchiseField,
@@ -63,19 +65,27 @@ class OrderSerializer(serializers.ModelSerializer):
     pay_rate = serializers.DecimalField(
         max_digits=10, decimal_places=2, min_value=0, required=False
     )
+    start = WallClockDateTimeField(help_text=START_HELP)
+    local_start = serializers.SerializerMethodField(
+        help_text="The start in the franchise's time zone, with its UTC offset."
+    )
+    timezone = serializers.CharField(source="franchise.timezone", read_only=True)
     counts = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
         fields = [
             "id", "code", "client", "site", "franchise", "foreman", "work_type", "headcount",
-            "start", "hours", "bill_rate", "pay_rate", "status", "overbook_policy",
-            "booking_target", "foremen_needed", "waves_sent", "notes", "counts", "created_at",
-            "filled_at",
+            "start", "local_start", "timezone", "hours", "bill_rate", "pay_rate", "status",
+            "overbook_policy", "booking_target", "foremen_needed", "waves_sent", "notes",
+            "counts", "created_at", "filled_at",
         ]
         read_only_fields = [
             "code", "status", "booking_target", "waves_sent", "created_at", "filled_at",
         ]
+
+    def get_local_start(self, order: Order) -> str:
+        return order.start.astimezone(ZoneInfo(order.franchise.timezone)).isoformat()
 
     @extend_schema(responses=OrderCountsSerializer)
     def get_counts(self, order: Order) -> dict[str, int]:

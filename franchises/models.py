@@ -4,6 +4,7 @@ Every login has a role. HQ sees the whole network; a franchise user sees their f
 a foreman sees the orders they run. The worker pool is shared by everybody.
 """
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import available_timezones
@@ -15,6 +16,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
+
+from config import clock
 
 REPLY_CHANNELS = ("sms", "link", "voice")
 
@@ -112,6 +115,16 @@ class Franchise(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def local_moment(self, moment: datetime) -> datetime:
+        """A start as the client gave it: a naive time is this franchise's local time."""
+        return clock.in_zone(moment, self.timezone)
+
+    @classmethod
+    def hq_timezone(cls) -> str:
+        """HQ's zone: the time of whatever belongs to no franchise yet (a lead HQ holds)."""
+        zone = cls.objects.filter(kind=cls.Kind.HQ).values_list("timezone", flat=True).first()
+        return zone or "Europe/Moscow"
 
 
 class UserManager(DjangoUserManager):

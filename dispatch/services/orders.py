@@ -129,12 +129,14 @@ def order_place(
 ) -> Order:
     """Create an order in draft with its code and fixed booking target.
 
-    The franchise defaults to the client's. The adaptive policy's target is set when the
-    call-out starts, from the candidates then available; until then it holds the fixed one.
+    The franchise defaults to the client's. A naive `start` is the franchise's local time.
+    The adaptive policy's target is set when the call-out starts, from the candidates then
+    available; until then it holds the fixed one.
     """
     franchise = franchise or client.franchise
     if franchise is None:
         raise ValidationError({"franchise": ["Name the franchise that will serve this order."]})
+    start = franchise.local_moment(start)
     _check_order_fields(
         client=client, site=site, franchise=franchise, start=start, is_new=True, foreman=foreman,
         headcount=headcount, foremen_needed=foremen_needed,
@@ -186,8 +188,12 @@ _FROZEN_WHEN_COMPLETED = frozenset({"bill_rate"})
 def order_update(*, order: Order, **changes: Any) -> Order:
     """Change an order's details; after the call-out only notes, the bill rate and foreman may
     change, and after completion not the bill rate either. A field sent with its current value
-    is no change (a full update of an order under way is fine)."""
+    is no change (a full update of an order under way is fine). A naive `start` is the serving
+    franchise's local time."""
     order = Order.objects.select_for_update().get(pk=order.pk)
+    if changes.get("start") is not None:
+        serving = changes.get("franchise") or order.franchise
+        changes["start"] = serving.local_moment(changes["start"])
     changed = {f for f in changes if changes[f] != getattr(order, f)}
     if order.status != Order.Status.DRAFT:
         frozen = changed & _FROZEN_AFTER_DRAFT
