@@ -9,12 +9,14 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import available_timezones
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from config import clock
@@ -143,15 +145,19 @@ class User(AbstractUser):
     objects = UserManager()
 
     class Role(models.TextChoices):
-        HQ = "hq", "Headquarters"
-        FRANCHISE = "franchise", "Franchise staff"
-        FOREMAN = "foreman", "Foreman"
+        HQ = "hq", _("Headquarters")
+        FRANCHISE = "franchise", _("Franchise staff")
+        FOREMAN = "foreman", _("Foreman")
+        # Interviews applicants for the shared pool; sees workers, not clients or orders.
+        RECRUITER = "recruiter", _("Recruiter")
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.FRANCHISE)
     franchise = models.ForeignKey(
         Franchise, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
     phone = models.CharField(max_length=20, blank=True)
+    # The pages' language; blank follows the browser's.
+    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
 
     class Meta:
         constraints = [
@@ -160,7 +166,8 @@ class User(AbstractUser):
                 name="user_non_hq_has_franchise",
             ),
             models.CheckConstraint(
-                condition=Q(role__in=["hq", "franchise", "foreman"]), name="user_role_valid"
+                condition=Q(role__in=["hq", "franchise", "foreman", "recruiter"]),
+                name="user_role_valid",
             ),
         ]
 

@@ -29,7 +29,9 @@ def scope_queryset(queryset: QuerySet[M], user: Any) -> QuerySet[M]:  # noqa: PL
         return queryset
     if user.franchise_id is None:
         return queryset.none()
-    if user.role == "foreman":
+    if user.role == user.Role.RECRUITER:
+        return queryset.none()  # the pool is shared; clients, orders and books are not theirs
+    if user.role == user.Role.FOREMAN:
         foreman_path = getattr(model, "foreman_scope", None)
         if foreman_path is None:
             return queryset.none()

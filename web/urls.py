@@ -5,7 +5,9 @@ from . import crew, views
 app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.landing, name="home"),
+    path("language/", views.language, name="language"),
+    path("board/", views.board, name="board"),
     path("recruit/", views.intake, name="intake"),
     path("ratings/rules/", views.rating_rules, name="rating-rules"),
     path("phone/", views.phone_simulator, name="phone"),

@@ -1,10 +1,14 @@
 """Server-rendered pages for operators, franchisees, foremen and recruiters."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from clients.services import address_geocode
 from dispatch.models import Order
@@ -15,12 +19,39 @@ from ratings.model import explain
 from ratings.services import rating_params
 from workers.services import worker_create
 
+from .access import FRANCHISE, HQ, LANDING, RECRUITER, role_of, roles_required
 from .forms import IntakeForm
 from .local_time import local_time
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def landing(request: HttpRequest) -> HttpResponse:
+    """Each role starts where its work is."""
+    return redirect(LANDING[role_of(request.user)])
+
+
+@require_POST
+def language(request: HttpRequest) -> HttpResponse:
+    """Switch the pages' language; a logged-in user keeps the choice on their login."""
+    code = request.POST.get("language", "")
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = "/"
+    response = redirect(target)
+    if code not in dict(settings.LANGUAGES):
+        return response
+    if request.user.is_authenticated:
+        request.user.language = code
+        request.user.save(update_fields=["language"])
+    translation.activate(code)
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, samesite="Lax",
+                        max_age=365 * 24 * 3600)
+    return response
+
+
+@roles_required(HQ, FRANCHISE)
+def board(request: HttpRequest) -> HttpResponse:
     """Today's board: the caller's open orders and how they fill."""
     orders = list(orders_with_counts(
         scope_queryset(Order.objects.select_related("client", "site", "franchise"), request.user)
@@ -29,7 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )[:100])
     for order in orders:  # each city's clock, named: an HQ board mixes time zones
         order.local_start = local_time(order.start, order.franchise.timezone)
-    return render(request, "web/home.html", {"orders": orders})
+    return render(request, "web/board.html", {"orders": orders})
 
 
 @login_required
@@ -57,12 +88,10 @@ def _home_point(form: IntakeForm) -> tuple[float | None, float | None]:
     return point.lat, point.lng
 
 
-@login_required
+@roles_required(HQ, FRANCHISE, RECRUITER)
 def intake(request: HttpRequest) -> HttpResponse:
     """The recruiter's intake form: an applicant, interviewed later, never sent to a client
     before the interview passes."""
-    if request.user.role == "foreman" and not request.user.is_superuser:
-        return HttpResponse("Foremen do not recruit.", status=403)
     form = IntakeForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         lat, lng = _home_point(form)
@@ -82,7 +111,7 @@ def intake(request: HttpRequest) -> HttpResponse:
     return render(request, "web/intake.html", {"form": form})
 
 
-@login_required
+@roles_required(HQ)
 def phone_simulator(request: HttpRequest) -> HttpResponse:
     """The built-in phone: read what a number was sent, and text back as that number.
 
@@ -92,8 +121,6 @@ def phone_simulator(request: HttpRequest) -> HttpResponse:
     from messaging.models import Message
     from messaging.services import inbound_receive, normalise_phone
 
-    if not request.user.is_hq:
-        return HttpResponse("The phone simulator is for HQ staff.", status=403)
     phone = normalise_phone(request.GET.get("phone") or request.POST.get("phone") or "")
     if request.method == "POST" and phone:
         body = request.POST.get("body", "")

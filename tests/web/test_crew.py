@@ -348,7 +348,7 @@ class TestBoardTimes:
         site = site_create(client=client, address="Holiday site", lat=55.03, lng=82.92)
         novosibirsk = order_place(client=client, site=site, work_type="loading", headcount=2,
                                   start=START, hours=Decimal(6))
-        text = page(logged_in(hq_user).get("/"))
+        text = page(logged_in(hq_user).get("/board/"))
 
         assert "Start (UTC)" not in text
         assert "Mon 11 Mar 09:00 MSK" in text

@@ -140,7 +140,7 @@ class TestHome:
 
     @staticmethod
     def listed(user: Any, orders: dict[str, Order]) -> set[str]:
-        page = logged_in(user).get("/").content.decode()
+        page = logged_in(user).get("/board/").content.decode()
         return {key for key, order in orders.items() if f">{order.code}</a></td>" in page}
 
     def test_each_caller_sees_open_orders_of_their_own_scope(
@@ -150,9 +150,15 @@ class TestHome:
         assert self.listed(spb_user, boards) == {"spb", "spb_foreman"}
         assert self.listed(nsk_user, boards) == {"nsk"}
         assert self.listed(hq_user, boards) == {"spb", "spb_foreman", "nsk"}
-        assert self.listed(spb_foreman, boards) == {"spb_foreman"}
+
+    def test_a_foreman_works_from_the_crew_page_not_the_board(
+        self, boards: dict[str, Order], spb_foreman: Any
+    ) -> None:
+        browser = logged_in(spb_foreman)
+        assert browser.get("/").url == "/crew/"
+        assert browser.get("/board/").status_code == 403
 
     def test_the_board_needs_a_login(self, client: Browser) -> None:
-        response = client.get("/")
+        response = client.get("/board/")
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")

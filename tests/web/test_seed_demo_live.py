@@ -147,7 +147,7 @@ class TestLiveOrders:
     def test_the_board_shows_them(self, seeded: Any) -> None:
         browser = Browser()
         browser.force_login(User.objects.get(username="operator"))
-        page = browser.get("/").content.decode()
+        page = browser.get("/board/").content.decode()
         assert all(order.code in page for order in _live())
 
     def test_the_sweeper_runs_their_steps_when_due(self, seeded: Any) -> None:

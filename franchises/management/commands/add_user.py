@@ -1,4 +1,5 @@
-"""`python manage.py add_user NAME --role hq|franchise|foreman [--franchise ID] --password P`."""
+"""`python manage.py add_user NAME --role hq|franchise|foreman|recruiter [--franchise ID]
+--password P`."""
 
 from typing import Any
 
@@ -10,7 +11,7 @@ from franchises.services import user_create
 
 
 class Command(BaseCommand):
-    help = "Create a login with a role (hq, franchise or foreman)."
+    help = "Create a login with a role (hq, franchise, foreman or recruiter)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
