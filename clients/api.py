@@ -7,7 +7,7 @@ from django_filters import rest_framework as filters
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, viewsets
 
-from config.filters import ScopedFilterSet
+from core.filters import ScopedFilterSet
 from franchises.api import (
     OwnFranchiseField,
     ScopedRelatedField,

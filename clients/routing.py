@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 
-from config import clock
+from core import clock
 from franchises.models import Franchise
 from franchises.territory import territory_contains
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from config import clock
+from core import clock
 from franchises.models import Franchise
 
 from . import geo

@@ -13,7 +13,7 @@ from django.db import connections, router
 from django.db.models import Count, F, Q, QuerySet
 
 from clients.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
-from config import rows
+from core import rows
 from messaging.models import OptOut
 from workers.models import Skill, Worker, skills_for_work_type
 

@@ -18,7 +18,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from config import clock, rows
+from core import clock, rows
 
 from . import handlers, ratelimit, texts
 from .gateways import GatewayError, SmsGateway, build_gateway
@@ -669,7 +669,7 @@ class InboundResult:
     duplicate: bool
 
 
-# The two statements every inbound SMS runs are written here as SQL (config.rows). Built by
+# The two statements every inbound SMS runs are written here as SQL (core.rows). Built by
 # the ORM, the worker lookup (two dozen columns and an EXISTS) cost the webhook three times
 # the CPU of the same query written out, and the INSERT one and a half times; the webhook's
 # whole budget is a few milliseconds. Columns are named, not `*`, so a statement PostgreSQL

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from config import clock
+from core import clock
 from workers.models import Interview, Worker
 
 from . import model

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from config import clock
+from core import clock
 from workers.models import Worker
 
 from . import model

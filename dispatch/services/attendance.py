@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db import transaction
 
-from config import clock
+from core import clock
 from ratings.model import EventKind, classify_withdrawal
 from ratings.services import rating_event_record, rating_params
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from config import clock
+from core import clock
 from ratings.model import EventKind
 from ratings.services import rating_event_record
 

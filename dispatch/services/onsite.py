@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from config import clock
+from core import clock
 from ratings.model import EventKind
 from ratings.models import RatingEvent
 from ratings.services import rating_event_record, worker_ratings_recompute

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from clients.models import Client, Site
 from clients.services import booking_horizon_error
-from config import clock
+from core import clock
 from franchises.models import Franchise
 from messaging.grammar import generate_code
 

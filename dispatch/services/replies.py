@@ -9,7 +9,7 @@ from django.db import connections, router, transaction
 from django.db.models import F
 
 from clients.models import Site
-from config import clock, rows
+from core import clock, rows
 from franchises.models import Franchise
 from messaging import handlers
 from messaging.grammar import CommandKind
@@ -21,7 +21,7 @@ from .notify import local_time, order_values
 from .steps import step_schedule
 
 # The reads of a reply (which offer, which booking) run on every YES, NO, HERE and CANCEL a
-# worker texts. They are written once as SQL (config.rows) instead of compiled by the ORM on
+# worker texts. They are written once as SQL (core.rows) instead of compiled by the ORM on
 # each message: the same offer, order, franchise and site instances, for a tenth of the CPU.
 
 

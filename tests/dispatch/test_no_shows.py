@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from config import clock
+from core import clock
 from dispatch.models import Appeal, Offer, Order
 from dispatch.services.lifecycle import no_show_check
 from ratings import model

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config import clock
+from core import clock
 from messaging import services
 from messaging.models import Message, OptOut, Status
 

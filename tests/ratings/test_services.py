@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from config import clock
+from core import clock
 from ratings import model
 from ratings.models import RatingEvent
 from ratings.services import rating_event_record, rating_params, worker_ratings_recompute

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from config import clock
+from core import clock
 from ratings import model
 from ratings.models import RatingEvent
 from ratings.services import (

@@ -17,7 +17,7 @@ from django.db.models import Count, Q
 from django.test import Client as Browser
 from django.test import override_settings
 
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order, Step
 from dispatch.tasks import run_due_steps
 from franchises.models import Franchise, User

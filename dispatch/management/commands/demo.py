@@ -1,7 +1,7 @@
 """`python manage.py demo`: one order's whole story, told in the terminal.
 
 An order for 10 loaders in Saint Petersburg goes through the real services on a virtual
-clock (`config.clock`), from the quote to the client's score of the crew: the booking
+clock (`core.clock`), from the quote to the client's score of the crew: the booking
 target, the SMS waves, workers' replies, the batch assignment, the reminders, check-ins,
 the no-show check, completion with its invoice, pay and royalty, and the feedback SMS.
 Timed steps run as the sweeper runs them (`run_due_steps`) and every worker's text goes
@@ -32,7 +32,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from clients.models import Client, Site
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order, Step
 from dispatch.services import callout_start, order_place
 from dispatch.services.onsite import order_complete

@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from clients.models import Client, Conditions, Site
-from config import clock
+from core import clock
 from franchises.demo_network import DEMO_CITIES, territory_box
 from franchises.models import Franchise, User
 from franchises.services import franchise_save
