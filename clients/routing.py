@@ -17,8 +17,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from core import clock
+from core.geo import territory_contains
 from franchises.models import Franchise
-from franchises.territory import territory_contains
 
 from .models import Client, Lead, LeadHop
 

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import connections, router
 from django.db.models import Count, F, Q, QuerySet
 
-from clients.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
 from core import rows
+from core.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
 from messaging.models import OptOut
 from workers.models import Skill, Worker, skills_for_work_type
 

@@ -12,7 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clients.geo import GeoPoint
+from core.geo import GeoPoint
 from franchises.api import ScopedViewSetMixin
 
 from . import services

@@ -3,7 +3,7 @@
 from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
 
-from clients.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box
+from core.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box
 from messaging.models import OptOut
 
 from .models import Worker
