@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "dispatch",
     "billing",
     "web",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -14,10 +14,10 @@ from django.db import transaction
 from django.db.models import Sum
 
 from core import clock
+from demo.history import history_start
 from ratings import model
 from ratings.models import RatingEvent
 from ratings.services import rating_event_record, rating_params, worker_ratings_recompute
-from web.demo_history import history_start
 from workers.models import Worker
 
 NOW = datetime(2030, 3, 10, 6, 0, tzinfo=UTC)

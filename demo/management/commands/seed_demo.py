@@ -2,8 +2,8 @@
 
 HQ, three official offices with territories, five brand franchises, 3,000 workers around
 those cities with varied histories, 30 clients with sites, and one login per role; then eight
-weeks of completed orders (`web.demo_history`, not with --no-history) and a few live orders for
-the coming day in each official office that has none ahead (`web.demo_live`, not with
+weeks of completed orders (`demo.history`, not with --no-history) and a few live orders for
+the coming day in each official office that has none ahead (`demo.live`, not with
 --no-live).
 
 A worker's history is real rating events (shows, late arrivals, no-shows and foreman's scores)
@@ -24,14 +24,14 @@ from django.db import transaction
 
 from clients.models import Client, Conditions, Site
 from core import clock
-from franchises.demo_network import DEMO_CITIES, territory_box
+from demo.history import history_start, load_history
+from demo.live import place_live_orders
+from demo.network import DEMO_CITIES, territory_box
 from franchises.models import Franchise, User
 from franchises.services import franchise_save
 from ratings import model
 from ratings.models import RatingEvent
 from ratings.services import rating_params, worker_figures_set
-from web.demo_history import history_start, load_history
-from web.demo_live import place_live_orders
 from workers.models import Interview, Skill, Worker
 
 DEMO_PASSWORD = "demo12345"

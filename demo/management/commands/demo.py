@@ -31,6 +31,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Q
 
+from billing import pricing
+from billing.models import InvoiceLine, PayLine
+from billing.services import period_of, rate_quote, statement_figures
 from clients.models import Client, Site
 from core import clock
 from dispatch.models import Offer, Order, Step
@@ -388,8 +391,6 @@ class Story:
         return self.order.status
 
     def _placed(self) -> None:
-        from billing.services import rate_quote  # billing sits above dispatch; so does the story
-
         headcount, policy = self.options["headcount"], self.options["policy"]
         quote = rate_quote(franchise=self.franchise, work_type="loading",
                            conditions=self.site.conditions, headcount=headcount, hours=HOURS,
@@ -576,10 +577,6 @@ class Story:
         self._quote("Urgent offer SMS", self._russian_sample(urgent))
 
     def _completion(self) -> None:
-        from billing import pricing
-        from billing.models import InvoiceLine, PayLine
-        from billing.services import period_of, statement_figures
-
         self._run_until(self.order.ends_at + timedelta(minutes=15))
         self.order = order_complete(order=self.order)  # what the API's complete/ calls
         self._read_outbox()
