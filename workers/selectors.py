@@ -43,42 +43,6 @@ def workers_near(
     )
 
 
-def worker_history(worker: Worker, *, events: int = 100) -> dict:
-    """A worker's record as operators see it: shifts and hours worked, no-shows, offer
-    counters, and the latest rating events (most recent first)."""
-    from django.db.models import Count, Q, Sum
-
-    from dispatch.models import Offer
-    from ratings.models import RatingEvent
-
-    worked = Q(attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE])
-    totals = Offer.objects.filter(worker=worker).aggregate(
-        shifts=Count("id", filter=worked),
-        hours=Sum("hours_worked", filter=worked),
-        no_shows=Count("id", filter=Q(attendance=Offer.Attendance.NO_SHOW)),
-    )
-    recent = RatingEvent.objects.filter(worker=worker).order_by("-id")[:events]
-    return {
-        "shifts": totals["shifts"],
-        "hours": totals["hours"] or 0,
-        "no_shows": totals["no_shows"],
-        "offers_received": worker.offers_received,
-        "offers_accepted": worker.offers_accepted,
-        "events": [
-            {
-                "kind": event.kind,
-                "score": event.score,
-                "source": event.source,
-                "order": event.order_ref,
-                "at": event.at.isoformat(),
-                "reversed": event.reversed_at is not None,
-                "note": event.note,
-            }
-            for event in recent
-        ],
-    }
-
-
 def suitable_workers_in_reach(*, lat: float, lng: float, radius_km: float, work_type: str) -> int:
     """How many active, vetted, reachable workers with the skill live within `radius_km`."""
     from .models import skills_for_work_type
