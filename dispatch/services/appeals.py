@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from core import clock
-from ratings.model import EventKind
 from ratings.models import RatingEvent
+from ratings.scoring import EventKind
 from ratings.services import worker_ratings_recompute
 from workers.models import Worker
 

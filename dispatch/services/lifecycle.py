@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from core import clock
-from ratings.model import EventKind
+from ratings.scoring import EventKind
 from ratings.services import rating_event_record
 
 from ..models import Offer, Order, Step

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core import clock, hooks
-from ratings.model import EventKind
 from ratings.models import RatingEvent
+from ratings.scoring import EventKind
 from ratings.services import rating_event_record, worker_ratings_recompute
 
 from ..models import Offer, Order
