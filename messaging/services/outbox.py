@@ -42,6 +42,8 @@ MAX_BODY_CHARS = 1600  # Twilio's own limit for one message
 
 
 def _send_task(slot: hooks.Slot[Any]) -> Any:
+    # Unfilled (the app registry never got ready), a row waits for the sweeper as it does when
+    # the broker refuses its task.
     task = slot.get()
     if task is None:
         raise LookupError(f"no task fills core.hooks.{slot.name}")
