@@ -18,9 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clients.models import Conditions, WorkType
-from config import clock
-from config.api import START_HELP, WallClockDateTimeField
-from config.filters import RelatedIdFilter, ScopedFilterSet
+from core import clock
+from core.api import START_HELP, WallClockDateTimeField
+from core.filters import RelatedIdFilter, ScopedFilterSet
 from franchises.api import (
     IsHQOrReadOnly,
     OwnFranchiseField,

@@ -15,7 +15,7 @@ from django.db.models import Sum
 
 from clients.models import Client
 from clients.services import booking_horizon_error
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order
 from franchises.models import Franchise
 

@@ -10,11 +10,12 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 
-from clients.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
-from config import rows
+from core import rows
+from core.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
 from messaging.models import OptOut
+from ratings.models import RatingEvent
 from workers.models import Skill, Worker, skills_for_work_type
 
 from .models import ClientPreference, Offer, Order
@@ -337,3 +338,35 @@ def observed_show_rates(*, franchise_id: int, now: datetime, prior_rate: float) 
                                 RECONFIRMED_PRIOR, weight),
         silent=shrunk_rate(counts["silent_shows"], counts["silent"], SILENT_PRIOR, weight),
     )
+
+
+def worker_history(worker: Worker, *, events: int = 100) -> dict:
+    """A worker's record as operators see it: shifts and hours worked, no-shows, offer
+    counters, and the latest rating events (most recent first). The worker pool's API shows it
+    through `core.hooks.worker_history`: offers and rating events live above the pool."""
+    worked = Q(attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE])
+    totals = Offer.objects.filter(worker=worker).aggregate(
+        shifts=Count("id", filter=worked),
+        hours=Sum("hours_worked", filter=worked),
+        no_shows=Count("id", filter=Q(attendance=Offer.Attendance.NO_SHOW)),
+    )
+    recent = RatingEvent.objects.filter(worker=worker).order_by("-id")[:events]
+    return {
+        "shifts": totals["shifts"],
+        "hours": totals["hours"] or 0,
+        "no_shows": totals["no_shows"],
+        "offers_received": worker.offers_received,
+        "offers_accepted": worker.offers_accepted,
+        "events": [
+            {
+                "kind": event.kind,
+                "score": event.score,
+                "source": event.source,
+                "order": event.order_ref,
+                "at": event.at.isoformat(),
+                "reversed": event.reversed_at is not None,
+                "note": event.note,
+            }
+            for event in recent
+        ],
+    }

@@ -7,7 +7,7 @@ from django_filters import rest_framework as filters
 from rest_framework import parsers, permissions, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 
-from config.api import SafeJSONParser
+from core.api import SafeJSONParser
 
 from .models import REPLY_CHANNELS, Franchise
 from .scoping import can_manage_network, scope_queryset

@@ -13,8 +13,8 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from config import clock
 from config.celery import app as celery_app
+from core import clock
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:

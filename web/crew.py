@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order
 from dispatch.selectors import orders_with_counts
 from dispatch.services.onsite import (

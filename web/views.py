@@ -15,7 +15,7 @@ from dispatch.models import Order
 from dispatch.selectors import orders_with_counts
 from franchises.models import Franchise
 from franchises.scoping import scope_queryset
-from ratings.model import explain
+from ratings.rules import explain
 from ratings.services import rating_params
 from workers.services import worker_create
 

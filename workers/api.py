@@ -8,11 +8,12 @@ from drf_spectacular.utils import extend_schema
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clients.geo import GeoPoint
+from core import hooks
+from core.geo import GeoPoint
 from franchises.api import ScopedViewSetMixin
 
 from . import services
@@ -157,9 +158,10 @@ class WorkerViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["get"])
     def history(self, request: Request, pk: str | None = None) -> Response:
         """The worker's record: shifts, hours, no-shows, and every rating event."""
-        from .selectors import worker_history
-
-        return Response(worker_history(self.get_object()))
+        history = hooks.worker_history.get()
+        if history is None:  # no app above the pool keeps records
+            raise NotFound("No record is kept of workers' shifts.")
+        return Response(history(self.get_object()))
 
     @extend_schema(request=InterviewSerializer, responses=WorkerSerializer)
     @action(detail=True, methods=["post"])

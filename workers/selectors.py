@@ -3,7 +3,7 @@
 from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
 
-from clients.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box
+from core.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box
 from messaging.models import OptOut
 
 from .models import Worker
@@ -41,42 +41,6 @@ def workers_near(
         .filter(distance_km__lte=radius_km)
         .order_by("distance_km", "id")
     )
-
-
-def worker_history(worker: Worker, *, events: int = 100) -> dict:
-    """A worker's record as operators see it: shifts and hours worked, no-shows, offer
-    counters, and the latest rating events (most recent first)."""
-    from django.db.models import Count, Q, Sum
-
-    from dispatch.models import Offer
-    from ratings.models import RatingEvent
-
-    worked = Q(attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE])
-    totals = Offer.objects.filter(worker=worker).aggregate(
-        shifts=Count("id", filter=worked),
-        hours=Sum("hours_worked", filter=worked),
-        no_shows=Count("id", filter=Q(attendance=Offer.Attendance.NO_SHOW)),
-    )
-    recent = RatingEvent.objects.filter(worker=worker).order_by("-id")[:events]
-    return {
-        "shifts": totals["shifts"],
-        "hours": totals["hours"] or 0,
-        "no_shows": totals["no_shows"],
-        "offers_received": worker.offers_received,
-        "offers_accepted": worker.offers_accepted,
-        "events": [
-            {
-                "kind": event.kind,
-                "score": event.score,
-                "source": event.source,
-                "order": event.order_ref,
-                "at": event.at.isoformat(),
-                "reversed": event.reversed_at is not None,
-                "note": event.note,
-            }
-            for event in recent
-        ],
-    }
 
 
 def suitable_workers_in_reach(*, lat: float, lng: float, radius_km: float, work_type: str) -> int:

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from config import clock
+from core import clock
 
 from .models import Interview, Worker
 

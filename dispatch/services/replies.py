@@ -9,7 +9,7 @@ from django.db import connections, router, transaction
 from django.db.models import F
 
 from clients.models import Site
-from config import clock, rows
+from core import clock, hooks, rows
 from franchises.models import Franchise
 from messaging import handlers
 from messaging.grammar import CommandKind
@@ -21,7 +21,7 @@ from .notify import local_time, order_values
 from .steps import step_schedule
 
 # The reads of a reply (which offer, which booking) run on every YES, NO, HERE and CANCEL a
-# worker texts. They are written once as SQL (config.rows) instead of compiled by the ORM on
+# worker texts. They are written once as SQL (core.rows) instead of compiled by the ORM on
 # each message: the same offer, order, franchise and site instances, for a tenth of the CPU.
 
 
@@ -416,9 +416,9 @@ def _handle_appeal(inbound: handlers.Inbound) -> str | None:
 
 
 def register_handlers() -> None:
-    handlers.register(CommandKind.ACCEPT, _handle_accept)
-    handlers.register(CommandKind.DECLINE, _handle_decline)
-    handlers.register(CommandKind.CHECK_IN, _handle_check_in)
-    handlers.register(CommandKind.WITHDRAW, _handle_withdraw)
-    handlers.register(CommandKind.APPEAL, _handle_appeal)
-    handlers.register(CommandKind.UNKNOWN, _handle_unknown)
+    hooks.inbound_commands.register(CommandKind.ACCEPT, _handle_accept)
+    hooks.inbound_commands.register(CommandKind.DECLINE, _handle_decline)
+    hooks.inbound_commands.register(CommandKind.CHECK_IN, _handle_check_in)
+    hooks.inbound_commands.register(CommandKind.WITHDRAW, _handle_withdraw)
+    hooks.inbound_commands.register(CommandKind.APPEAL, _handle_appeal)
+    hooks.inbound_commands.register(CommandKind.UNKNOWN, _handle_unknown)

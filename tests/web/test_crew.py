@@ -14,7 +14,7 @@ import pytest
 from django.test import Client as Browser
 
 from clients.services import client_create, site_create
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order
 from dispatch.services import order_place
 from dispatch.services.lifecycle import order_cancel

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client as Browser
 
-from config import clock
+from core import clock
 from dispatch.models import Order
 from dispatch.services import order_place
 from dispatch.services.lifecycle import order_cancel

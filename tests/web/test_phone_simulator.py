@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client as Browser
 
-from config import clock
+from core import clock
 from messaging.models import Direction, Message
 from workers.models import Worker
 

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ratings.model import (
+from ratings.rules import explain
+from ratings.scoring import (
     Event,
     EventKind,
     OutOfOrderEventError,
@@ -21,7 +22,6 @@ from ratings.model import (
     WorkerState,
     apply,
     classify_withdrawal,
-    explain,
     initial_state,
     rating_at,
     replay,

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import transaction
 
 from clients.models import Client
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order
 from dispatch.services import assignment_run, callout_start, order_place, wave_next
 from franchises.models import Franchise, User

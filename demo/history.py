@@ -13,7 +13,7 @@ from django.db import transaction
 
 from billing.services import previous_period, royalty_statements_issue
 from clients.models import Client
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order, Step
 from dispatch.services import assignment_run, callout_start, offer_respond, order_place
 from dispatch.services.onsite import (

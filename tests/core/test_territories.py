@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from franchises.territory import (
+from core.geo import (
     TerritoryError,
     parse_territory,
     territories_overlap,

@@ -1,4 +1,4 @@
-"""clients.geo: points, distances, the offline gazetteer, Nominatim through geopy.
+"""core.geo: points, distances, the offline gazetteer, Nominatim through geopy.
 
 Pure: no Django, no network (Nominatim is a local fake server driven by geopy's real client).
 """
@@ -18,9 +18,8 @@ from geopy.distance import great_circle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clients import geo
-from clients.geo import GeocodingError, GeoPoint
-from franchises.territory import territories_overlap, territory_contains
+from core import geo
+from core.geo import GeocodingError, GeoPoint, territories_overlap, territory_contains
 from tests.fakes.nominatim_server import FakeNominatim
 
 latitudes = st.floats(min_value=-90, max_value=90, allow_nan=False)

@@ -1,8 +1,8 @@
 """``manage.py simulate``: the real dispatch pipeline against simulated workers (CONTRACT.md §6).
 
 Prints exactly one JSON object on standard output with the keys of
-`dispatch.simulation.METRIC_KEYS`. Leaves nothing behind in the database: the run is rolled
-back. The simulation itself lives in `dispatch.simulation`.
+`demo.simulation.METRIC_KEYS`. Leaves nothing behind in the database: the run is rolled
+back. The simulation itself lives in `demo.simulation`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dispatch.simulation import SimulationConfig, simulate
+from demo.simulation import SimulationConfig, simulate
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from config import clock
+from core import clock
 from dispatch.models import Order
 from messaging.models import Message
 from ratings.models import RatingEvent

@@ -10,8 +10,8 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from clients.models import Client, Site
+from core.geo import territory_contains
 from franchises.models import Franchise, User
-from franchises.territory import territory_contains
 from workers.models import Interview, Worker
 
 LOGINS = {"admin", "operator", "spb", "nsk", "kazan", "foreman"}

@@ -2,8 +2,8 @@
 
 HQ, three official offices with territories, five brand franchises, 3,000 workers around
 those cities with varied histories, 30 clients with sites, and one login per role; then eight
-weeks of completed orders (`web.demo_history`, not with --no-history) and a few live orders for
-the coming day in each official office that has none ahead (`web.demo_live`, not with
+weeks of completed orders (`demo.history`, not with --no-history) and a few live orders for
+the coming day in each official office that has none ahead (`demo.live`, not with
 --no-live).
 
 A worker's history is real rating events (shows, late arrivals, no-shows and foreman's scores)
@@ -23,15 +23,15 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from clients.models import Client, Conditions, Site
-from config import clock
-from franchises.demo_network import DEMO_CITIES, territory_box
+from core import clock
+from demo.history import history_start, load_history
+from demo.live import place_live_orders
+from demo.network import DEMO_CITIES, territory_box
 from franchises.models import Franchise, User
 from franchises.services import franchise_save
-from ratings import model
+from ratings import scoring
 from ratings.models import RatingEvent
 from ratings.services import rating_params, worker_figures_set
-from web.demo_history import history_start, load_history
-from web.demo_live import place_live_orders
 from workers.models import Interview, Skill, Worker
 
 DEMO_PASSWORD = "demo12345"
@@ -164,7 +164,7 @@ class Command(BaseCommand):
         existing = set(Worker.objects.values_list("phone", flat=True))
         existing = {str(phone) for phone in existing}
         new_workers: list[Worker] = []
-        past: dict[str, list[model.Event]] = {}
+        past: dict[str, list[scoring.Event]] = {}
         serial = 0
         for city in DEMO_CITIES:
             lng_scale = max(math.cos(math.radians(city.lat)), 0.1)
@@ -180,7 +180,7 @@ class Command(BaseCommand):
                 events = _past_events(
                     random.Random(f"{seed}:{phone}"), record, worker.vetted_at, past_ends
                 )
-                worker_figures_set(worker=worker, state=model.replay(events, params), now=now)
+                worker_figures_set(worker=worker, state=scoring.replay(events, params), now=now)
                 past[phone] = events
                 new_workers.append(worker)
         Worker.objects.bulk_create(new_workers, batch_size=1000)
@@ -286,7 +286,7 @@ class Command(BaseCommand):
 
 def _past_events(
     rng: random.Random, record: DemoRecord, vetted_at: datetime | None, past_ends: datetime
-) -> list[model.Event]:
+) -> list[scoring.Event]:
     """The rating events of a worker's past shifts, in time order: at most one shift a day,
     from the day after vetting to `past_ends`. A worker vetted too recently to have worked
     before then has no past (the history may still give them shifts)."""
@@ -297,20 +297,21 @@ def _past_events(
     if days <= 0:
         return []
     came = record.came[:days]
-    events: list[model.Event] = []
+    events: list[scoring.Event] = []
     for day, showed in zip(sorted(rng.sample(range(days), k=len(came))), came, strict=True):
         start = first_day + timedelta(days=day, hours=rng.choice(PAST_SHIFT_STARTS))
         recorded = start + timedelta(minutes=40)
         if not showed:
-            events.append(model.Event(model.EventKind.NO_SHOW, recorded))
+            events.append(scoring.Event(scoring.EventKind.NO_SHOW, recorded))
             continue
         late = rng.random() < PAST_LATE_SHARE
-        events.append(model.Event(model.EventKind.LATE if late else model.EventKind.SHOW, recorded))
+        kind = scoring.EventKind.LATE if late else scoring.EventKind.SHOW
+        events.append(scoring.Event(kind, recorded))
         if rng.random() < PAST_SCORED_SHARE:
             score = round(rng.gauss(record.quality, PAST_SCORE_SPREAD))
             scored = start + timedelta(hours=rng.choice(PAST_SHIFT_HOURS), minutes=30)
-            events.append(model.Event(model.EventKind.SCORE, scored, min(5, max(1, score)),
-                                      model.ScoreSource.FOREMAN))
+            events.append(scoring.Event(scoring.EventKind.SCORE, scored, min(5, max(1, score)),
+                                      scoring.ScoreSource.FOREMAN))
     return events
 
 

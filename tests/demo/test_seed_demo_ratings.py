@@ -13,11 +13,11 @@ from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Sum
 
-from config import clock
-from ratings import model
+from core import clock
+from demo.history import history_start
+from ratings import scoring
 from ratings.models import RatingEvent
 from ratings.services import rating_event_record, rating_params, worker_ratings_recompute
-from web.demo_history import history_start
 from workers.models import Worker
 
 NOW = datetime(2030, 3, 10, 6, 0, tzinfo=UTC)
@@ -70,14 +70,14 @@ class TestSeededRecords:
     def test_the_figures_count_the_events(self, seeded: Any) -> None:
         events = RatingEvent.objects.filter(reversed_at__isnull=True)
         totals = Worker.objects.aggregate(shifts=Sum("shifts_completed"), no_shows=Sum("no_shows"))
-        attended = events.filter(kind__in=[model.EventKind.SHOW, model.EventKind.LATE]).count()
+        attended = events.filter(kind__in=[scoring.EventKind.SHOW, scoring.EventKind.LATE]).count()
         assert totals["shifts"] == attended
-        assert totals["no_shows"] == events.filter(kind=model.EventKind.NO_SHOW).count()
+        assert totals["no_shows"] == events.filter(kind=scoring.EventKind.NO_SHOW).count()
         assert not Worker.objects.filter(rating_state__isnull=True).exists()
         assert not Worker.objects.filter(status=Worker.Status.APPLICANT,
                                          rating_events__isnull=False).exists()
-        scores = events.filter(kind=model.EventKind.SCORE)
-        assert not scores.exclude(source=model.ScoreSource.FOREMAN).exists()
+        scores = events.filter(kind=scoring.EventKind.SCORE)
+        assert not scores.exclude(source=scoring.ScoreSource.FOREMAN).exists()
         assert not scores.filter(score__isnull=True).exists()
 
     def test_the_events_are_older_than_the_history_and_after_vetting(self, seeded: Any) -> None:
@@ -119,7 +119,7 @@ class TestSeededRecords:
         worker = _recorded(reliability)
         before = _figures(worker)
         with clock.use_clock(lambda: NOW + timedelta(hours=1)):
-            rating_event_record(worker=worker, kind=model.EventKind.NO_SHOW)
+            rating_event_record(worker=worker, kind=scoring.EventKind.NO_SHOW)
         after = _figures(worker)
         assert after["reliability"] < before["reliability"]
         assert after["no_shows"] == before["no_shows"] + 1
@@ -128,14 +128,14 @@ class TestSeededRecords:
         # worker's own rating, not off the prior's 4.00.
         stars = rating_params().no_show_stars
         assert after["rating"] == pytest.approx(max(0.0, before["rating"] - stars))
-        prior = model.initial_state(rating_params())
+        prior = scoring.initial_state(rating_params())
         assert after["rating"] != pytest.approx(prior.rating - stars)
 
     def test_a_late_withdrawal_lowers_rating_and_reliability(self, seeded: Any) -> None:
         worker = _recorded({"reliability__gt": 0.85})
         before = _figures(worker)
         with clock.use_clock(lambda: NOW + timedelta(hours=1)):
-            rating_event_record(worker=worker, kind=model.EventKind.LATE_CANCEL)
+            rating_event_record(worker=worker, kind=scoring.EventKind.LATE_CANCEL)
         after = _figures(worker)
         assert after["rating"] < before["rating"]
         assert after["reliability"] < before["reliability"]

@@ -17,12 +17,12 @@ from django.db.models import Count, Q
 from django.test import Client as Browser
 from django.test import override_settings
 
-from config import clock
+from core import clock
+from demo.live import TOMORROW
 from dispatch.models import Offer, Order, Step
 from dispatch.tasks import run_due_steps
 from franchises.models import Franchise, User
 from messaging.models import Direction, Message
-from web.demo_live import TOMORROW
 
 NOW = datetime(2030, 3, 10, 6, 0, tzinfo=UTC)
 # Each office's morning orders, plus this evening's where it is still before 13:00.

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from demo.simulation import METRIC_KEYS, Simulation, SimulationConfig, simulate
 from dispatch.models import Offer, Order, Step
-from dispatch.simulation import METRIC_KEYS, Simulation, SimulationConfig, simulate
 from messaging.models import Direction, Message
 from workers.models import Worker
 

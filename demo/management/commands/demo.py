@@ -1,7 +1,7 @@
 """`python manage.py demo`: one order's whole story, told in the terminal.
 
 An order for 10 loaders in Saint Petersburg goes through the real services on a virtual
-clock (`config.clock`), from the quote to the client's score of the crew: the booking
+clock (`core.clock`), from the quote to the client's score of the crew: the booking
 target, the SMS waves, workers' replies, the batch assignment, the reminders, check-ins,
 the no-show check, completion with its invoice, pay and royalty, and the feedback SMS.
 Timed steps run as the sweeper runs them (`run_due_steps`) and every worker's text goes
@@ -31,8 +31,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Q
 
+from billing import pricing
+from billing.models import InvoiceLine, PayLine
+from billing.services import period_of, rate_quote, statement_figures
 from clients.models import Client, Site
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order, Step
 from dispatch.services import callout_start, order_place
 from dispatch.services.onsite import order_complete
@@ -388,8 +391,6 @@ class Story:
         return self.order.status
 
     def _placed(self) -> None:
-        from billing.services import rate_quote  # billing sits above dispatch; so does the story
-
         headcount, policy = self.options["headcount"], self.options["policy"]
         quote = rate_quote(franchise=self.franchise, work_type="loading",
                            conditions=self.site.conditions, headcount=headcount, hours=HOURS,
@@ -576,10 +577,6 @@ class Story:
         self._quote("Urgent offer SMS", self._russian_sample(urgent))
 
     def _completion(self) -> None:
-        from billing import pricing
-        from billing.models import InvoiceLine, PayLine
-        from billing.services import period_of, statement_figures
-
         self._run_until(self.order.ends_at + timedelta(minutes=15))
         self.order = order_complete(order=self.order)  # what the API's complete/ calls
         self._read_outbox()

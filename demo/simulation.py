@@ -49,7 +49,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from config import clock
+from core import clock
 
 KM_PER_DEGREE = 6371.009 * math.pi / 180
 # A place no demo or test data uses, so a run against a populated database meets nobody else.
