@@ -7,7 +7,8 @@ from .models import Franchise, User
 
 @admin.register(Franchise)
 class FranchiseAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "kind", "city", "timezone", "royalty_rate", "monthly_fee", "is_active")
+    list_display = ("name", "kind", "city", "timezone", "royalty_rate", "monthly_fee",
+                    "standby_fee", "show_up_fee", "is_active")
     list_filter = ("kind", "is_active", "city")
     search_fields = ("name", "city")
 

@@ -104,7 +104,7 @@ class FranchiseSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "kind", "city", "timezone", "currency", "royalty_rate", "monthly_fee",
             "territory", "is_active", "reply_channels", "booking_ratio", "standby_fee",
-            "manager_phone", "leads_paused_until",
+            "show_up_fee", "manager_phone", "leads_paused_until",
         ]
 
     def validate_territory(self, value: Any) -> Any:

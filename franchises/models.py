@@ -81,11 +81,20 @@ class Franchise(models.Model):
         default=Decimal("1.50"),
         validators=[MinValueValidator(Decimal(1)), MaxValueValidator(Decimal(5))],
     )
-    # Paid to a standby worker who comes when called and is not needed after all.
+    # Paid to a standby worker who stayed ready for an order and was never called in.
     standby_fee = models.DecimalField(
         max_digits=10,
         decimal_places=2,
         default=Decimal("300.00"),
+        validators=[MinValueValidator(0)],
+    )
+    # Paid to a worker who came beyond the headcount and was sent home (not kept at the
+    # client's request): the client pays for the crew it asked for, so over-booking's
+    # surplus is the franchise's cost.
+    show_up_fee = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("500.00"),
         validators=[MinValueValidator(0)],
     )
     manager_phone = models.CharField(max_length=20, blank=True)
@@ -112,6 +121,10 @@ class Franchise(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(booking_ratio__gte=1), name="franchise_booking_ratio_at_least_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(standby_fee__gte=0) & Q(show_up_fee__gte=0),
+                name="franchise_worker_fees_not_negative",
             ),
         ]
 
