@@ -111,8 +111,9 @@ class OfferSerializer(serializers.ModelSerializer):
         model = Offer
         fields = [
             "id", "worker", "worker_name", "wave", "sent_at", "response", "responded_at",
-            "state", "attendance", "checked_in_at", "hours_worked",
+            "state", "attendance", "checked_in_at", "hours_worked", "kept", "sent_home_at",
         ]
+        read_only_fields = ["kept", "sent_home_at"]
 
 
 class OrderFilter(ScopedFilterSet):
@@ -143,6 +144,11 @@ class AttendanceEntrySerializer(serializers.Serializer):
     hours = serializers.DecimalField(
         max_digits=4, decimal_places=1, min_value=0, max_value=36, required=False,
         allow_null=True,
+    )
+    kept = serializers.BooleanField(
+        required=False,
+        help_text="An extra worker beyond the headcount the client asked to keep: billed and "
+                  "paid the hours. Left out: the mark stays as it is.",
     )
 
 
@@ -179,7 +185,8 @@ class OrderOnSiteMixin:
         entries = _entries(AttendanceEntrySerializer, request.data)
         offers = attendance_record(
             order=self.get_object(),
-            entries=[AttendanceEntry(e["worker"], e["status"], e.get("hours")) for e in entries],
+            entries=[AttendanceEntry(e["worker"], e["status"], e.get("hours"), e.get("kept"))
+                     for e in entries],
         )
         return Response(OfferSerializer(offers, many=True).data)
 

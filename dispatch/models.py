@@ -182,6 +182,11 @@ class Offer(models.Model):
     )
     checked_in_at = models.DateTimeField(null=True, blank=True)
     hours_worked = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    # A worker beyond the headcount the client asked to keep: billed and paid the hours. An
+    # extra not kept goes home with the franchise's show-up fee (dispatch/surplus.py).
+    kept = models.BooleanField(default=False)
+    # When the foreman sent this extra worker home (and the SMS told them the fee).
+    sent_home_at = models.DateTimeField(null=True, blank=True)
     # Great-circle km from the worker's home and the optimiser's cost when the offer was made.
     distance_km = models.FloatField(default=0)
     cost = models.FloatField(default=0)

@@ -5,6 +5,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from workers.models import Skill, Worker, skills_for_work_type
 
 from .models import ClientPreference, Offer, Order
 from .overbooking import shrunk_rate
+from .surplus import CrewSplit, Present, crew_split
 
 _COUNTS = {
     "invited": Count("offers", distinct=True),
@@ -41,6 +43,25 @@ COUNT_NAMES = tuple(_COUNTS)
 def orders_with_counts(queryset: QuerySet[Order]) -> QuerySet[Order]:
     """Orders annotated with their offer funnel, one query however many orders."""
     return queryset.annotate(**{f"count_{name}": agg for name, agg in _COUNTS.items()})
+
+
+def crew_split_of(order: Order) -> tuple[CrewSplit, dict[int, Decimal]]:
+    """The split of those who came to `order` (dispatch/surplus.py): the crew the client is
+    billed for, the extras kept at its request, and those who go home. From the attendance as
+    recorded, in the order of arrival, with each one's hours (worker id -> hours; the shift's
+    for anyone whose hours are not recorded yet). One query."""
+    came = list(
+        order.offers.filter(attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE])
+        .order_by(F("checked_in_at").asc(nulls_last=True), "id")
+        .values_list("worker_id", "hours_worked", "kept", "sent_home_at")
+    )
+    hours = {worker_id: order.hours if worked is None else worked
+             for worker_id, worked, _, _ in came}
+    split = crew_split(order.headcount, [
+        Present(worker_id, hours[worker_id], kept=kept, sent_home=sent_home_at is not None)
+        for worker_id, _, kept, sent_home_at in came
+    ])
+    return split, hours
 
 
 # --- Candidates for a call-out ------------------------------------------------------------

@@ -39,9 +39,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Вы в бригаде {code}: {when}, {address}. Отказ: CANCEL {code}",
         "en": "You're on crew {code}: {when}, {address}. Can't come? CANCEL {code}",
     },
+    # The standby fee is paid to a standby worker who stays ready and is never called.
     "standby": {
-        "ru": "{code}: вы в резерве, ждите звонка. Выход из резерва: {fee}р",
-        "en": "{code}: you are standby. If called and not needed you get {fee}.",
+        "ru": "{code}: вы в резерве, ждите звонка. Не вызовем: заплатим {fee}р",
+        "en": "{code}: you are standby. Not called? You still get {fee}.",
     },
     "not_needed": {
         "ru": "{code}: набор закрыт, спасибо. Ждите новых заказов",
@@ -175,6 +176,16 @@ TEXTS: dict[str, dict[str, str]] = {
     "urgent_booked": {
         "ru": "Ждём вас сейчас: {code}, {address}. По прибытии: ТУТ {code}",
         "en": "Come now: {code}, {address}. On arrival text HERE {code}",
+    },
+    # A worker beyond the headcount, not kept at the client's request, goes home: the
+    # show-up fee is theirs.
+    "sent_home": {
+        "ru": "{code}: бригада в сборе, вы не нужны. За выход {fee}р. Спасибо",
+        "en": "{code}: the crew is complete, please go home. Show-up fee: {fee}. Thanks",
+    },
+    "sent_home_no_fee": {
+        "ru": "{code}: бригада в сборе, вы не нужны сегодня. Спасибо",
+        "en": "{code}: the crew is complete, please go home. Thank you.",
     },
     "come_now": {
         "ru": "Срочно {code}: нужны вы, {when}, {address}. Едете? ДА {code}",

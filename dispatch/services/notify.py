@@ -21,7 +21,8 @@ def local_time(order: Order, moment: datetime, *, with_date: bool = True) -> str
     return local.strftime("%d.%m %H:%M" if with_date else "%H:%M")
 
 
-def _amount(value: Decimal) -> str:
+def amount_text(value: Decimal) -> str:
+    """Money in a text: 300 for 300.00, 275.50 otherwise."""
     return f"{value.normalize():f}" if value == value.to_integral() else f"{value:.2f}"
 
 
@@ -30,10 +31,10 @@ def order_values(order: Order, language: str) -> dict[str, Any]:
         "code": order.code,
         "work": texts.work_name(order.work_type, language),
         "when": local_time(order, order.start),
-        "hours": _amount(order.hours),
-        "pay": _amount(order.pay_rate),
+        "hours": amount_text(order.hours),
+        "pay": amount_text(order.pay_rate),
         "address": order.site.address,
-        "fee": _amount(order.franchise.standby_fee),
+        "fee": amount_text(order.franchise.standby_fee),
     }
 
 

@@ -14,6 +14,8 @@ from ratings.scoring import EventKind
 from ratings.services import rating_event_record, worker_ratings_recompute
 
 from ..models import Offer, Order
+from ..selectors import crew_split_of
+from .notify import amount_text, notify_workers
 
 # The foreman may record attendance from an hour before the start until a week after the end.
 ATTENDANCE_OPENS = timedelta(minutes=60)
@@ -36,9 +38,17 @@ ATTENDANCE_EVENT = {
 
 @dataclass(frozen=True)
 class AttendanceEntry:
+    """One worker's attendance. `hours` None keeps what is recorded (the whole shift at
+    completion); `kept` None keeps the mark as it is, True marks an extra worker kept at the
+    client's request (billed and paid the hours), False takes the mark back."""
+
     worker_id: int
     status: str
     hours: Decimal | None = None
+    kept: bool | None = None
+
+
+CAME = (Offer.Attendance.PRESENT, Offer.Attendance.LATE)
 
 
 def _attendance_open(order: Order, now: Any) -> bool:
@@ -109,14 +119,22 @@ def attendance_record(*, order: Order, entries: list[AttendanceEntry]) -> list[O
     missing = [entry.worker_id for entry in entries if entry.worker_id not in offers]
     if missing:
         raise ValidationError({"worker": [f"Not on this crew: {sorted(set(missing))}."]})
+    unkeepable = [entry.worker_id for entry in entries
+                  if entry.kept and entry.status == Offer.Attendance.NO_SHOW]
+    if unkeepable:
+        raise ValidationError({"kept": [
+            f"Only a worker who came can be kept at the client's request: {sorted(unkeepable)} "
+            f"marked no-show."
+        ]})
     for entry in entries:
         offer = offers[entry.worker_id]
         _set_attendance(order, offer, entry.status, now)
         hours = None if entry.status == Offer.Attendance.NO_SHOW else entry.hours
         if hours is not None and hours > order.hours + 12:
             raise ValidationError({"hours": [f"{hours} hours is more than this shift allows."]})
-        if hours is not None or entry.status == Offer.Attendance.NO_SHOW:
-            Offer.objects.filter(pk=offer.pk).update(hours_worked=hours)
+        changes = _entry_changes(entry, hours)
+        if changes:
+            Offer.objects.filter(pk=offer.pk).update(**changes)
     if order.status == Order.Status.COMPLETED:
         # A correction after completion: hours are confirmed as completion confirms them, and
         # what was billed and paid follows (turnover is confirmed hours x bill rate).
@@ -127,12 +145,68 @@ def attendance_record(*, order: Order, entries: list[AttendanceEntry]) -> list[O
     return list(order.offers.filter(worker_id__in=offers))
 
 
+def _entry_changes(entry: AttendanceEntry, hours: Decimal | None) -> dict[str, Any]:
+    """What an attendance entry writes on the offer besides its status: the hours, and the
+    kept mark."""
+    changes: dict[str, Any] = {}
+    if hours is not None or entry.status == Offer.Attendance.NO_SHOW:
+        changes["hours_worked"] = hours
+    if entry.status == Offer.Attendance.NO_SHOW:
+        # Nobody is kept, or sent home, who did not come.
+        changes.update(kept=False, sent_home_at=None)
+    elif entry.kept is not None:
+        changes["kept"] = entry.kept
+        if entry.kept:
+            changes["sent_home_at"] = None  # the client's word came after: they stay
+    return changes
+
+
 def _confirm_hours(order: Order) -> None:
-    """Anyone present without hours recorded worked the whole shift."""
+    """Anyone present without hours recorded worked the whole shift, except those the
+    foreman sent home: they worked none (their pay is the show-up fee)."""
     order.offers.filter(
-        attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE],
-        hours_worked__isnull=True,
+        attendance__in=CAME, hours_worked__isnull=True, sent_home_at__isnull=True,
     ).update(hours_worked=order.hours)
+
+
+@transaction.atomic
+def surplus_send_home(*, order: Order, worker_id: int) -> bool:
+    """The foreman sends home a worker who came beyond the headcount and whom the client has
+    not asked to keep: the SMS says the franchise's show-up fee, which the books pay them
+    (dispatch/surplus.py decides who is beyond the headcount). Once: a repeat changes nothing
+    and texts nothing (returns False). ValidationError when the worker did not come, is one
+    of the headcount or kept, or the order is not on site."""
+    now = clock.now()
+    order = (
+        Order.objects.select_for_update(of=("self",)).select_related("franchise", "site")
+        .get(pk=order.pk)
+    )
+    if order.status not in (Order.Status.CALLING, Order.Status.FILLED,
+                            Order.Status.IN_PROGRESS):
+        raise ValidationError(
+            {"status": [f"Nobody is sent home from a {order.get_status_display().lower()} "
+                        f"order."]}
+        )
+    offer = order.offers.filter(worker_id=worker_id, attendance__in=CAME).select_related(
+        "worker").first()
+    if offer is None:
+        raise ValidationError({"worker": ["Only a worker checked in on this order can be sent "
+                                          "home."]})
+    if offer.sent_home_at is not None:
+        return False
+    split, _ = crew_split_of(order)
+    if worker_id not in split.sent_home:
+        why = ("kept at the client's request" if worker_id in split.kept
+               else f"one of the {order.headcount} the client ordered")
+        raise ValidationError({"worker": [f"{offer.worker.name} is {why}: only a worker beyond "
+                                          f"the headcount goes home."]})
+    Offer.objects.filter(pk=offer.pk).update(sent_home_at=now)
+    fee = order.franchise.show_up_fee
+    notify_workers(
+        order, [(offer.worker_id, str(offer.worker.phone), offer.worker.language)],
+        "sent_home" if fee > 0 else "sent_home_no_fee", "sent_home", fee=amount_text(fee),
+    )
+    return True
 
 
 @dataclass(frozen=True)

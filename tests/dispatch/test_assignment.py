@@ -90,7 +90,7 @@ class TestBatch:
             f"Can't come? CANCEL {order.code}"
         ]
         assert desk.texts(order, "standby")[standby.pk] == [
-            f"{order.code}: you are standby. If called and not needed you get 275.50."
+            f"{order.code}: you are standby. Not called? You still get 275.50."
         ]
         assert desk.texts(order, "release")[released.pk] == [
             f"{order.code} is full, thank you. More jobs soon."
