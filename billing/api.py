@@ -152,20 +152,24 @@ def _csv(rows: list[list[Any]], header: list[str], filename: str) -> HttpRespons
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
+    note = serializers.CharField(read_only=True, help_text="The billing rule behind the line.")
+
     class Meta:
         model = InvoiceLine
         fields = ["id", "franchise", "client", "order", "worker", "period", "hours", "rate",
-                  "amount", "currency", "created_at"]
+                  "amount", "currency", "basis", "note", "created_at"]
 
 
 class InvoiceLineFilter(LineFilter):
     class Meta(LineFilter.Meta):
         model = InvoiceLine
-        fields = [*LineFilter.Meta.fields, "client"]
+        fields = [*LineFilter.Meta.fields, "client", "basis"]
 
 
 class InvoiceLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
-    queryset = InvoiceLine.objects.order_by("period", "order_id", "worker_id")
+    # The order's headcount is in each line's note.
+    queryset = InvoiceLine.objects.select_related("order").order_by(
+        "period", "order_id", "worker_id")
     serializer_class = InvoiceLineSerializer
     filterset_class = InvoiceLineFilter
 
@@ -176,18 +180,19 @@ class InvoiceLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
             "client", "order", "worker", "franchise"
         )
         rows = [[line.period, line.client.name, line.order.code, _local_date(line),
-                 line.worker.name, line.hours, line.rate, line.amount, line.currency]
+                 line.worker.name, line.hours, line.rate, line.amount, line.currency,
+                 line.basis, line.note]
                 for line in lines]
         header = ["period", "client", "order", "date", "worker", "hours", "rate", "amount",
-                  "currency"]
+                  "currency", "basis", "note"]
         return _csv(rows, header, "invoice-lines.csv")
 
 
 class PayLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = PayLine
-        fields = ["id", "franchise", "order", "worker", "period", "hours", "rate", "amount",
-                  "currency", "created_at"]
+        fields = ["id", "franchise", "order", "worker", "period", "kind", "hours", "rate",
+                  "amount", "currency", "created_at"]
 
 
 class PayLineFilter(LineFilter):
@@ -196,6 +201,7 @@ class PayLineFilter(LineFilter):
 
     class Meta(LineFilter.Meta):
         model = PayLine
+        fields = [*LineFilter.Meta.fields, "kind"]
 
 
 class PayLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
@@ -205,15 +211,16 @@ class PayLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> HttpResponse:
-        """CSV of the filtered pay lines."""
+        """CSV of the filtered pay lines: hours, show-up fees and standby fees (`kind`)."""
         lines = self.filter_queryset(self.get_queryset()).select_related(
             "order", "worker", "franchise"
         )
         rows = [[line.period, line.worker.name, str(line.worker.phone), line.order.code,
-                 _local_date(line), line.hours, line.rate, line.amount, line.currency]
+                 _local_date(line), line.hours, line.rate, line.amount, line.currency,
+                 line.kind]
                 for line in lines]
         header = ["period", "worker", "phone", "order", "date", "hours", "rate", "amount",
-                  "currency"]
+                  "currency", "kind"]
         return _csv(rows, header, "pay-lines.csv")
 
 
@@ -306,7 +313,7 @@ class RoyaltyStatementViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet)
         statement = self.get_object()
         lines = InvoiceLine.objects.filter(
             franchise=statement.franchise, period=statement.period
-        ).order_by("order_id", "worker_id")
+        ).select_related("order").order_by("order_id", "worker_id")
         page = self.paginate_queryset(lines)
         return self.get_paginated_response(InvoiceLineSerializer(page, many=True).data)
 

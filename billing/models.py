@@ -65,10 +65,16 @@ class RateCard(models.Model):
 
 
 class InvoiceLine(models.Model):
-    """One worker's confirmed hours on one order, billed to the client."""
+    """One worker's confirmed hours on one order, billed to the client: one of the crew the
+    client ordered (at most the headcount, the longest hours first), or an extra the client
+    asked to keep (dispatch/surplus.py)."""
 
     franchise_scope = "franchise"
     foreman_scope = None
+
+    class Basis(models.TextChoices):
+        HEADCOUNT = "headcount", "One of the workers ordered"
+        KEPT = "kept", "Kept beyond the headcount at the client's request"
 
     franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="invoice_lines")
@@ -80,29 +86,50 @@ class InvoiceLine(models.Model):
     rate = models.DecimalField(max_digits=10, decimal_places=2)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
+    basis = models.CharField(max_length=10, choices=Basis.choices, default=Basis.HEADCOUNT)
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["order_id", "worker_id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "worker"], name="invoice_line_once"),
+            models.CheckConstraint(condition=Q(basis__in=["headcount", "kept"]),
+                                   name="invoice_line_basis_valid"),
         ]
         indexes = [models.Index(fields=["franchise", "period"])]
 
     def __str__(self) -> str:
         return f"{self.order_id}/{self.worker_id}: {self.amount} {self.currency}"
 
+    @property
+    def note(self) -> str:
+        """The billing rule behind the line, in words the client reads on the invoice."""
+        ordered = self.order.headcount
+        if self.basis == self.Basis.KEPT:
+            return f"Beyond the {ordered} ordered, kept at the client's request"
+        return (f"Within the {ordered} ordered: an order bills at most its headcount, the "
+                f"longest hours first")
+
 
 class PayLine(models.Model):
-    """What a worker earned on an order: confirmed hours x pay rate."""
+    """What a worker earned on an order, of one kind: confirmed hours x pay rate; or, for a
+    worker who came beyond the headcount and was sent home, the franchise's show-up fee; or,
+    for a standby worker who stayed ready and was never called, its standby fee. A fee line
+    has no hours: its rate is the fee and its amount one fee."""
 
     franchise_scope = "franchise"
     foreman_scope = None
+
+    class Kind(models.TextChoices):
+        HOURS = "hours", "Hours worked"
+        SHOW_UP_FEE = "show_up_fee", "Show-up fee (sent home beyond the headcount)"
+        STANDBY_FEE = "standby_fee", "Standby fee (ready, never called)"
 
     franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="+")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="pay_lines")
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="pay_lines")
     period = models.CharField(max_length=7, db_index=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.HOURS)
     hours = models.DecimalField(max_digits=5, decimal_places=1)
     rate = models.DecimalField(max_digits=10, decimal_places=2)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -112,7 +139,13 @@ class PayLine(models.Model):
     class Meta:
         ordering = ["order_id", "worker_id"]
         constraints = [
+            # One line per worker and order: a worker either worked, or was sent home, or
+            # stood by, never two of them on one order.
             models.UniqueConstraint(fields=["order", "worker"], name="pay_line_once"),
+            models.CheckConstraint(
+                condition=Q(kind="hours") | Q(kind__in=["show_up_fee", "standby_fee"], hours=0),
+                name="pay_line_kind_valid",
+            ),
         ]
         indexes = [models.Index(fields=["franchise", "period"])]
 

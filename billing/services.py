@@ -3,6 +3,7 @@
 import calendar
 import logging
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from clients.models import Client
 from clients.services import booking_horizon_error
 from core import clock
 from dispatch.models import Offer, Order
+from dispatch.selectors import crew_split_of
 from franchises.models import Franchise
 
 from . import pricing
@@ -70,57 +72,106 @@ def validate_period(period: str) -> str:
     return period
 
 
+# Pay line kinds that are one flat fee rather than hours x rate.
+FEE_KINDS = frozenset({PayLine.Kind.SHOW_UP_FEE, PayLine.Kind.STANDBY_FEE})
+
+
+@dataclass(frozen=True)
+class _Due:
+    """What one worker's line on an order should say: its basis (invoice) or kind (pay),
+    hours and the rate a new line is written at."""
+
+    label: str
+    hours: Decimal
+    rate: Decimal
+
+
+def _amount(label: str, hours: Decimal, rate: Decimal) -> Decimal:
+    return pricing.money(rate if label in FEE_KINDS else hours * rate)
+
+
+def _priced_as(label: str) -> str:
+    """Lines priced alike: hours at the order's rate (either invoice basis, or pay for
+    hours), or one fee of a kind."""
+    return label if label in FEE_KINDS else "per_hour"
+
+
 @transaction.atomic
 def order_invoice(*, order: Order) -> int:
-    """Bring a completed order's client invoice lines (confirmed hours x bill rate) and worker
-    pay lines (x pay rate) in line with its attendance: one line per worker who worked, none
-    for anyone else. Runs at completion and again after every attendance correction (the
-    foreman may correct for a week after the end), so a worker turned no-show stops being
-    billed and paid, and one found present starts to be. Running it again changes nothing.
+    """Bring a completed order's client invoice lines and worker pay lines in line with its
+    attendance. Runs at completion and again after every attendance correction (the foreman
+    may correct for a week after the end); running it again changes nothing.
 
-    A line keeps the rate it was first written at; a line added later takes the order's rate
-    then. A royalty statement already issued for the month is not restated.
+    The client is billed for the crew it asked for: at most the headcount of workers who
+    worked, the longest hours first, plus the extras the foreman marked kept at the client's
+    request (dispatch/surplus.py), each line saying which (`basis`). Pay follows: the billed
+    are paid their hours; whoever came beyond that was sent home and is paid the franchise's
+    show-up fee; a standby worker who stayed ready and was never called is paid its standby
+    fee. One line per worker, none for anyone else.
+
+    A line keeps the rate (or fee) it was first written at while it is priced the same way;
+    a line added later, or turned from hours to a fee or back, takes the order's rate or the
+    franchise's fee then. A royalty statement already issued for the month is not restated.
     Returns the number of workers billed."""
     order = Order.objects.select_related("franchise").get(pk=order.pk)
-    worked = dict(
-        order.offers.filter(
-            attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE],
-            hours_worked__gt=0,
-        ).values_list("worker_id", "hours_worked")
-    )
     franchise = order.franchise
+    split, hours = crew_split_of(order)
+    billed = {worker_id: hours[worker_id] for worker_id in split.billed if hours[worker_id] > 0}
+    kept = set(split.kept)
+    invoice = {
+        worker_id: _Due(InvoiceLine.Basis.KEPT if worker_id in kept
+                        else InvoiceLine.Basis.HEADCOUNT, worked, order.bill_rate)
+        for worker_id, worked in billed.items()
+    }
+    pay = {worker_id: _Due(PayLine.Kind.HOURS, worked, order.pay_rate)
+           for worker_id, worked in billed.items()}
+    if franchise.show_up_fee > 0:
+        pay.update({worker_id: _Due(PayLine.Kind.SHOW_UP_FEE, Decimal(0), franchise.show_up_fee)
+                    for worker_id in split.sent_home})
+    if franchise.standby_fee > 0:
+        never_called = order.offers.filter(state=Offer.State.STANDBY, attendance__isnull=True)
+        pay.update({worker_id: _Due(PayLine.Kind.STANDBY_FEE, Decimal(0), franchise.standby_fee)
+                    for worker_id in never_called.values_list("worker_id", flat=True)})
     written = {
         "franchise": franchise, "order": order, "currency": franchise.currency,
         "period": period_of(order.start, franchise.timezone), "created_at": clock.now(),
     }
-    _lines_follow(InvoiceLine, order=order, worked=worked, rate=order.bill_rate,
+    _lines_follow(InvoiceLine, "basis", order=order, due=invoice,
                   written={**written, "client_id": order.client_id})
-    _lines_follow(PayLine, order=order, worked=worked, rate=order.pay_rate, written=written)
-    return len(worked)
+    _lines_follow(PayLine, "kind", order=order, due=pay, written=written)
+    return len(billed)
 
 
 def _lines_follow(
-    model: type[InvoiceLine] | type[PayLine], *, order: Order, worked: dict[int, Decimal],
-    rate: Decimal, written: dict[str, Any],
+    model: type[InvoiceLine] | type[PayLine], label: str, *, order: Order,
+    due: dict[int, _Due], written: dict[str, Any],
 ) -> None:
-    """Make the order's lines of `model` say `worked` (worker id -> confirmed hours), in a
-    handful of queries whatever the crew's size."""
+    """Make the order's lines of `model` say `due` (worker id -> what the line says; `label`
+    names the model's basis or kind field), in a handful of queries whatever the crew's
+    size."""
     lines = {line.worker_id: line for line in model.objects.filter(order=order)}
-    gone = [line.pk for worker_id, line in lines.items() if worker_id not in worked]
+    gone = [line.pk for worker_id, line in lines.items() if worker_id not in due]
     if gone:
         model.objects.filter(pk__in=gone).delete()
     changed = []
-    for worker_id, hours in worked.items():
+    for worker_id, want in due.items():
         line = lines.get(worker_id)
-        if line is not None and line.hours != hours:
-            line.hours, line.amount = hours, pricing.money(hours * line.rate)
+        if line is None:
+            continue
+        was = getattr(line, label)
+        rate = line.rate if _priced_as(was) == _priced_as(want.label) else want.rate
+        if (was, line.hours, line.rate) != (want.label, want.hours, rate):
+            setattr(line, label, want.label)
+            line.hours, line.rate = want.hours, rate
+            line.amount = _amount(want.label, want.hours, rate)
             changed.append(line)
     if changed:
-        model.objects.bulk_update(changed, ["hours", "amount"])
+        model.objects.bulk_update(changed, [label, "hours", "rate", "amount"])
     added = [
-        model(worker_id=worker_id, hours=hours, rate=rate, amount=pricing.money(hours * rate),
+        model(worker_id=worker_id, hours=want.hours, rate=want.rate,
+              amount=_amount(want.label, want.hours, want.rate), **{label: want.label},
               **written)
-        for worker_id, hours in worked.items() if worker_id not in lines
+        for worker_id, want in due.items() if worker_id not in lines
     ]
     if added:
         # Another run writing the same order a moment ago has written the same lines.

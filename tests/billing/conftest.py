@@ -61,10 +61,12 @@ class Books:
                         body=f"YES {order.code}")
 
     def staffed(self, client: Client, *, start: datetime, headcount: int, hours: Any = 8,
-                bill_rate: Any = None, pay_rate: Any = None,
-                minutes_to_fill: float = 5) -> tuple[Order, list[Worker]]:
-        """An order placed the day before `start`, called out, accepted by a crew of
-        `headcount` by SMS and assigned `minutes_to_fill` minutes after the call-out."""
+                bill_rate: Any = None, pay_rate: Any = None, minutes_to_fill: float = 5,
+                accepting: int | None = None) -> tuple[Order, list[Worker]]:
+        """An order placed the day before `start`, called out, accepted by SMS by a crew of
+        `headcount` (or of `accepting`: the franchise's booking ratio decides how many are
+        booked, the rest are standby) and assigned `minutes_to_fill` minutes after the
+        call-out. The workers come back nearest first."""
         self.clock.set(start - timedelta(days=1))
         site = self.site(client)
         rates = {}
@@ -72,7 +74,7 @@ class Books:
             rates = {"bill_rate": Decimal(bill_rate), "pay_rate": Decimal(pay_rate)}
         order = order_place(client=client, site=site, work_type="loading",
                             headcount=headcount, start=start, hours=Decimal(hours), **rates)
-        workers = self.crew(site, headcount)
+        workers = self.crew(site, headcount if accepting is None else accepting)
         callout_start(order=order)
         for worker in workers:
             self.say_yes(worker, order)
