@@ -19,18 +19,21 @@ from django.urls import reverse
 
 from core import clock
 from dispatch.models import Offer, Order
-from dispatch.selectors import orders_with_counts
+from dispatch.selectors import crew_split_of, orders_with_counts
+from dispatch.services.notify import amount_text
 from dispatch.services.onsite import (
     ATTENDANCE_CLOSES,
     ATTENDANCE_OPENS,
     AttendanceEntry,
     attendance_record,
     order_complete,
+    surplus_keep,
+    surplus_send_home,
 )
 from franchises.models import Franchise
 from franchises.scoping import scope_queryset
 
-from .forms import AttendanceForm
+from .forms import AttendanceForm, SurplusForm
 from .local_time import local_days, local_time
 
 # Who is on the crew: the booked workers and the standby ones (a standby worker who turns up
@@ -110,6 +113,33 @@ def _recorded(request: HttpRequest, order: Order, form: AttendanceForm) -> HttpR
     return redirect(reverse("web:crew-order", args=[order.pk]) + f"#worker-{offer.worker_id}")
 
 
+# The crew page's buttons for a worker beyond the headcount.
+SURPLUS_ACTIONS = ("keep", "unkeep", "send_home")
+
+
+def _surplus_done(request: HttpRequest, order: Order, form: SurplusForm) -> HttpResponse | None:
+    """Keep an extra worker at the client's request, take that back, or send them home with
+    the show-up fee; None (and nothing written) when the service refuses."""
+    data = form.cleaned_data
+    worker_id, action = data["worker"], data["action"]
+    try:
+        if action == "send_home":
+            surplus_send_home(order=order, worker_id=worker_id)
+            offer = order.offers.select_related("worker").get(worker_id=worker_id)
+            text = (f"{offer.worker.name} is sent home: an SMS tells them the show-up fee of "
+                    f"{amount_text(order.franchise.show_up_fee)} {order.franchise.currency}.")
+        else:
+            offer = surplus_keep(order=order, worker_id=worker_id, kept=action == "keep")
+            text = (f"{offer.worker.name} stays, kept at the client's request: billed and paid "
+                    f"the hours." if offer.kept else
+                    f"{offer.worker.name} is no longer kept: beyond the headcount they go home.")
+    except ValidationError as exc:
+        form.add_error(None, exc.messages)
+        return None
+    messages.success(request, text)
+    return redirect(reverse("web:crew-order", args=[order.pk]) + f"#worker-{worker_id}")
+
+
 @login_required
 def crew_order(request: HttpRequest, order_id: int) -> HttpResponse:
     """One order's crew with Present / Late / No-show per worker, and completion.
@@ -131,6 +161,13 @@ def crew_order(request: HttpRequest, order_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Order {order.code} completed: hours confirmed.")
             return redirect("web:crew-order", order_id=order.pk)
+    elif request.method == "POST" and request.POST.get("action") in SURPLUS_ACTIONS:
+        surplus = SurplusForm(request.POST)
+        if surplus.is_valid():
+            response = _surplus_done(request, order, surplus)
+            if response is not None:
+                return response
+        errors = _form_errors(surplus)
     elif request.method == "POST":
         form = AttendanceForm(request.POST)
         if form.is_valid():
@@ -151,14 +188,23 @@ def _crew_context(request: HttpRequest, order: Order, errors: list[str],
         order.offers.filter(state__in=CREW_STATES).select_related("worker")
         .order_by("state", "worker__name", "worker_id")  # confirmed before standby
     )
+    # Who the client pays for once more than the headcount is present, and who goes home.
+    split, _ = crew_split_of(order)
+    kept, going = set(split.kept), set(split.sent_home)
     for offer in crew:
         offer.hours_typed = typed.get(offer.worker_id)
         # What a blank hours field means (attendance_record leaves recorded hours as they
         # are): the hours already recorded for someone who came, else the whole shift.
         offer.hours_kept = offer.hours_worked if offer.attendance in CAME else None
+        offer.kept_extra = offer.worker_id in kept
+        offer.goes_home = offer.worker_id in going
+        offer.sent_home_local = (local_time(offer.sent_home_at, zone) if offer.sent_home_at
+                                 else None)
     return {
         "order": order,
         "crew": crew,
+        "going_home": [offer for offer in crew if offer.goes_home],
+        "show_up_fee": f"{amount_text(order.franchise.show_up_fee)} {order.franchise.currency}",
         "present": sum(offer.attendance in CAME for offer in crew),
         "no_shows": sum(offer.attendance == Offer.Attendance.NO_SHOW for offer in crew),
         "start": local_time(order.start, zone),

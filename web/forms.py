@@ -47,3 +47,12 @@ class AttendanceForm(forms.Form):
     ])
     hours = HoursField(max_digits=4, decimal_places=1, min_value=0, max_value=36,
                        required=False)
+
+
+class SurplusForm(forms.Form):
+    """A tap on a worker beyond the headcount: keep them at the client's request, take that
+    back, or send them home. The service decides whether the worker is beyond the headcount."""
+
+    worker = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+    action = forms.ChoiceField(choices=[("keep", "Keep"), ("unkeep", "Do not keep"),
+                                        ("send_home", "Send home")])

@@ -170,6 +170,23 @@ def _confirm_hours(order: Order) -> None:
 
 
 @transaction.atomic
+def surplus_keep(*, order: Order, worker_id: int, kept: bool) -> Offer:
+    """Mark a worker who came as kept at the client's request (billed and paid the hours
+    beyond the headcount), or take the mark back; the attendance stays as recorded. On a
+    completed order the books follow, as for any attendance correction. ValidationError when
+    the worker did not come."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    attendance = order.offers.filter(worker_id=worker_id, attendance__in=CAME).values_list(
+        "attendance", flat=True).first()
+    if attendance is None:
+        raise ValidationError({"worker": ["Only a worker checked in on this order can be kept "
+                                          "at the client's request."]})
+    [offer] = attendance_record(order=order, entries=[
+        AttendanceEntry(worker_id, attendance, kept=kept)])
+    return offer
+
+
+@transaction.atomic
 def surplus_send_home(*, order: Order, worker_id: int) -> bool:
     """The foreman sends home a worker who came beyond the headcount and whom the client has
     not asked to keep: the SMS says the franchise's show-up fee, which the books pay them
