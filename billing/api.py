@@ -337,6 +337,12 @@ class BenchmarkRowSerializer(serializers.Serializer):
     royalty = serializers.DecimalField(max_digits=14, decimal_places=2)
     avg_rating = serializers.FloatField(allow_null=True)
     median_minutes_to_fill = serializers.FloatField(allow_null=True)
+    overbooking_cost = serializers.DecimalField(
+        max_digits=14, decimal_places=2,
+        help_text="Show-up fees (surplus sent home) and standby fees (never called) paid.")
+    margin_per_order = serializers.DecimalField(
+        max_digits=14, decimal_places=2, allow_null=True,
+        help_text="(billed - paid - fees) per completed order.")
 
 
 class BenchmarkReportSerializer(serializers.Serializer):

@@ -5,6 +5,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from statistics import median
 
+from .pricing import money
+
+ZERO = Decimal(0)
+
 
 @dataclass(frozen=True)
 class OrderFacts:
@@ -13,6 +17,36 @@ class OrderFacts:
     no_shows: int
     confirmed: int
     minutes_to_fill: float | None  # None when never filled
+
+
+@dataclass(frozen=True)
+class Money:
+    """What completed orders (one, or a franchise's month) were billed and cost: hours billed
+    to clients, hours paid to workers, and the fees over-booking costs the franchise (show-up
+    fees for those sent home beyond the headcount, standby fees for standby never called).
+    The margin is billed - paid - fees; the royalty is on turnover, not on the margin."""
+
+    orders: int = 0
+    billed: Decimal = ZERO
+    paid: Decimal = ZERO
+    show_up_fees: Decimal = ZERO
+    standby_fees: Decimal = ZERO
+
+    @property
+    def overbooking_cost(self) -> Decimal:
+        return self.show_up_fees + self.standby_fees
+
+    @property
+    def margin(self) -> Decimal:
+        return self.billed - self.paid - self.overbooking_cost
+
+    @property
+    def margin_per_order(self) -> Decimal | None:
+        return money(self.margin / self.orders) if self.orders else None
+
+    @property
+    def overbooking_cost_per_order(self) -> Decimal | None:
+        return money(self.overbooking_cost / self.orders) if self.orders else None
 
 
 @dataclass(frozen=True)
@@ -27,20 +61,26 @@ class LocationRow:
     royalty: Decimal
     avg_rating: float | None
     median_minutes_to_fill: float | None
+    # The fees paid for surplus sent home and standby never called, and billed - paid - fees
+    # per completed order (None without one).
+    overbooking_cost: Decimal = ZERO
+    margin_per_order: Decimal | None = None
 
 
 METRICS = ("orders", "slots", "fill_rate", "no_show_rate", "revenue", "royalty", "avg_rating",
-           "median_minutes_to_fill")
+           "median_minutes_to_fill", "overbooking_cost", "margin_per_order")
 
 
 def location_row(
     *, franchise_id: int, name: str, orders: Sequence[OrderFacts], revenue: Decimal,
-    royalty: Decimal, avg_rating: float | None,
+    royalty: Decimal, avg_rating: float | None, books: Money | None = None,
 ) -> LocationRow:
     """One franchise's figures. fill_rate: share of orders with at least the headcount present;
-    no_show_rate: no-shows per confirmed worker whose attendance was taken."""
+    no_show_rate: no-shows per confirmed worker whose attendance was taken; over-booking cost
+    and margin per order from the completed orders' `books`."""
     filled = [o.minutes_to_fill for o in orders if o.minutes_to_fill is not None]
     confirmed = sum(o.confirmed for o in orders)
+    books = books or Money()
     return LocationRow(
         franchise_id=franchise_id,
         name=name,
@@ -52,6 +92,8 @@ def location_row(
         royalty=royalty,
         avg_rating=avg_rating,
         median_minutes_to_fill=median(filled) if filled else None,
+        overbooking_cost=books.overbooking_cost,
+        margin_per_order=books.margin_per_order,
     )
 
 

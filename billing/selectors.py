@@ -1,7 +1,11 @@
-"""Reads for billing: the benchmark report over a month."""
+"""Reads for billing: the benchmark report over a month; what an order, and a franchise's
+month, were billed and cost (the margin)."""
 
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Avg, Count, Q, Sum
 
@@ -9,9 +13,96 @@ from dispatch.models import Offer, Order
 from franchises.models import Franchise
 
 from . import pricing
-from .benchmarks import LocationRow, OrderFacts, location_row
-from .models import Credit, InvoiceLine
+from .benchmarks import LocationRow, Money, OrderFacts, location_row
+from .models import Credit, InvoiceLine, PayLine
 from .services import period_bounds
+
+# The pay lines' kinds as the fields of `Money` they add to.
+_PAID_AS = {
+    PayLine.Kind.HOURS: "paid",
+    PayLine.Kind.SHOW_UP_FEE: "show_up_fees",
+    PayLine.Kind.STANDBY_FEE: "standby_fees",
+}
+
+
+@dataclass(frozen=True)
+class OrderBooks:
+    """An order's money as its invoice and pay lines say it, with who they are for: the
+    workers billed (the `kept` of them beyond the headcount at the client's request), those
+    sent home with the show-up fee, and standby workers paid the standby fee."""
+
+    order_id: int
+    headcount: int
+    currency: str
+    completed: bool
+    money: Money
+    billed_workers: int = 0
+    kept: int = 0
+    sent_home: int = 0
+    standby: int = 0
+
+
+def orders_books(*, orders: Iterable[Order]) -> dict[int, OrderBooks]:
+    """Each order's books (order id -> OrderBooks), for a page of orders: two queries however
+    many orders. An order not yet completed has none yet (zeros)."""
+    orders = list(orders)
+    ids = [order.pk for order in orders]
+    billed: dict[int, dict[str, Any]] = defaultdict(dict)
+    for order_id, basis, total, count in (
+        InvoiceLine.objects.filter(order_id__in=ids).values("order_id", "basis")
+        .annotate(total=Sum("amount"), count=Count("id"))
+        .values_list("order_id", "basis", "total", "count")
+    ):
+        billed[order_id][basis] = (total, count)
+    paid: dict[int, dict[str, Any]] = defaultdict(dict)
+    for order_id, kind, total, count in (
+        PayLine.objects.filter(order_id__in=ids).values("order_id", "kind")
+        .annotate(total=Sum("amount"), count=Count("id"))
+        .values_list("order_id", "kind", "total", "count")
+    ):
+        paid[order_id][kind] = (total, count)
+    books = {}
+    for order in orders:
+        bases, kinds = billed[order.pk], paid[order.pk]
+        figures = {field: kinds.get(kind, (Decimal(0), 0))[0] for kind, field in _PAID_AS.items()}
+        completed = order.status == Order.Status.COMPLETED
+        books[order.pk] = OrderBooks(
+            order_id=order.pk, headcount=order.headcount, currency=order.franchise.currency,
+            completed=completed,
+            money=Money(orders=int(completed),
+                        billed=sum((total for total, _ in bases.values()), Decimal(0)),
+                        **figures),
+            billed_workers=sum(count for _, count in bases.values()),
+            kept=bases.get(InvoiceLine.Basis.KEPT, (0, 0))[1],
+            sent_home=kinds.get(PayLine.Kind.SHOW_UP_FEE, (0, 0))[1],
+            standby=kinds.get(PayLine.Kind.STANDBY_FEE, (0, 0))[1],
+        )
+    return books
+
+
+def order_books(*, order: Order) -> OrderBooks:
+    """One order's books: billed, paid, the fees over-booking cost, and the margin
+    (billed - paid - fees). Three queries."""
+    order = Order.objects.select_related("franchise").get(pk=order.pk)
+    return orders_books(orders=[order])[order.pk]
+
+
+def month_money(*, franchise: Franchise, period: str) -> Money:
+    """A franchise's month (orders by their start in its time zone, as the statements count
+    them): the completed orders, billed, paid, the over-booking cost (show-up and standby
+    fees) and the margin, also per order. Three queries."""
+    start, end = period_bounds(period, franchise.timezone)
+    completed = Order.objects.filter(
+        franchise=franchise, status=Order.Status.COMPLETED, start__gte=start, start__lt=end
+    ).count()
+    billed = InvoiceLine.objects.filter(franchise=franchise, period=period).aggregate(
+        total=Sum("amount"))["total"] or Decimal(0)
+    paid = dict(
+        PayLine.objects.filter(franchise=franchise, period=period).values("kind")
+        .annotate(total=Sum("amount")).values_list("kind", "total")
+    )
+    return Money(orders=completed, billed=billed,
+                 **{field: paid.get(kind, Decimal(0)) for kind, field in _PAID_AS.items()})
 
 
 def benchmark_rows(*, period: str) -> list[LocationRow]:
@@ -24,6 +115,7 @@ def benchmark_rows(*, period: str) -> list[LocationRow]:
     for franchise in franchises:
         by_zone[franchise.timezone].append(franchise.pk)
     facts: dict[int, list[OrderFacts]] = defaultdict(list)
+    completed: dict[int, int] = defaultdict(int)
     ratings: dict[int, float | None] = {}
     for zone, ids in by_zone.items():
         start, end = period_bounds(period, zone)
@@ -39,11 +131,11 @@ def benchmark_rows(*, period: str) -> list[LocationRow]:
             )
             .order_by("franchise_id", "start", "id")
             .values_list("franchise_id", "headcount", "present", "missing", "confirmed",
-                         "calling_since", "filled_at")
+                         "calling_since", "filled_at", "status")
         )
-        for franchise_id, headcount, present, missing, confirmed, calling_since, filled_at in (
-            orders
-        ):
+        for (franchise_id, headcount, present, missing, confirmed, calling_since, filled_at,
+             status) in orders:
+            completed[franchise_id] += status == Order.Status.COMPLETED
             minutes = None
             if calling_since and filled_at:
                 minutes = (filled_at - calling_since).total_seconds() / 60
@@ -63,14 +155,23 @@ def benchmark_rows(*, period: str) -> list[LocationRow]:
         Credit.objects.filter(period=period).values("franchise_id")
         .annotate(total=Sum("amount")).values_list("franchise_id", "total")
     )
+    paid: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for franchise_id, kind, total in (
+        PayLine.objects.filter(period=period).values("franchise_id", "kind")
+        .annotate(total=Sum("amount")).values_list("franchise_id", "kind", "total")
+    ):
+        paid[franchise_id][_PAID_AS[kind]] = total
     rows = []
     for franchise in franchises:
-        revenue = invoiced.get(franchise.pk, Decimal(0)) - credits.get(franchise.pk, Decimal(0))
+        billed = invoiced.get(franchise.pk, Decimal(0))
+        revenue = billed - credits.get(franchise.pk, Decimal(0))
         rows.append(
             location_row(
                 franchise_id=franchise.pk, name=franchise.name, orders=facts[franchise.pk],
                 revenue=revenue, royalty=pricing.money(revenue * franchise.royalty_rate),
                 avg_rating=ratings.get(franchise.pk),
+                books=Money(orders=completed[franchise.pk], billed=billed,
+                            **paid[franchise.pk]),
             )
         )
     return rows

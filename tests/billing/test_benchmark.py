@@ -203,16 +203,21 @@ class TestReport:
             "franchise": spb.pk, "name": "Saint Petersburg office", "orders": 2, "slots": 5,
             "fill_rate": 0.5, "no_show_rate": 0.2, "revenue": "6540.00", "royalty": "981.00",
             "avg_rating": spb_row["avg_rating"], "median_minutes_to_fill": 20.0,
+            # Billed 4000 + 2640, paid 1760 + 1200, no fees: 3680 over 2 orders.
+            "overbooking_cost": "0.00", "margin_per_order": "1840.00",
         }
         assert nsk_row == {
             "franchise": nsk.pk, "name": "Novosibirsk office", "orders": 3, "slots": 4,
             "fill_rate": 0.6667, "no_show_rate": 0.0, "revenue": "3900.00", "royalty": "585.00",
             "avg_rating": nsk_row["avg_rating"], "median_minutes_to_fill": 30.0,
+            # Billed 3900, paid 480 + 480 + 600: 2340 over 3 orders.
+            "overbooking_cost": "0.00", "margin_per_order": "780.00",
         }
         assert volga_row == {
             "franchise": network["volga"].pk, "name": "Volga Crew", "orders": 0, "slots": 0,
             "fill_rate": None, "no_show_rate": None, "revenue": "0.00", "royalty": "0.00",
             "avg_rating": None, "median_minutes_to_fill": None,
+            "overbooking_cost": "0.00", "margin_per_order": None,
         }
         assert spb_row["avg_rating"] == pytest.approx(_average_rating(network["spb"]), abs=1e-4)
         assert nsk_row["avg_rating"] == pytest.approx(_average_rating(network["nsk"]), abs=1e-4)
@@ -220,6 +225,7 @@ class TestReport:
         assert {key: medians[key] for key in METRICS if key != "avg_rating"} == {
             "orders": 2, "slots": 4, "fill_rate": 0.5833, "no_show_rate": 0.1,
             "revenue": "3900.00", "royalty": "585.00", "median_minutes_to_fill": 25.0,
+            "overbooking_cost": "0.00", "margin_per_order": "1310.00",
         }
         assert medians["avg_rating"] == pytest.approx(
             (spb_row["avg_rating"] + nsk_row["avg_rating"]) / 2, abs=1e-3)
