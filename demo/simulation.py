@@ -32,6 +32,11 @@ Contract of the result (CONTRACT.md §6), computed over the simulated orders:
 - ``median_minutes_to_fill``: median minutes from the call-out to the order reaching its
   booking target (``filled_at``), over orders that reached it (``None`` when none did).
 - ``no_show_rate``: no-shows / workers whose attendance was judged (present, late, no-show).
+- ``overbooking_cost_per_order``: the show-up fees (workers sent home beyond the headcount)
+  and standby fees (standby never called) the books paid, per order, in the currency's units
+  (the simulated franchise's fees: the defaults, 500 and 300).
+- ``margin_per_order``: billed - paid - fees per order, at the run's rates (220 billed and 100
+  paid an hour), as the invoice and pay lines completion wrote say.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ LOCAL_OFFSET = timedelta(hours=3)  # Europe/Moscow, no daylight saving
 METRIC_KEYS = (
     "policy", "orders", "slots", "fill_rate", "slot_fill_rate", "surplus_per_order",
     "sms_sent", "sms_per_filled_slot", "median_minutes_to_fill", "no_show_rate",
+    "overbooking_cost_per_order", "margin_per_order",
 )
 
 
@@ -327,7 +333,7 @@ class Simulation:
             while self.events and self.events[0].at <= moment:
                 heapq.heappop(self.events).action()
                 self._read_outbox()
-        return self._metrics()
+        return {**self._metrics(), **self._money()}
 
     # --- what the operator does -------------------------------------------------------------
 
@@ -508,6 +514,18 @@ class Simulation:
                 round(statistics.median(fill_minutes), 2) if fill_minutes else None
             ),
             "no_show_rate": round(no_shows / judged, 4) if judged else 0.0,
+        }
+
+
+    def _money(self) -> dict[str, float]:
+        """What over-booking cost and what the franchise kept, per order, from the books the
+        real completion wrote (invoice and pay lines)."""
+        from billing.selectors import orders_money
+
+        books = orders_money(order_ids=self.order_ids)
+        return {
+            "overbooking_cost_per_order": float(books.overbooking_cost_per_order or 0),
+            "margin_per_order": float(books.margin_per_order or 0),
         }
 
 

@@ -86,3 +86,36 @@ def test_the_simulation_goes_through_offers_sms_grammar_and_timed_steps() -> Non
     done = set(Step.objects.filter(done_at__isnull=False).values_list("kind", flat=True))
     assert {Step.Kind.ASSIGN, Step.Kind.NO_SHOW_CHECK} <= done
     assert set(orders.values_list("status", flat=True)) <= {Order.Status.COMPLETED}
+
+
+def test_the_money_figures_are_the_books_completion_wrote() -> None:
+    """Over-booking cost and margin per order come from the invoice and pay lines: the surplus
+    of each order went home with the show-up fee, standby never called got the standby fee,
+    and the client was billed at most its headcount."""
+    from decimal import Decimal
+
+    from django.db.models import Count, Q, Sum
+
+    from billing.models import InvoiceLine, PayLine
+    from billing.pricing import money
+
+    result = simulate(SimulationConfig(**{**SMALL, "orders": 8}, policy="fixed", seed=3),
+                      keep=True)
+    orders = Order.objects.filter(client__name__startswith="Simulated client").annotate(
+        came=Count("offers", filter=Q(offers__attendance__in=["present", "late"])),
+        standby=Count("offers", filter=Q(offers__state=Offer.State.STANDBY)),
+    )
+    assert orders.count() == result["orders"] == 8
+    for order in orders:
+        lines = PayLine.objects.filter(order=order)
+        assert lines.filter(kind="show_up_fee").count() == max(0, order.came - order.headcount)
+        assert lines.filter(kind="standby_fee").count() == order.standby
+        assert InvoiceLine.objects.filter(order=order).count() == min(order.came, order.headcount)
+    fees = PayLine.objects.filter(order__in=orders).exclude(kind="hours").aggregate(
+        total=Sum("amount"))["total"] or Decimal(0)
+    billed = InvoiceLine.objects.filter(order__in=orders).aggregate(
+        total=Sum("amount"))["total"]
+    paid = PayLine.objects.filter(order__in=orders).aggregate(total=Sum("amount"))["total"]
+    assert result["overbooking_cost_per_order"] == float(money(fees / 8))
+    assert result["margin_per_order"] == float(money((billed - paid) / 8))
+    assert fees > 0  # the house rule's surplus and standby cost something on these orders
