@@ -25,6 +25,16 @@ _PAID_AS = {
 }
 
 
+def _money(orders: int, billed: Decimal | None, paid: dict[str, Decimal]) -> Money:
+    """Money from sums of lines (`paid`: pay line kind -> sum), each to the cent: a sum
+    read back from SQLite has lost its trailing zeros."""
+    return Money(
+        orders=orders, billed=pricing.money(billed or Decimal(0)),
+        **{field: pricing.money(paid.get(kind) or Decimal(0))
+           for kind, field in _PAID_AS.items()},
+    )
+
+
 @dataclass(frozen=True)
 class OrderBooks:
     """An order's money as its invoice and pay lines say it, with who they are for: the
@@ -64,14 +74,12 @@ def orders_books(*, orders: Iterable[Order]) -> dict[int, OrderBooks]:
     books = {}
     for order in orders:
         bases, kinds = billed[order.pk], paid[order.pk]
-        figures = {field: kinds.get(kind, (Decimal(0), 0))[0] for kind, field in _PAID_AS.items()}
         completed = order.status == Order.Status.COMPLETED
         books[order.pk] = OrderBooks(
             order_id=order.pk, headcount=order.headcount, currency=order.franchise.currency,
             completed=completed,
-            money=Money(orders=int(completed),
-                        billed=sum((total for total, _ in bases.values()), Decimal(0)),
-                        **figures),
+            money=_money(int(completed), sum((total for total, _ in bases.values()), Decimal(0)),
+                         {kind: total for kind, (total, _) in kinds.items()}),
             billed_workers=sum(count for _, count in bases.values()),
             kept=bases.get(InvoiceLine.Basis.KEPT, (0, 0))[1],
             sent_home=kinds.get(PayLine.Kind.SHOW_UP_FEE, (0, 0))[1],
@@ -92,13 +100,12 @@ def orders_money(*, order_ids: Iterable[int]) -> Money:
     billed, paid, the over-booking cost and the margin, also per order. Two queries."""
     ids = list(order_ids)
     billed = InvoiceLine.objects.filter(order_id__in=ids).aggregate(
-        total=Sum("amount"))["total"] or Decimal(0)
+        total=Sum("amount"))["total"]
     paid = dict(
         PayLine.objects.filter(order_id__in=ids).values("kind")
         .annotate(total=Sum("amount")).values_list("kind", "total")
     )
-    return Money(orders=len(ids), billed=billed,
-                 **{field: paid.get(kind, Decimal(0)) for kind, field in _PAID_AS.items()})
+    return _money(len(ids), billed, paid)
 
 
 def month_money(*, franchise: Franchise, period: str) -> Money:
@@ -110,13 +117,12 @@ def month_money(*, franchise: Franchise, period: str) -> Money:
         franchise=franchise, status=Order.Status.COMPLETED, start__gte=start, start__lt=end
     ).count()
     billed = InvoiceLine.objects.filter(franchise=franchise, period=period).aggregate(
-        total=Sum("amount"))["total"] or Decimal(0)
+        total=Sum("amount"))["total"]
     paid = dict(
         PayLine.objects.filter(franchise=franchise, period=period).values("kind")
         .annotate(total=Sum("amount")).values_list("kind", "total")
     )
-    return Money(orders=completed, billed=billed,
-                 **{field: paid.get(kind, Decimal(0)) for kind, field in _PAID_AS.items()})
+    return _money(completed, billed, paid)
 
 
 def benchmark_rows(*, period: str) -> list[LocationRow]:
@@ -174,7 +180,7 @@ def benchmark_rows(*, period: str) -> list[LocationRow]:
         PayLine.objects.filter(period=period).values("franchise_id", "kind")
         .annotate(total=Sum("amount")).values_list("franchise_id", "kind", "total")
     ):
-        paid[franchise_id][_PAID_AS[kind]] = total
+        paid[franchise_id][kind] = total
     rows = []
     for franchise in franchises:
         billed = invoiced.get(franchise.pk, Decimal(0))
@@ -184,8 +190,7 @@ def benchmark_rows(*, period: str) -> list[LocationRow]:
                 franchise_id=franchise.pk, name=franchise.name, orders=facts[franchise.pk],
                 revenue=revenue, royalty=pricing.money(revenue * franchise.royalty_rate),
                 avg_rating=ratings.get(franchise.pk),
-                books=Money(orders=completed[franchise.pk], billed=billed,
-                            **paid[franchise.pk]),
+                books=_money(completed[franchise.pk], billed, paid[franchise.pk]),
             )
         )
     return rows

@@ -106,6 +106,25 @@ def test_tells_the_whole_story_with_figures_that_agree(demo_network: Any) -> Non
     assert Decimal(invoiced) == lines_total == Decimal(turnover)
     assert Decimal(royalty) == (Decimal(turnover) * Decimal("0.15")).quantize(
         Decimal("0.01"), rounding=ROUND_HALF_UP)
+    # The client pays for its crew: at most the headcount, plus those it kept.
+    kept = sum(int(n) for n in re.findall(r"(\d+) x [\d.]+ h x [\d.]+ kept at the client",
+                                          parts))
+    billed = sum(int(n) for n in re.findall(r"(\d+) x [\d.]+ h x", parts))
+    assert billed - kept <= 10
+    # Pay: hours for those billed, a fee for each sent home or left on standby.
+    pay_parts, paid_total = re.search(r"Pay lines: +(.+) = (\d+\.\d\d)", completion).groups()
+    hours_pay = sum(int(n) * Decimal(hours) * Decimal(rate) for n, hours, rate in
+                    re.findall(r"(\d+) x ([\d.]+) h x ([\d.]+) hours", pay_parts))
+    fees = sum(int(n) * Decimal(fee) for n, fee in
+               re.findall(r"(\d+) x ([\d.]+) (?:show-up|standby) fee", pay_parts))
+    assert hours_pay + fees == Decimal(paid_total)
+    assert sum(int(n) for n in re.findall(r"(\d+) x [\d.]+ h x [\d.]+ hours", pay_parts)) == (
+        billed)
+    margin = re.search(r"Margin \(billed - paid - fees\): ([\d.]+) - ([\d.]+) - ([\d.]+) = "
+                       r"(-?[\d.]+)\.", completion).groups()
+    assert Decimal(margin[0]) == Decimal(turnover)
+    assert (Decimal(margin[1]), Decimal(margin[2])) == (hours_pay, fees)
+    assert Decimal(margin[3]) == Decimal(turnover) - hours_pay - fees
 
     assert '"Оцените бригаду' in _chapter(output, 8)
 

@@ -3,7 +3,10 @@
 An order for 10 loaders in Saint Petersburg goes through the real services on a virtual
 clock (`core.clock`), from the quote to the client's score of the crew: the booking
 target, the SMS waves, workers' replies, the batch assignment, the reminders, check-ins,
-the no-show check, completion with its invoice, pay and royalty, and the feedback SMS.
+the no-show check, who goes home once the headcount is present (the client keeps one extra,
+the others are sent home with the show-up fee), completion with its invoice (the headcount
+billed, plus the kept), pay (hours, show-up and standby fees), margin and royalty, and the
+feedback SMS.
 Timed steps run as the sweeper runs them (`run_due_steps`) and every worker's text goes
 through `inbound_receive`, so the reply grammar and its handlers decide what it means.
 
@@ -33,12 +36,14 @@ from django.db.models import Q
 
 from billing import pricing
 from billing.models import InvoiceLine, PayLine
+from billing.selectors import order_books
 from billing.services import period_of, rate_quote, statement_figures
 from clients.models import Client, Site
 from core import clock
 from dispatch.models import Offer, Order, Step
+from dispatch.selectors import crew_split_of
 from dispatch.services import callout_start, order_place
-from dispatch.services.onsite import order_complete
+from dispatch.services.onsite import order_complete, surplus_keep, surplus_send_home
 from dispatch.tasks import run_due_steps
 from messaging.models import Direction, Message
 from messaging.services import inbound_receive
@@ -547,6 +552,7 @@ class Story:
             self.say(f'    {self.hm(text.at)}  {text.worker.name:<20} "{text.body}" -> '
                      f'"{text.reply}"')
         self._no_shows(grace, missing)
+        self._surplus()
         self._run_until(self.order.ends_at)
         for text in self._texts(grace, self.order.ends_at, ("ТУТ", "HERE")):
             self.say(f'  {self.hm(text.at)}  {text.worker.name} (called in) "{text.body}" -> '
@@ -576,35 +582,85 @@ class Story:
         self._quote("Call-in SMS", self._russian_sample(called))
         self._quote("Urgent offer SMS", self._russian_sample(urgent))
 
+    def _surplus(self) -> None:
+        """The foreman's crew page once the headcount is present: those beyond it go home
+        with the show-up fee unless the client keeps them. Here the client keeps one when
+        two or more are extra; the foreman sends the others home (an SMS says the fee)."""
+        split, _ = crew_split_of(self.order)
+        going = list(split.sent_home)
+        headcount, fee = self.order.headcount, self.franchise.show_up_fee
+        if not going:
+            self.say(f"  Nobody beyond the {headcount} ordered: nobody is sent home.")
+            return
+        names = dict(Worker.objects.filter(pk__in=going).values_list("pk", "name"))
+        self.say(f"  {self.hm(self.clock.current)}  the foreman's crew page: the {headcount} "
+                 f"ordered are present; {len(going)} beyond them go home with the show-up "
+                 f"fee ({fee})")
+        self.say("         unless the client asks to keep them: the client pays for the crew it "
+                 "ordered.")
+        if len(going) >= 2:
+            kept = going.pop(0)
+            surplus_keep(order=self.order, worker_id=kept, kept=True)
+            self.say(f"         The client asks to keep {names[kept]}: Keep (billed and paid the "
+                     f"hours; the invoice line says so).")
+        for worker_id in going:
+            surplus_send_home(order=self.order, worker_id=worker_id)
+        self.say(f"         Sent home: {', '.join(names[w] for w in going)}.")
+        self._quote("Send-home SMS", self._russian_sample(self._sent("sent_home")))
+
     def _completion(self) -> None:
         self._run_until(self.order.ends_at + timedelta(minutes=15))
         self.order = order_complete(order=self.order)  # what the API's complete/ calls
         self._read_outbox()
         self.say(f"\n7. COMPLETION  ({self.day(self.clock.current)}, order_complete)")
         worked = self.order.offers.filter(hours_worked__gt=0).count()
-        self.say(f"  Hours confirmed for the {worked} who came (the shift's "
+        self.say(f"  Hours confirmed for the {worked} who stayed (the shift's "
                  f"{_plain(self.order.hours)} h unless the foreman recorded others).")
-        turnover = self._lines("Invoice lines", InvoiceLine)
-        self._lines("Pay lines", PayLine)
+        self.say(f"  The client pays for its crew: at most the {self.order.headcount} ordered "
+                 f"(the longest hours first), plus those it kept.")
+        turnover = self._lines("Invoice lines", InvoiceLine, "basis", {
+            InvoiceLine.Basis.HEADCOUNT: f"within the {self.order.headcount} ordered",
+            InvoiceLine.Basis.KEPT: "kept at the client's request",
+        })
+        self._lines("Pay lines", PayLine, "kind", {
+            PayLine.Kind.HOURS: "hours", PayLine.Kind.SHOW_UP_FEE: "show-up fee (sent home)",
+            PayLine.Kind.STANDBY_FEE: "standby fee (never called)",
+        })
+        books = order_books(order=self.order)
+        money = books.money
+        self.say(f"  Over-booking cost: {books.sent_home} show-up fee(s) and {books.standby} "
+                 f"standby fee(s) = {money.overbooking_cost}"
+                 + ("" if books.standby else
+                    f" (no standby was left uncalled; one never called gets "
+                    f"{self.franchise.standby_fee})") + ".")
+        self.say(f"  Margin (billed - paid - fees): {money.billed} - {money.paid} - "
+                 f"{money.overbooking_cost} = {money.margin}.")
         rate = self.franchise.royalty_rate
         royalty, _ = pricing.royalty(turnover, rate, self.franchise.monthly_fee)
-        self.say(f"  Turnover {turnover}; royalty to HQ {_plain(rate * 100)} % of it = {royalty}.")
+        self.say(f"  Turnover {turnover}; royalty to HQ {_plain(rate * 100)} % of it = {royalty} "
+                 f"(on turnover, not on the margin).")
         period = period_of(self.order.start, self.franchise.timezone)
         month = statement_figures(franchise=self.franchise, period=period)
         self.say(f"  {self.franchise.name}, {period} so far: turnover {month['turnover']:.2f}, "
                  f"royalty {month['royalty']:.2f}")
         self.say(f"  (the month's statement adds the fixed fee, {self.franchise.monthly_fee}).")
 
-    def _lines(self, label: str, model: Any) -> Decimal:
-        """Print the order's billing lines of `model`, grouped by hours and rate; their sum."""
-        count: Counter[tuple[Decimal, Decimal]] = Counter()
+    def _lines(self, label: str, model: Any, field: str, names: dict[str, str]) -> Decimal:
+        """Print the order's billing lines of `model`, grouped by their basis or kind
+        (`field`, named by `names`), hours and rate; their sum."""
+        count: Counter[tuple[str, Decimal, Decimal]] = Counter()
         for line in model.objects.filter(order=self.order):
-            count[(line.hours, line.rate)] += 1
+            count[(getattr(line, field), line.hours, line.rate)] += 1
         total = sum(model.objects.filter(order=self.order).values_list("amount", flat=True),
                     Decimal(0))
-        parts = ", ".join(f"{n} x {_plain(hours)} h x {rate}"
-                          for (hours, rate), n in sorted(count.items()))
-        self.say(f"  {label + ':':<15}{parts} = {total}")
+        order = list(names)
+        parts = ", ".join(
+            f"{n} x {_plain(hours)} h x {rate} {names[kind]}" if hours else
+            f"{n} x {rate} {names[kind]}"
+            for (kind, hours, rate), n in sorted(count.items(),
+                                                 key=lambda item: order.index(item[0][0]))
+        )
+        self.say(f"  {label + ':':<15}{parts or 'none'} = {total}")
         return total
 
     def _feedback(self) -> None:
