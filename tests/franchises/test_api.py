@@ -73,6 +73,23 @@ class TestHQ:
         assert spb.territory == territory
         assert spb.reply_channels == ["sms", "link"]
 
+    def test_the_worker_fees_sit_side_by_side(self, hq_api: APIClient, spb: Any) -> None:
+        row = hq_api.get(f"{URL}{spb.id}/").json()
+        assert (row["standby_fee"], row["show_up_fee"]) == ("300.00", "500.00")
+        response = hq_api.patch(f"{URL}{spb.id}/", {"show_up_fee": "650.50"}, format="json")
+        assert response.status_code == 200, response.content
+        spb.refresh_from_db()
+        assert spb.show_up_fee == Decimal("650.50")
+
+    @pytest.mark.parametrize("fee", ["-1", "abc", "12.345"])
+    def test_a_bad_show_up_fee_is_a_field_error(self, hq_api: APIClient, spb: Any,
+                                                fee: str) -> None:
+        response = hq_api.patch(f"{URL}{spb.id}/", {"show_up_fee": fee}, format="json")
+        assert response.status_code == 400
+        assert "show_up_fee" in response.json()
+        spb.refresh_from_db()
+        assert spb.show_up_fee == Decimal(500)
+
     def test_filters_by_kind(self, hq_api: APIClient, spb: Any) -> None:
         Franchise.objects.create(name="Brand", kind=Franchise.Kind.BRAND_FRANCHISE)
         response = hq_api.get(URL, {"kind": "brand_franchise"})

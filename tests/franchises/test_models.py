@@ -71,6 +71,14 @@ class TestFranchiseConstraints:
             )
         )
 
+    @pytest.mark.parametrize("fee", ["standby_fee", "show_up_fee"])
+    def test_a_negative_worker_fee_is_refused(self, fee: str) -> None:
+        _refused(
+            lambda: Franchise.objects.create(
+                name="X", kind=Franchise.Kind.BRAND_FRANCHISE, **{fee: Decimal("-1")}
+            )
+        )
+
     def test_defaults_are_the_house_rules(self) -> None:
         franchise = Franchise.objects.create(name="X", kind=Franchise.Kind.BRAND_FRANCHISE)
         franchise.refresh_from_db()
