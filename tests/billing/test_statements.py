@@ -368,7 +368,7 @@ class TestTrailAndExports:
     ) -> None:
         rows = _csv_rows(spb_api.get(f"{INVOICE_LINES}export/"))
         assert rows[0] == ["period", "client", "order", "date", "worker", "hours", "rate",
-                           "amount", "currency"]
+                           "amount", "currency", "basis", "note"]
         assert len(rows) == 1 + InvoiceLine.objects.filter(franchise=spb).count() == 5
         assert {row[2] for row in rows[1:]} == {month["november"].code, month["october"].code}
         november = _csv_rows(spb_api.get(f"{INVOICE_LINES}export/", {"period": "2026-11"}))
@@ -383,7 +383,8 @@ class TestTrailAndExports:
     ) -> None:
         rows = _csv_rows(spb_api.get(f"{PAY_LINES}export/", {"period": "2026-11"}))
         assert rows[0] == ["period", "worker", "phone", "order", "date", "hours", "rate",
-                           "amount", "currency"]
+                           "amount", "currency", "kind"]
+        assert {row[9] for row in rows[1:]} == {"hours"}
         assert sorted(row[7] for row in rows[1:]) == ["606.66", "758.33", "808.88"]
         theirs = _csv_rows(nsk_api.get(f"{PAY_LINES}export/"))
         assert [(row[3], row[7]) for row in theirs[1:]] == [(month["siberian"].code, "480.00")]
