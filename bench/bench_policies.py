@@ -41,7 +41,8 @@ PLOT = REPO / "docs" / "policies.png"
 POLICIES = ("fixed", "adaptive")
 SHOW_RATES = (0.55, 0.7, 0.85)
 FIGURES = ("fill_rate", "slot_fill_rate", "surplus_per_order", "sms_per_filled_slot",
-           "median_minutes_to_fill", "no_show_rate")
+           "median_minutes_to_fill", "no_show_rate", "overbooking_cost_per_order",
+           "margin_per_order")
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,9 @@ def _simulate(run: Run, base: Path, directory: Path, sizes: dict[str, int]) -> d
     result["seconds"] = round(time.monotonic() - started, 1)
     print(f"{run.policy:8} show {run.show_rate:.2f} seed {run.seed}: "
           f"fill {result['fill_rate']:.3f} surplus {result['surplus_per_order']:.2f} "
-          f"sms/slot {result['sms_per_filled_slot']} ({result['seconds']} s)", flush=True)
+          f"sms/slot {result['sms_per_filled_slot']} "
+          f"over-booking {result['overbooking_cost_per_order']:.2f}/order "
+          f"margin {result['margin_per_order']:.2f}/order ({result['seconds']} s)", flush=True)
     return result
 
 
@@ -127,8 +130,9 @@ def summarise(results: dict[Run, dict[str, Any]]) -> dict[tuple[str, float], dic
             rows = [r for run, r in results.items()
                     if run.policy == policy and run.show_rate == rate]
             if rows:
+                # A result kept from before a figure existed has none of it (n/a).
                 table[(policy, rate)] = {
-                    figure: _summary([row[figure] for row in rows]) for figure in FIGURES
+                    figure: _summary([row.get(figure) for row in rows]) for figure in FIGURES
                 } | {"runs": len(rows), "seconds": _summary([row["seconds"] for row in rows])}
     return table
 
@@ -256,8 +260,8 @@ def section(table: dict[tuple[str, float], dict[str, Any]], *, sizes: dict[str, 
            "`--seeds 5`, 30 simulations)." if min(map(len, seeds.values()), default=0) < 5
            else "."), "",
         "| show rate | policy | fill rate | slot fill rate | surplus / order | SMS / filled slot "
-        "| median min to fill | no-show rate |",
-        "|---|---|---|---|---|---|---|---|",
+        "| median min to fill | no-show rate | over-booking cost / order | margin / order |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for rate in _rates(table):
         for policy in POLICIES:
@@ -268,7 +272,9 @@ def section(table: dict[tuple[str, float], dict[str, Any]], *, sizes: dict[str, 
                 f"| {rate:.2f} | {policy} | {_cell(row['fill_rate'], 3)} | "
                 f"{_cell(row['slot_fill_rate'], 3)} | {_cell(row['surplus_per_order'], 2)} | "
                 f"{_cell(row['sms_per_filled_slot'], 1)} | "
-                f"{_cell(row['median_minutes_to_fill'], 0)} | {_cell(row['no_show_rate'], 3)} |"
+                f"{_cell(row['median_minutes_to_fill'], 0)} | {_cell(row['no_show_rate'], 3)} | "
+                f"{_cell(row['overbooking_cost_per_order'], 0)} | "
+                f"{_cell(row['margin_per_order'], 0)} |"
             )
     lines += ["", "The claim (adaptive: fill rate at least fixed's, surplus at most 60 % of "
               "fixed's, SMS per filled slot no higher), on the means:", ""]
