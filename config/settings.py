@@ -294,6 +294,12 @@ DISPATCH = {
     "NO_SHOW_GRACE_MINUTES": env.float("NO_SHOW_GRACE_MINUTES", default=30.0),
 }
 
+# --- Console -----------------------------------------------------------------------------------
+
+# The board marks an order at risk when it starts within this many hours with fewer workers
+# confirmed than it needs.
+BOARD_AT_RISK_HOURS = env.float("BOARD_AT_RISK_HOURS", default=3.0)
+
 # --- Periodic jobs ---------------------------------------------------------------------------
 
 # Each is a task that picks up rows whose due time has passed, with how often it runs

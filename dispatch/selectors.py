@@ -4,8 +4,10 @@ import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.conf import settings
@@ -40,6 +42,59 @@ COUNT_NAMES = tuple(_COUNTS)
 def orders_with_counts(queryset: QuerySet[Order]) -> QuerySet[Order]:
     """Orders annotated with their offer funnel, one query however many orders."""
     return queryset.annotate(**{f"count_{name}": agg for name, agg in _COUNTS.items()})
+
+
+# --- The board ----------------------------------------------------------------------------
+
+
+def orders_of_local_day(queryset: QuerySet[Order], *, day: date, zones: Iterable[str]
+                        ) -> QuerySet[Order]:
+    """Orders of `queryset` whose start falls on `day` in their own franchise's time zone
+    (a network's board mixes zones: 08:00 in Novosibirsk is 04:00 in Moscow, the same day).
+    `zones` are the time zones the orders may be in; one range of local day per zone, so
+    the indexed `start` narrows each."""
+    window = Q()
+    for zone_name in sorted(set(zones)):
+        zone = ZoneInfo(zone_name)
+        first = datetime.combine(day, time.min, tzinfo=zone)
+        last = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+        window |= Q(franchise__timezone=zone_name, start__gte=first, start__lt=last)
+    if not window:
+        return queryset.none()
+    return queryset.filter(window)
+
+
+def orders_with_counts_by_id(order_ids: list[int]) -> list[Order]:
+    """The orders of `order_ids` in that order, with their franchise, client and site and
+    their offer funnel (`orders_with_counts`): one query for a page of a board, however long
+    the day it pages through (counting offers for the page's orders only)."""
+    found = {
+        order.pk: order
+        for order in orders_with_counts(
+            Order.objects.filter(pk__in=order_ids).select_related("client", "site", "franchise")
+        )
+    }
+    return [found[pk] for pk in order_ids if pk in found]
+
+
+class Risk(StrEnum):
+    """Why an order on the board needs someone's attention now."""
+
+    CREW_SHORT = "crew_short"  # the start is near and fewer are confirmed than needed
+    ON_SITE_SHORT = "on_site_short"  # under way with fewer on site than needed
+
+
+def order_risk(order: Order, *, now: datetime, near: timedelta) -> Risk | None:
+    """An order annotated by `orders_with_counts` is at risk when its start is within
+    `near` (or has passed) while fewer workers are confirmed than its headcount, or when
+    it is in progress with fewer present than its headcount."""
+    if order.status == Order.Status.IN_PROGRESS:
+        return Risk.ON_SITE_SHORT if order.count_present < order.headcount else None
+    if order.status not in (Order.Status.DRAFT, Order.Status.CALLING, Order.Status.FILLED):
+        return None
+    if order.start - now <= near and order.count_confirmed < order.headcount:
+        return Risk.CREW_SHORT
+    return None
 
 
 # --- Candidates for a call-out ------------------------------------------------------------

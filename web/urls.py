@@ -1,13 +1,16 @@
 from django.urls import path
 
-from . import crew, views
+from . import board, crew, views
 
 app_name = "web"
 
 urlpatterns = [
     path("", views.landing, name="home"),
     path("language/", views.language, name="language"),
-    path("board/", views.board, name="board"),
+    path("board/", board.board, name="board"),
+    path("board/rows/", board.board_rows, name="board-rows"),
+    path("board/<int:order_id>/cancel/", board.board_cancel, name="board-cancel"),
+    path("board/<int:order_id>/<slug:action>/", board.board_action, name="board-action"),
     path("recruit/", views.intake, name="intake"),
     path("ratings/rules/", views.rating_rules, name="rating-rules"),
     path("phone/", views.phone_simulator, name="phone"),

@@ -11,10 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clients.services import address_geocode
-from dispatch.models import Order
-from dispatch.selectors import orders_with_counts
 from franchises.models import Franchise
-from franchises.scoping import scope_queryset
 from ratings.model import explain
 from ratings.services import rating_params
 from workers.services import worker_create
@@ -48,19 +45,6 @@ def language(request: HttpRequest) -> HttpResponse:
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, samesite="Lax",
                         max_age=365 * 24 * 3600)
     return response
-
-
-@roles_required(HQ, FRANCHISE)
-def board(request: HttpRequest) -> HttpResponse:
-    """Today's board: the caller's open orders and how they fill."""
-    orders = list(orders_with_counts(
-        scope_queryset(Order.objects.select_related("client", "site", "franchise"), request.user)
-        .filter(status__in=Order.OPEN_STATUSES)
-        .order_by("start")
-    )[:100])
-    for order in orders:  # each city's clock, named: an HQ board mixes time zones
-        order.local_start = local_time(order.start, order.franchise.timezone)
-    return render(request, "web/board.html", {"orders": orders})
 
 
 @login_required

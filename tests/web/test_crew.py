@@ -1,4 +1,4 @@
-"""The foreman's crew pages (a phone on site) and local times on the board.
+"""The foreman's crew pages (a phone on site), and local times as pages show them.
 
 Every test runs on the virtual clock of tests/dispatch: NOW is noon in Saint Petersburg, the
 orders start at START, 09:00 local (06:00 UTC) the next morning, for six hours.
@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client as Browser
 
-from clients.services import client_create, site_create
+from clients.services import site_create
 from config import clock
 from dispatch.models import Offer, Order
-from dispatch.services import order_place
 from dispatch.services.lifecycle import order_cancel
 from franchises.services import user_create
 from ratings.models import RatingEvent
@@ -337,25 +336,6 @@ class TestComplete:
         assert browser.post(url(order), {"action": "complete"}).status_code == 403
         order.refresh_from_db()
         assert order.status == Order.Status.FILLED
-
-
-class TestBoardTimes:
-    def test_the_board_shows_each_order_in_its_franchise_time(
-        self, desk: Desk, nsk: Any, hq_user: Any
-    ) -> None:
-        moscow = desk.order(2)  # 06:00 UTC
-        client = client_create(name="Holiday", franchise=nsk, phone="")
-        site = site_create(client=client, address="Holiday site", lat=55.03, lng=82.92)
-        novosibirsk = order_place(client=client, site=site, work_type="loading", headcount=2,
-                                  start=START, hours=Decimal(6))
-        text = page(logged_in(hq_user).get("/board/"))
-
-        assert "Start (UTC)" not in text
-        assert "Mon 11 Mar 09:00 MSK" in text
-        assert "Mon 11 Mar 13:00 UTC+07" in text  # tzdata has no letters for Novosibirsk
-        assert 'title="Asia/Novosibirsk"' in text
-        assert f'href="/crew/{moscow.pk}/"' in text
-        assert f'href="/crew/{novosibirsk.pk}/"' in text
 
 
 class TestLocalTime:
