@@ -198,6 +198,7 @@ class Serving:
 
     franchise: Franchise | None
     reason: str
+    by_territory: bool = False
 
     @property
     def zone(self) -> str:
@@ -221,7 +222,7 @@ def _serving(form: OrderIntakeForm, point: Any = None) -> Serving:
     if point is not None:
         found = serving_franchise(phone=data.get("phone") or None, lat=point.lat, lng=point.lng)
         if found is not None:
-            return Serving(found, _("by territory"))
+            return Serving(found, _("by territory"), by_territory=True)
     return Serving(None, "")
 
 
