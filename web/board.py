@@ -9,6 +9,7 @@ shows how many workers will be texted, and only a second POST cancels.
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -64,12 +65,36 @@ STATUS_BADGES = {
 }
 
 
-def order_url(order_id: int) -> str:
-    """The order's own page; the crew page where the console has no order page."""
-    try:
-        return reverse("web:order", args=[order_id])
-    except NoReverseMatch:
-        return reverse("web:crew-order", args=[order_id])
+# A page of the board links every order and each of its actions: their addresses are
+# reversed once per request with this stand-in id, then filled in per row (a few hundred
+# `reverse` calls were a good part of a page's time).
+_ANY_ID = 987654321
+
+
+class OrderLinks:
+    """The addresses of an order's page and of the board's actions on it."""
+
+    def __init__(self) -> None:
+        try:  # the order's own page; the crew page where the console has none
+            page = reverse("web:order", args=[_ANY_ID])
+        except NoReverseMatch:
+            page = reverse("web:crew-order", args=[_ANY_ID])
+        self._page = page
+        self._cancel = reverse("web:board-cancel", args=[_ANY_ID])
+        self._actions = {action: reverse("web:board-action", args=[_ANY_ID, action])
+                         for action in ("callout", "assign", "wave")}
+
+    @staticmethod
+    def _fill(template: str, order_id: int) -> str:
+        return template.replace(str(_ANY_ID), str(order_id))
+
+    def page(self, order_id: int) -> str:
+        return self._fill(self._page, order_id)
+
+    def action(self, order_id: int, action: str) -> str:
+        if action == "cancel":
+            return self._fill(self._cancel, order_id)
+        return self._fill(self._actions[action], order_id)
 
 
 def at_risk_window() -> timedelta:
@@ -114,6 +139,21 @@ class FillBar:
     def short(self) -> bool:
         return self.confirmed < self.headcount
 
+    @property
+    def label(self) -> str:
+        """The bar in words, for those who do not see it."""
+        return _("%(confirmed)s of %(headcount)s confirmed, %(standby)s standby, "
+                 "%(present)s present") % {
+            "confirmed": self.confirmed, "headcount": self.headcount,
+            "standby": self.standby, "present": self.present}
+
+
+@dataclass(frozen=True)
+class RowAction:
+    name: str  # callout, assign, wave, cancel
+    url: str
+    label: str
+
 
 @dataclass(frozen=True)
 class BoardRow:
@@ -124,7 +164,7 @@ class BoardRow:
     status_badge: str
     risk: Risk | None
     bar: FillBar
-    actions: tuple[str, ...]
+    actions: tuple[RowAction, ...]
 
 
 # What the dispatcher may do to an order in each status (the services refuse the rest).
@@ -135,11 +175,19 @@ ACTIONS = {
 }
 
 
-def _row(order: Order, now: datetime, near: timedelta) -> BoardRow:
+ACTION_LABELS = {
+    "callout": gettext_lazy("Start call-out"),
+    "assign": gettext_lazy("Assign now"),
+    "wave": gettext_lazy("Another wave"),
+    "cancel": gettext_lazy("Cancel…"),
+}
+
+
+def _row(order: Order, now: datetime, near: timedelta, links: OrderLinks) -> BoardRow:
     confirmed, standby = order.count_confirmed, order.count_standby
     return BoardRow(
         order=order,
-        url=order_url(order.pk),
+        url=links.page(order.pk),
         local_start=local_time(order.start, order.franchise.timezone),
         status_label=STATUS_LABELS.get(order.status, order.status),
         status_badge=STATUS_BADGES.get(order.status, ""),
@@ -149,7 +197,10 @@ def _row(order: Order, now: datetime, near: timedelta) -> BoardRow:
             headcount=order.headcount, confirmed=confirmed, standby=standby,
             present=order.count_present,
         ),
-        actions=ACTIONS.get(order.status, ()),
+        actions=tuple(
+            RowAction(action, links.action(order.pk, action), str(ACTION_LABELS[action]))
+            for action in ACTIONS.get(order.status, ())
+        ),
     )
 
 
@@ -163,7 +214,7 @@ class Board:
     filter_query: str  # the filters, for the pager's links
     query: str  # the filters and page, for the polled fragment and the actions' way back
 
-    @property
+    @cached_property
     def back(self) -> str:
         """This board, as an action's way back to it."""
         return f"{reverse('web:board')}?{self.query}"
@@ -204,7 +255,8 @@ def board_state(request: HttpRequest) -> Board:
     paginator = Paginator(orders.values_list("pk", flat=True), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     near = at_risk_window()
-    rows = [_row(order, now, near) for order in orders_with_counts_by_id(list(page))]
+    links = OrderLinks()
+    rows = [_row(order, now, near, links) for order in orders_with_counts_by_id(list(page))]
     params = {"day": day.isoformat()}
     if franchise is not None:
         params["franchise"] = str(franchise.pk)
