@@ -288,8 +288,14 @@ def _client_panel(form: OrderIntakeForm) -> dict[str, Any]:
         matches.insert(0, client)  # a pick is never lost to a change of what is typed
     sites = client_sites(client) if client is not None else []
     chosen = data.get("site")
-    if client is not None and sites and "site" not in form.data:
-        chosen = sites[0]  # the site last ordered for: a repeat caller's usual place
+    if client is None:
+        chosen = None
+    elif (chosen is None and form.data.get("site", None) != "") or (
+            chosen is not None and chosen.client_id != client.pk):
+        # A client just picked, or picked instead of another (whose site the form still
+        # names): the site last ordered for, a repeat caller's usual place. "New site"
+        # chosen on purpose stays chosen.
+        chosen = sites[0] if sites else None
     serving = _serving(form)
     return {
         "form": form, "client": client, "matches": matches, "sites": sites,

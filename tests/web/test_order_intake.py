@@ -196,6 +196,18 @@ class TestLookup:
         assert 'id="site-new"' in page
         assert "Served by <strong>Saint Petersburg office</strong>" in page
 
+    def test_picking_another_client_picks_its_site_not_the_last_ones(
+        self, desk: Desk, spb: Any, spb_user: Any
+    ) -> None:
+        other = client_create(name="Lenta two", franchise=spb, phone="+78125550102")
+        other_site = site_create(client=other, address="Other site", lat=59.9, lng=30.3)
+        page = self.lookup(spb_user, phone="8 812 555", client=str(other.pk),
+                           site=str(desk.site.pk))
+        assert f'id="site-{other_site.pk}" checked' in page
+        assert f'id="site-{desk.site.pk}"' not in page
+        new_site = self.lookup(spb_user, phone="8 812 555", client=str(other.pk), site="")
+        assert 'id="site-new" checked' in new_site
+
     def test_a_pick_fills_the_franchise_and_its_zone(
         self, desk: Desk, nsk_client: Client, hq_user: Any
     ) -> None:
