@@ -233,7 +233,8 @@ def _point(form: OrderIntakeForm) -> tuple[Place | None, str]:
     site = data.get("site")
     if site is not None:
         return Place(point=GeoPoint(site.lat, site.lng), name=site.address), ""
-    address = (data.get("address") or "").strip()
+    # A refused address is out of the cleaned data, but the preview still says why.
+    address = (data.get("address") or form.data.get("address") or "").strip()
     if not address:
         return None, ""
     try:

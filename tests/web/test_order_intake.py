@@ -441,6 +441,7 @@ class TestNewClient:
         page = text(logged_in(spb_user).post("/orders/new/", self.form(
             address="Nowhere street 1, Atlantis")))
         assert _field_error(page, "address", "could not be found")
+        assert 'id="place-error"' in page
         assert 'value="Nowhere street 1, Atlantis"' in page
         assert 'value="Okey Kupchino"' in page
         assert (Client.objects.count(), Site.objects.count()) == before
