@@ -47,6 +47,7 @@ from .local_time import LocalTime, local_time
 
 # Rows per page: a busy network day has a thousand orders; a screen reads a few dozen.
 PAGE_SIZE = 50
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 30)
 # Statuses an order still needs dispatching in.
 OPEN = "open"
 
@@ -122,6 +123,15 @@ class BoardFilters(forms.Form):
         super().__init__(*args, **kwargs)
         if not hq:
             del self.fields["franchise"]  # a franchise's board is its own
+
+    def clean_day(self) -> date | None:
+        day = self.cleaned_data.get("day")
+        # The day's ends in every zone, and the days before and after, must be dates too
+        # (year 1 west of UTC is not); no business looks further than this.
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise ValidationError(_("Pick a day between %(first)s and %(last)s.") % {
+                "first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()})
+        return day
 
 
 @dataclass(frozen=True)
@@ -230,7 +240,8 @@ def _zones(user: Any, franchise: Franchise | None) -> list[str]:
 
 def _day_orders(request: HttpRequest, filters: BoardFilters, today: date
                 ) -> tuple[QuerySet[Order], date, Franchise | None]:
-    data = filters.cleaned_data if filters.is_valid() else {}
+    filters.is_valid()  # a bad filter is shown by its field; the valid ones still apply
+    data = getattr(filters, "cleaned_data", {})
     day = data.get("day") or today
     franchise = data.get("franchise")
     orders = scope_queryset(Order.objects.all(), request.user)
@@ -260,8 +271,9 @@ def board_state(request: HttpRequest) -> Board:
     params = {"day": day.isoformat()}
     if franchise is not None:
         params["franchise"] = str(franchise.pk)
-    if filters.is_valid() and filters.cleaned_data.get("status"):
-        params["status"] = filters.cleaned_data["status"]
+    status = getattr(filters, "cleaned_data", {}).get("status")
+    if status:
+        params["status"] = status
     filter_query = urlencode(params)
     if page.number > 1:
         params["page"] = str(page.number)

@@ -88,6 +88,31 @@ class LocalStartField(forms.DateTimeField):
         return parsed
 
 
+# The vocabularies' words as the desk shows them (the values are the models').
+WORK_LABELS = {
+    WorkType.LOADING: gettext_lazy("Loading"),
+    WorkType.MOVING: gettext_lazy("Moving"),
+    WorkType.SNOW_CLEARING: gettext_lazy("Snow clearing"),
+    WorkType.ROOFING: gettext_lazy("Roofing"),
+    WorkType.CLEANING: gettext_lazy("Cleaning"),
+    WorkType.GENERAL: gettext_lazy("General labour"),
+}
+CONDITION_LABELS = {
+    Conditions.WARM_INDOOR: gettext_lazy("Warm indoor"),
+    Conditions.COLD_INDOOR: gettext_lazy("Cold indoor"),
+    Conditions.OUTDOOR: gettext_lazy("Outdoor"),
+    Conditions.HEAVY: gettext_lazy("Heavy"),
+}
+POLICY_LABELS = {
+    Order.Policy.FIXED: gettext_lazy("Fixed ratio (15 for 10)"),
+    Order.Policy.ADAPTIVE: gettext_lazy("Adaptive (from reliabilities)"),
+}
+
+
+def _choices(values: Any, labels: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(value, labels.get(value, label)) for value, label in values.choices]
+
+
 # What the live parts send: every field of the form but the CSRF token (a GET puts them in
 # the address, and the token has no business there).
 INCLUDE = "#intake-form [name]:not([name=csrfmiddlewaretoken])"
@@ -120,9 +145,11 @@ class OrderIntakeForm(forms.Form):
         help_text=gettext_lazy("Street and house, district or town; or \"lat, lng\"."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    conditions = forms.ChoiceField(choices=Conditions.choices, initial=Conditions.WARM_INDOOR,
+    conditions = forms.ChoiceField(choices=_choices(Conditions, CONDITION_LABELS),
+                                   initial=Conditions.WARM_INDOOR,
                                    label=gettext_lazy("Conditions"))
-    work_type = forms.ChoiceField(choices=WorkType.choices, initial=WorkType.LOADING,
+    work_type = forms.ChoiceField(choices=_choices(WorkType, WORK_LABELS),
+                                  initial=WorkType.LOADING,
                                   label=gettext_lazy("Work"))
     headcount = forms.IntegerField(min_value=1, max_value=500, label=gettext_lazy("Workers"),
                                    widget=forms.NumberInput(attrs={"class": "quote-term"}))
@@ -134,7 +161,8 @@ class OrderIntakeForm(forms.Form):
                        max_value=Decimal(24), label=gettext_lazy("Hours"),
                        widget=forms.TextInput(attrs={"inputmode": "decimal",
                                                      "class": "quote-term"}))
-    overbook_policy = forms.ChoiceField(choices=Order.Policy.choices, initial=Order.Policy.FIXED,
+    overbook_policy = forms.ChoiceField(choices=_choices(Order.Policy, POLICY_LABELS),
+                                        initial=Order.Policy.FIXED,
                                         label=gettext_lazy("Overbooking"))
     notes = forms.CharField(required=False, label=gettext_lazy("Notes"),
                             widget=forms.Textarea(attrs={"rows": 2}))
@@ -288,6 +316,8 @@ def _client_panel(form: OrderIntakeForm) -> dict[str, Any]:
     if client is not None and client not in matches:
         matches.insert(0, client)  # a pick is never lost to a change of what is typed
     sites = client_sites(client) if client is not None else []
+    for site in sites:
+        site.conditions_label = CONDITION_LABELS.get(site.conditions, site.conditions)
     chosen = data.get("site")
     if client is None:
         chosen = None

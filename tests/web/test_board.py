@@ -198,6 +198,15 @@ class TestDays:
         assert 'class="errorlist' in page
         assert row(page, today)
 
+    @pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1999-12-31"])
+    def test_a_day_out_of_range_is_a_message(
+        self, desk: Desk, hq_user: Any, day: str
+    ) -> None:
+        for path in ("/board/", "/board/rows/"):
+            response = logged_in(hq_user).get(path, {"day": day})
+            assert response.status_code == 200
+        assert "Pick a day between" in board(hq_user, day=day)
+
     def test_status_filter(self, desk: Desk, spb_user: Any) -> None:
         draft = desk.order(2)
         cancelled = order_cancel(order=desk.order(2))

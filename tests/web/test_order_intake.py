@@ -487,6 +487,19 @@ class TestBadInput:
         assert Site.objects.count() == 1
         assert not Order.objects.exists()
 
+    @pytest.mark.parametrize("junk", ["99999999999999999999", "-1", "abc", "1\x00"])
+    def test_junk_ids_are_field_errors_never_a_crash(
+        self, desk: Desk, spb_user: Any, junk: str
+    ) -> None:
+        browser = logged_in(spb_user)
+        for page in ("/orders/new/client/", "/orders/new/place/", "/orders/new/quote/"):
+            assert browser.get(page, {"client": junk, "site": junk,
+                                      "franchise": junk}).status_code == 200
+        page = text(browser.post("/orders/new/", self.form(desk, client=junk, site=junk)))
+        assert 'id="id_client_error"' in page
+        assert 'id="id_site_error"' in page
+        assert not Order.objects.exists()
+
     def test_a_comma_in_the_hours_is_a_decimal_point(self, desk: Desk, spb_user: Any) -> None:
         desk.workers(3)
         logged_in(spb_user).post("/orders/new/", self.form(desk, hours="7,5"))
