@@ -332,6 +332,8 @@ def render(stages: list[tuple[str, dict[str, Figures]]], *, command: str, facts:
             f"| {request.label} | {a.queries} | {b.queries} | {b.rows} | {a.median_ms:.1f} | "
             f"{b.median_ms:.1f} | {b.p90_ms:.1f} | {b.sql_ms:.1f} |"
         )
+    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    cores = os.cpu_count() or 1
     lines += [
         "",
         ("Every request read the same number of queries at both sizes." if flat else
@@ -344,6 +346,13 @@ def render(stages: list[tuple[str, dict[str, Figures]]], *, command: str, facts:
         "franchise filter's list (HQ only).",
         "",
     ]
+    if busy > cores:
+        lines[-1:-1] = [
+            "",
+            f"The machine was shared while this ran (load average {busy:.1f} on {cores} "
+            "cores at the end): the times are what a loaded machine gave, upper bounds; "
+            "the query counts are what the run checks.",
+        ]
     return "\n".join(lines)
 
 
