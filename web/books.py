@@ -46,9 +46,10 @@ def local_today(zone: str) -> date:
     return clock.now().astimezone(ZoneInfo(zone)).date()
 
 
-def next_url(request: HttpRequest, default: str) -> str:
-    """Where to go back after a form: the page it was on, never another site."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
+def next_url(request: HttpRequest, default: str, field: str = "next") -> str:
+    """Where to go back after a form (its `field`): the page it was on, never another
+    site."""
+    target = request.POST.get(field) or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -217,6 +218,7 @@ def statement(request: HttpRequest, statement_id: int) -> HttpResponse:
     statement is 404, as in the API."""
     found = _statement_for(request, statement_id)
     own_page = reverse("web:statement", args=[found.pk])
+    back = next_url(request, own_page, field=f"pay-{found.pk}-next")
     form = None
     if request.method == "POST":
         form = PaymentForm(request.POST, statement=found)
@@ -234,8 +236,8 @@ def statement(request: HttpRequest, statement_id: int) -> HttpResponse:
                 ) % {"amount": form.cleaned_data["amount"], "currency": paid.currency,
                      "period": paid.period, "franchise": paid.franchise.name,
                      "status": STATUS_LABEL.get(paid.status, paid.status)})
-                return done(request, next_url(request, own_page))
-    dressed = dress_statements([found], next_path=next_url(request, own_page),
+                return done(request, back)
+    dressed = dress_statements([found], next_path=back,
                                forms_by_id={found.pk: form} if form is not None else None)[0]
     if is_htmx(request):
         return render(request, "web/_books_pay_form.html", {
@@ -267,7 +269,7 @@ def credit_add(request: HttpRequest) -> HttpResponse:
     """HQ gives a client a credit (`?franchise=<id>`): the service checks the month has
     begun and the credit fits under what the client was invoiced."""
     franchise = franchise_from(request.POST.get("franchise") or request.GET.get("franchise"))
-    back = dashboard_path(franchise, anchor="credits")
+    back = next_url(request, dashboard_path(franchise, anchor="credits"), field="credit-next")
     if request.method == "POST":
         form = CreditForm(request.POST, franchise=franchise)
         if form.is_valid():
@@ -283,13 +285,13 @@ def credit_add(request: HttpRequest) -> HttpResponse:
                     "Credit of %(amount)s %(currency)s given to %(client)s for %(period)s."
                 ) % {"amount": credit.amount, "currency": franchise.currency,
                      "client": credit.client.name, "period": credit.period})
-                return done(request, next_url(request, back))
+                return done(request, back)
     else:
         form = CreditForm(franchise=franchise, initial={
             "period": clock.now().astimezone(ZoneInfo(franchise.timezone)).strftime("%Y-%m"),
-            "next": next_url(request, back),
+            "next": back,
         })
-    context = {"form": form, "franchise": franchise, "back": next_url(request, back)}
+    context = {"form": form, "franchise": franchise, "back": back}
     if is_htmx(request):
         return render(request, "web/_books_credit_form.html", context)
     return render(request, "web/books_credit.html", context)
