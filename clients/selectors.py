@@ -28,7 +28,7 @@ class FranchiseLeads:
 
 @dataclass(frozen=True)
 class LeadRouting:
-    """The leads created in a period and where they stand now.
+    """The leads that came in during a period and where they stand now.
 
     `accepted_first`: taken by the first franchise they were offered to; `rerouted`: moved
     on at least once (turned down, not answered in time, or handed on by HQ), whatever
@@ -57,17 +57,21 @@ _OUTCOMES = {
 
 
 def lead_routing(*, start: datetime, end: datetime) -> LeadRouting:
-    """Lead routing figures for leads created in [start, end), and for the offers made to
-    each franchise in it. Two queries however many leads and franchises."""
-    hops = Subquery(
-        LeadHop.objects.filter(lead=OuterRef("pk")).order_by().values("lead")
-        .annotate(count=Count("id")).values("count"),
-        output_field=IntegerField(),
-    )
+    """Lead routing figures for leads that came in during [start, end), and for the offers
+    made to each franchise in it. Two queries however many leads and franchises.
+
+    A lead came in when it was first routed (its first hop, stamped by the project's clock
+    like every step of its journey), so the figures of a simulated month are that month's."""
+    hops = LeadHop.objects.filter(lead=OuterRef("pk")).order_by()
+    hop_count = Subquery(hops.values("lead").annotate(count=Count("id")).values("count"),
+                         output_field=IntegerField())
+    came_in = Subquery(hops.order_by("offered_at", "id").values("offered_at")[:1])
+    offered_in_period = LeadHop.objects.filter(offered_at__gte=start, offered_at__lt=end)
     accepted = Q(status=Lead.Status.ACCEPTED)
     figures = (
-        Lead.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(hop_count=Coalesce(hops, 0))
+        Lead.objects.filter(pk__in=offered_in_period.values("lead_id"))
+        .annotate(came_in=came_in, hop_count=Coalesce(hop_count, 0))
+        .filter(came_in__gte=start, came_in__lt=end)
         .aggregate(
             total=Count("id"),
             accepted_first=Count("id", filter=accepted & Q(hop_count=1)),
@@ -81,8 +85,7 @@ def lead_routing(*, start: datetime, end: datetime) -> LeadRouting:
     )
     counts: dict[int, dict[str, int]] = {}
     for franchise_id, outcome, count in (
-        LeadHop.objects.filter(offered_at__gte=start, offered_at__lt=end,
-                               franchise__isnull=False)
+        offered_in_period.filter(franchise__isnull=False)
         .order_by().values("franchise_id", "outcome").annotate(count=Count("id"))
         .values_list("franchise_id", "outcome", "count")
     ):
