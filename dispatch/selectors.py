@@ -43,6 +43,21 @@ def orders_with_counts(queryset: QuerySet[Order]) -> QuerySet[Order]:
     return queryset.annotate(**{f"count_{name}": agg for name, agg in _COUNTS.items()})
 
 
+def orders_with_checkins(queryset: QuerySet[Order]) -> QuerySet[Order]:
+    """`orders_with_counts` plus the crew's check-in state: `count_late` (also counted in
+    `count_present`) and `count_awaiting`, the confirmed workers nobody has checked in or
+    marked absent yet. One query however many orders."""
+    return orders_with_counts(queryset).annotate(
+        count_late=Count("offers", filter=Q(offers__attendance=Offer.Attendance.LATE),
+                         distinct=True),
+        count_awaiting=Count(
+            "offers",
+            filter=Q(offers__state=Offer.State.CONFIRMED, offers__attendance__isnull=True),
+            distinct=True,
+        ),
+    )
+
+
 # --- Candidates for a call-out ------------------------------------------------------------
 
 

@@ -18,7 +18,10 @@ class MenuItem:
 
 
 MENU = (
+    MenuItem("web:dashboard", _("Dashboard"), (FRANCHISE,)),
     MenuItem("web:board", _("Board"), (HQ, FRANCHISE)),
+    MenuItem("web:network", _("Network"), (HQ,)),
+    MenuItem("web:books", _("Books"), (HQ,)),
     MenuItem("web:crew", _("Crews"), (FRANCHISE, FOREMAN)),
     MenuItem("web:intake", _("Recruit"), (HQ, FRANCHISE, RECRUITER)),
     MenuItem("web:phone", _("Phone"), (HQ,)),
