@@ -68,7 +68,9 @@ def benchmark_rows(*, period: str) -> list[LocationRow]:
     )
     rows = []
     for franchise in franchises:
-        revenue = invoiced.get(franchise.pk, Decimal(0)) - credits.get(franchise.pk, Decimal(0))
+        revenue = pricing.money(
+            invoiced.get(franchise.pk, Decimal(0)) - credits.get(franchise.pk, Decimal(0))
+        )
         rows.append(
             location_row(
                 franchise_id=franchise.pk, name=franchise.name, orders=facts[franchise.pk],
@@ -102,7 +104,8 @@ class ClientInvoice:
 
     @property
     def net(self) -> Decimal:
-        return self.invoiced - self.credits
+        # SQLite's SUM forgets the cents' scale; every money figure reads to the cent.
+        return pricing.money(self.invoiced - self.credits)
 
 
 def client_invoices(*, franchise: Franchise, period: str) -> list[ClientInvoice]:

@@ -28,7 +28,7 @@ from billing.models import Credit, RoyaltyStatement
 from billing.selectors import statements_with_payments
 from billing.services import credit_give, credit_withdraw, statement_pay, validate_period
 from clients.models import Client
-from config import clock
+from core import clock
 from franchises.models import Franchise
 from franchises.scoping import scope_queryset
 

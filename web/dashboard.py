@@ -29,7 +29,7 @@ from billing.selectors import (
 )
 from billing.services import period_of
 from clients.models import Client
-from config import clock
+from core import clock
 from dispatch.models import Order
 from dispatch.selectors import orders_with_checkins
 from franchises.models import Franchise

@@ -25,7 +25,7 @@ from billing.models import RoyaltyStatement
 from billing.selectors import benchmark_rows, overdue_statements
 from billing.services import period_bounds
 from clients.selectors import lead_routing
-from config import clock
+from core import clock
 from franchises.models import Franchise
 
 from .access import HQ, roles_required

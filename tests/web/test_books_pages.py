@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.models import RoyaltyPayment, RoyaltyStatement
 from billing.services import credit_give, royalty_statements_issue, statement_pay
-from config import clock
+from core import clock
 from franchises.models import Franchise
 from franchises.services import franchise_save, user_create
 from tests.billing.conftest import PRESENT, Books

@@ -19,7 +19,7 @@ from billing.models import Credit, RoyaltyStatement
 from billing.selectors import client_invoices, month_to_date
 from billing.services import credit_give, royalty_statements_issue
 from clients.services import client_create, site_create
-from config import clock
+from core import clock
 from dispatch.models import Offer
 from dispatch.services.lifecycle import order_cancel
 from dispatch.services.onsite import AttendanceEntry, attendance_record, order_complete

@@ -17,7 +17,7 @@ from clients.models import Lead
 from clients.routing import lead_hand_on, lead_reject, leads_reroute_expired
 from clients.selectors import FranchiseLeads, lead_routing
 from clients.services import lead_create
-from config import clock
+from core import clock
 from dispatch.services.leads import lead_accept
 from franchises.models import Franchise
 from franchises.services import franchise_save
