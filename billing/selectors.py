@@ -1,6 +1,7 @@
 """Reads for billing: the benchmark report over a month."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Avg, Count, Q, Sum
@@ -10,7 +11,7 @@ from franchises.models import Franchise
 
 from . import pricing
 from .benchmarks import LocationRow, OrderFacts, location_row
-from .models import Credit, InvoiceLine
+from .models import Credit, InvoiceLine, PayLine
 from .services import period_bounds
 
 
@@ -74,3 +75,27 @@ def benchmark_rows(*, period: str) -> list[LocationRow]:
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class OrderLines:
+    """What a completed order billed its client and paid its workers, line by line."""
+
+    invoice: list[InvoiceLine]
+    pay: list[PayLine]
+    invoice_total: Decimal
+    pay_total: Decimal
+
+
+def order_lines(order: Order) -> OrderLines:
+    """The order's invoice and pay lines with their workers, and their totals. Two queries,
+    however big the crew."""
+    invoice = list(InvoiceLine.objects.filter(order=order).select_related("worker")
+                   .order_by("worker__name", "worker_id"))
+    pay = list(PayLine.objects.filter(order=order).select_related("worker")
+               .order_by("worker__name", "worker_id", "id"))
+    return OrderLines(
+        invoice=invoice, pay=pay,
+        invoice_total=sum((line.amount for line in invoice), Decimal(0)),
+        pay_total=sum((line.amount for line in pay), Decimal(0)),
+    )

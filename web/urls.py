@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import crew, views
+from . import crew, order_page, views
 
 app_name = "web"
 
@@ -13,4 +13,8 @@ urlpatterns = [
     path("phone/", views.phone_simulator, name="phone"),
     path("crew/", crew.crew_orders, name="crew"),
     path("crew/<int:order_id>/", crew.crew_order, name="crew-order"),
+    path("orders/<int:order_id>/", order_page.order_page, name="order"),
+    path("orders/<int:order_id>/live/", order_page.order_live, name="order-live"),
+    path("orders/<int:order_id>/cancel/", order_page.order_cancel_page, name="order-cancel"),
+    path("orders/<int:order_id>/<slug:action>/", order_page.order_action, name="order-action"),
 ]
