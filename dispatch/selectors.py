@@ -14,6 +14,7 @@ from django.db import connections, router
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 
 from clients.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
+from clients.models import Lead, LeadHop
 from config import rows
 from messaging.models import Direction, Message, OptOut
 from workers.models import Skill, Worker, skills_for_work_type
@@ -512,3 +513,42 @@ def _step_entries(order: Order, texts: dict[str, dict[datetime, int]], *, no_sho
                     for at, count in texts.get(purpose, {}).items() if (purpose, at) not in told]
     return entries
 
+
+# --- Leads and the orders they became ---------------------------------------------------------
+
+
+def leads_waiting(leads: QuerySet[Lead]) -> list[Lead]:
+    """Of `leads` (already scoped to the caller), those offered and waiting for an answer,
+    the one whose time runs out first first. One query."""
+    return list(
+        leads.filter(status=Lead.Status.OFFERED).select_related("franchise")
+        .order_by("respond_by", "id")
+    )
+
+
+def leads_listed(leads: QuerySet[Lead], *, status: str = "", held_by_hq: bool = False
+                 ) -> QuerySet[Lead]:
+    """`leads` newest first, with holder and order, narrowed to a status and to those HQ
+    holds (no franchise) when asked."""
+    if status:
+        leads = leads.filter(status=status)
+    if held_by_hq:
+        leads = leads.filter(franchise__isnull=True)
+    return leads.select_related("franchise", "order").order_by("-created_at", "-id")
+
+
+def lead_hops_answered(*, franchise_id: int, since: datetime, limit: int) -> list[LeadHop]:
+    """The franchise's own answers to leads since `since` (accepted, rejected, timed out),
+    newest first, each with its lead and the order it became. One query. A lead the
+    franchise turned down has moved on: its hop is the franchise's own record of it."""
+    return list(
+        LeadHop.objects.filter(franchise_id=franchise_id, answered_at__gte=since)
+        .exclude(outcome=LeadHop.Outcome.PENDING)
+        .select_related("lead", "lead__order")
+        .order_by("-answered_at", "-id")[:limit]
+    )
+
+
+def lead_journey(lead: Lead) -> list[LeadHop]:
+    """Every franchise the lead was offered to (HQ's hops have none), in order. One query."""
+    return list(lead.hops.select_related("franchise").order_by("offered_at", "id"))

@@ -19,6 +19,7 @@ class MenuItem:
 
 MENU = (
     MenuItem("web:board", _("Board"), (HQ, FRANCHISE)),
+    MenuItem("web:leads", _("Leads"), (HQ, FRANCHISE)),
     MenuItem("web:crew", _("Crews"), (FRANCHISE, FOREMAN)),
     MenuItem("web:intake", _("Recruit"), (HQ, FRANCHISE, RECRUITER)),
     MenuItem("web:phone", _("Phone"), (HQ,)),

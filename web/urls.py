@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import crew, order_page, views
+from . import crew, leads, order_page, views
 
 app_name = "web"
 
@@ -17,4 +17,10 @@ urlpatterns = [
     path("orders/<int:order_id>/live/", order_page.order_live, name="order-live"),
     path("orders/<int:order_id>/cancel/", order_page.order_cancel_page, name="order-cancel"),
     path("orders/<int:order_id>/<slug:action>/", order_page.order_action, name="order-action"),
+    path("leads/", leads.leads, name="leads"),
+    path("leads/live/", leads.leads_live, name="leads-live"),
+    path("leads/<int:lead_id>/", leads.lead_page, name="lead"),
+    path("leads/<int:lead_id>/accept/", leads.lead_accept_view, name="lead-accept"),
+    path("leads/<int:lead_id>/reject/", leads.lead_reject_view, name="lead-reject"),
+    path("leads/<int:lead_id>/hand-on/", leads.lead_hand_on_view, name="lead-hand-on"),
 ]
