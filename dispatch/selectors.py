@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, When
 
 from clients.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
 from clients.models import Lead, LeadHop
@@ -552,3 +552,16 @@ def lead_hops_answered(*, franchise_id: int, since: datetime, limit: int) -> lis
 def lead_journey(lead: Lead) -> list[LeadHop]:
     """Every franchise the lead was offered to (HQ's hops have none), in order. One query."""
     return list(lead.hops.select_related("franchise").order_by("offered_at", "id"))
+
+
+def order_invitees(*, code: str) -> tuple[Order | None, list[Offer]]:
+    """The order a worker texting `code` would mean (the open one with it; else the latest
+    that had it) and its offers with their workers, wave by wave. Two queries."""
+    order = (
+        Order.objects.filter(code=code.strip().upper()).select_related("franchise")
+        .annotate(closed=Case(When(status__in=Order.OPEN_STATUSES, then=0), default=1))
+        .order_by("closed", "-start", "-id").first()
+    )
+    if order is None:
+        return None, []
+    return order, list(order.offers.select_related("worker").order_by("wave", "id"))
