@@ -464,8 +464,11 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
             "no_shows": attendance["no_show"]}))
     entries += [TimelineEntry(at, Moment.CLIENT_ASKED, {})
                 for at in texts.get("client_feedback", {})]
+    # Placing comes first whatever its time says: `created_at` is the row's own clock, which
+    # an order written after the fact (an import, a simulated history) sets later.
     order_of = list(Moment)
-    return sorted(entries, key=lambda e: (e.pending, e.at, order_of.index(e.moment)))
+    return sorted(entries, key=lambda e: (e.moment != Moment.PLACED, e.pending, e.at,
+                                          order_of.index(e.moment)))
 
 
 def _step_entries(order: Order, texts: dict[str, dict[datetime, int]], *, no_shows: int,

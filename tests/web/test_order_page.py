@@ -198,6 +198,7 @@ class TestTheOrder:
             "Crew booked",
         ):
             assert line in timeline
+        assert timeline.splitlines()[0].endswith("· Order placed")
         # Steps still to come, at their local due times, in order.
         pending = [
             "Sun 10 Mar 19:00 MSK · Evening-before reminder",
