@@ -182,6 +182,8 @@ def _lead_context(request: HttpRequest, lead: Lead, *, reject_form: RejectForm |
         hop.answered_local = local_time(hop.answered_at, zone) if hop.answered_at else None
         hop.outcome_label = OUTCOME_LABELS.get(hop.outcome, hop.outcome)
         hop.outcome_badge = OUTCOME_BADGES.get(hop.outcome, "")
+        if hop.franchise_id is None and hop.outcome == LeadHop.Outcome.PENDING:
+            hop.outcome_label = _("Held by HQ")  # nobody is asked: HQ hands it on
     is_hq = role_of(request.user) == HQ
     answerable = lead.status == Lead.Status.OFFERED and lead.franchise_id is not None
     return {

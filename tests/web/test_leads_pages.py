@@ -288,6 +288,7 @@ class TestHq:
         text = page(browser.get(f"/leads/{held.pk}/"))
         assert 'id="hand-on"' in text
         assert "no franchise covers this point, HQ holds it" in text
+        assert "Held by HQ" in _section(text, 'id="lead-journey"', "</table>")
 
         missing = page(browser.post(f"/leads/{held.pk}/hand-on/", {"franchise": ""}))
         assert "This field is required." in _section(missing, 'id="hand-on"', "</form>")
