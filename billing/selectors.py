@@ -13,7 +13,7 @@ from franchises.models import Franchise
 
 from . import pricing
 from .benchmarks import LocationRow, OrderFacts, location_row
-from .models import Credit, InvoiceLine, RoyaltyPayment, RoyaltyStatement
+from .models import Credit, InvoiceLine, PayLine, RoyaltyPayment, RoyaltyStatement
 from .services import StatementDraft, period_bounds, period_of, statement_draft
 
 
@@ -167,4 +167,28 @@ def overdue_statements(*, today: date) -> QuerySet[RoyaltyStatement]:
         )
         .select_related("franchise")
         .order_by("due_on", "franchise__name", "id")
+    )
+
+
+@dataclass(frozen=True)
+class OrderLines:
+    """What a completed order billed its client and paid its workers, line by line."""
+
+    invoice: list[InvoiceLine]
+    pay: list[PayLine]
+    invoice_total: Decimal
+    pay_total: Decimal
+
+
+def order_lines(order: Order) -> OrderLines:
+    """The order's invoice and pay lines with their workers, and their totals. Two queries,
+    however big the crew."""
+    invoice = list(InvoiceLine.objects.filter(order=order).select_related("worker")
+                   .order_by("worker__name", "worker_id"))
+    pay = list(PayLine.objects.filter(order=order).select_related("worker")
+               .order_by("worker__name", "worker_id", "id"))
+    return OrderLines(
+        invoice=invoice, pay=pay,
+        invoice_total=sum((line.amount for line in invoice), Decimal(0)),
+        pay_total=sum((line.amount for line in pay), Decimal(0)),
     )

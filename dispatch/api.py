@@ -111,7 +111,7 @@ class OfferSerializer(serializers.ModelSerializer):
         model = Offer
         fields = [
             "id", "worker", "worker_name", "wave", "sent_at", "response", "responded_at",
-            "state", "attendance", "checked_in_at", "hours_worked",
+            "channel", "state", "attendance", "checked_in_at", "hours_worked",
         ]
 
 

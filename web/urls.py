@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import books, crew, dashboard, network, views
+from . import books, crew, dashboard, leads, network, order_page, views
 
 app_name = "web"
 
@@ -23,4 +23,14 @@ urlpatterns = [
          name="credit-withdraw"),
     path("books/", books.books, name="books"),
     path("network/", network.network, name="network"),
+    path("orders/<int:order_id>/", order_page.order_page, name="order"),
+    path("orders/<int:order_id>/live/", order_page.order_live, name="order-live"),
+    path("orders/<int:order_id>/cancel/", order_page.order_cancel_page, name="order-cancel"),
+    path("orders/<int:order_id>/<slug:action>/", order_page.order_action, name="order-action"),
+    path("leads/", leads.leads, name="leads"),
+    path("leads/live/", leads.leads_live, name="leads-live"),
+    path("leads/<int:lead_id>/", leads.lead_page, name="lead"),
+    path("leads/<int:lead_id>/accept/", leads.lead_accept_view, name="lead-accept"),
+    path("leads/<int:lead_id>/reject/", leads.lead_reject_view, name="lead-reject"),
+    path("leads/<int:lead_id>/hand-on/", leads.lead_hand_on_view, name="lead-hand-on"),
 ]

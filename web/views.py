@@ -1,5 +1,8 @@
 """Server-rendered pages for operators, franchisees, foremen and recruiters."""
 
+from urllib.parse import urlencode
+
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,11 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from clients.services import address_geocode
 from dispatch.models import Order
-from dispatch.selectors import orders_with_counts
+from dispatch.selectors import order_invitees, orders_with_counts
 from franchises.models import Franchise
 from franchises.scoping import scope_queryset
 from ratings.rules import explain
@@ -111,28 +116,48 @@ def intake(request: HttpRequest) -> HttpResponse:
     return render(request, "web/intake.html", {"form": form})
 
 
+class PhoneReplyForm(forms.Form):
+    """A text typed on the built-in phone, as the worker would send it."""
+
+    phone = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    order = forms.CharField(max_length=5, required=False, widget=forms.HiddenInput)
+    body = forms.CharField(
+        max_length=1600, label=gettext_lazy("Reply as this phone"),
+        error_messages={"required": gettext_lazy("Type a text to send: an empty one is not "
+                                                 "sent.")},
+    )
+
+
 @roles_required(HQ)
 def phone_simulator(request: HttpRequest) -> HttpResponse:
     """The built-in phone: read what a number was sent, and text back as that number.
 
     With the simulator SMS backend nothing leaves the machine; this page is the worker's
-    phone. Replies go through the same path as a real inbound SMS (grammar, handlers).
+    phone. Replies go through the same path as a real inbound SMS (grammar, handlers). An
+    order's code lists the workers it offered, to switch between their phones.
     """
     from messaging.models import Message
     from messaging.services import inbound_receive, normalise_phone
 
-    phone = normalise_phone(request.GET.get("phone") or request.POST.get("phone") or "")
-    if request.method == "POST" and phone:
-        body = request.POST.get("body", "")
-        inbound_receive(provider_sid=None, sender=phone, body=body)
-        return redirect(f"{request.path}?phone={phone}")
+    source = request.POST if request.method == "POST" else request.GET
+    phone = normalise_phone(source.get("phone") or "")
+    code = (source.get("order") or "").strip().upper()
+    form = PhoneReplyForm(request.POST or None, initial={"phone": phone, "order": code})
+    if request.method == "POST" and phone and form.is_valid():
+        inbound_receive(provider_sid=None, sender=phone, body=form.cleaned_data["body"])
+        query = {"phone": phone, **({"order": code} if code else {})}
+        return redirect(f"{request.path}?{urlencode(query)}")
+    order, invitees, order_error = None, [], ""
+    if code:
+        order, invitees = order_invitees(code=code)
+        if order is None:
+            order_error = _("No order has the code %(code)s.") % {"code": code}
     thread = list(
         Message.objects.filter(phone=phone).select_related("order__franchise")
         .order_by("-created_at", "-id")[:50] if phone else []
     )
     # A text about an order reads in its franchise's time; any other in HQ's.
-    hq_zone = (Franchise.objects.filter(kind=Franchise.Kind.HQ)
-               .values_list("timezone", flat=True).first() or "Europe/Moscow")
+    hq_zone = Franchise.hq_timezone()
     for message in thread:
         zone = message.order.franchise.timezone if message.order else hq_zone
         message.local = local_time(message.created_at, zone)
@@ -141,5 +166,7 @@ def phone_simulator(request: HttpRequest) -> HttpResponse:
         .values_list("phone", flat=True)[:200]
     )
     numbers = list(dict.fromkeys(recent))[:20]
-    return render(request, "web/phone.html", {"phone": phone, "thread": thread,
-                                              "numbers": numbers})
+    return render(request, "web/phone.html", {
+        "phone": phone, "thread": thread, "numbers": numbers, "form": form,
+        "code": code, "order": order, "invitees": invitees, "order_error": order_error,
+    })
