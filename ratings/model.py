@@ -578,11 +578,15 @@ def replay(events: Iterable[Event], params: RatingParams) -> WorkerState:
 
 @dataclass(frozen=True)
 class Figures:
-    """A worker's rating and reliability as they stood at one moment."""
+    """A worker's rating and reliability just after the moment `at`, and just before it: an
+    event's drop (or rise) is `rating_before - rating`, made at once; between events the rating
+    only fades back, along a straight line while no penalty runs out."""
 
     at: datetime
     rating: float
     reliability: float
+    rating_before: float
+    reliability_before: float
 
 
 def figures_over_time(
@@ -594,9 +598,8 @@ def figures_over_time(
     state the worker row stores.
 
     `since` adds the newcomer's figures (the priors) as a first point, at `since` or at the
-    first event if that is earlier;
-    `until` adds a last point with the rating at that moment, penalties faded as `rating_at`
-    fades them (a moment before the last event adds nothing).
+    first event if that is earlier; `until` adds a last point with the rating at that moment,
+    penalties faded as `rating_at` fades them (a moment before the last event adds nothing).
     """
     state = initial_state(params)
     ordered = sorted(events, key=attrgetter("at"))
@@ -607,15 +610,20 @@ def figures_over_time(
         start = _require_aware(since, "since")
         if ordered and ordered[0].at < start:
             start = ordered[0].at
-        points.append(Figures(start, state.rating, state.reliability))
+        points.append(_unchanged(start, state.rating, state.reliability))
     for event in ordered:
+        before = rating_at(state, event.at), state.reliability
         state = apply(state, event, params)
-        points.append(Figures(event.at, state.rating, state.reliability))
+        points.append(Figures(event.at, state.rating, state.reliability, *before))
     if until is not None:
         until = _require_aware(until, "until")
         if state.last_event_at is None or until > state.last_event_at:
-            points.append(Figures(until, rating_at(state, until), state.reliability))
+            points.append(_unchanged(until, rating_at(state, until), state.reliability))
     return points
+
+
+def _unchanged(at: datetime, rating: float, reliability: float) -> Figures:
+    return Figures(at, rating, reliability, rating, reliability)
 
 
 def _clamp_rating(value: float) -> float:

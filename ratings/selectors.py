@@ -1,5 +1,6 @@
 """Reads on rating events."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from workers.models import Worker
@@ -9,7 +10,16 @@ from .models import RatingEvent
 from .services import rating_params
 
 
-def rating_history(worker: Worker, *, until: datetime | None = None) -> list[model.Figures]:
+@dataclass(frozen=True)
+class RatingHistory:
+    """`points`: the line to draw, from the priors to `until`; `after_event`: the figures each
+    standing event left (by the event's id), for the list of events."""
+
+    points: list[model.Figures]
+    after_event: dict[int, model.Figures]
+
+
+def rating_history(worker: Worker, *, until: datetime | None = None) -> RatingHistory:
     """The worker's rating and reliability after each of their standing events, from the
     newcomer's priors at the day they joined to `until` (the rating fades back between
     events). One query, however long the record.
@@ -18,12 +28,22 @@ def rating_history(worker: Worker, *, until: datetime | None = None) -> list[mod
     the last event is the row's figures; a no-show reversed on appeal is not in the line, as
     it is not in the figures.
     """
-    rows = (
+    rows = sorted(
         RatingEvent.objects.filter(worker=worker, reversed_at__isnull=True)
-        .order_by("id").values_list("kind", "at", "score", "source")
-    )
+        .values_list("at", "id", "kind", "score", "source")
+    )  # by time, then id: the order the fold applies them in, so each point has its event
     events = [
         model.Event(kind=kind, at=at, score=score, source=source or None)
-        for kind, at, score, source in rows
+        for at, _, kind, score, source in rows
     ]
-    return model.figures_over_time(events, rating_params(), since=worker.created_at, until=until)
+    points = model.figures_over_time(events, rating_params(), since=worker.created_at,
+                                     until=until)
+    offset = 1  # the priors' point comes first
+    after_event = {row[1]: points[offset + index] for index, row in enumerate(rows)}
+    return RatingHistory(points=points, after_event=after_event)
+
+
+def rating_events_latest(worker: Worker, *, limit: int = 100) -> list[RatingEvent]:
+    """The worker's latest rating events, newest first, reversed ones included (marked by
+    `reversed_at`): the record a recruiter reads."""
+    return list(RatingEvent.objects.filter(worker=worker).order_by("-id")[:limit])

@@ -31,11 +31,16 @@ def test_the_point_after_each_event_is_the_replay_up_to_it(
 ) -> None:
     points = figures_over_time(events, params)
     assert len(points) == len(events)
+    before = initial_state(params)
     for index, point in enumerate(points):
         state = replay(events[: index + 1], params)
         assert point.at == events[index].at
         assert point.rating == state.rating
         assert point.reliability == state.reliability
+        # Just before the event: the last state, its penalties faded to the event's moment.
+        assert point.rating_before == rating_at(before, events[index].at)
+        assert point.reliability_before == before.reliability
+        before = state
 
 
 @given(histories(max_size=40), st.integers(0, 90 * 24 * 60))
@@ -68,8 +73,10 @@ def test_a_no_show_is_a_drop_in_the_line_that_fades_back() -> None:
     points = figures_over_time(events, DEFAULTS, since=T0 - timedelta(days=1),
                                until=T0 + timedelta(days=17))
     ratings = [round(p.rating, 2) for p in points]
-    before, after_no_show, fortnight_later = ratings[2], ratings[3], ratings[4]
-    assert before - after_no_show == pytest.approx(DEFAULTS.no_show_stars, abs=0.01)
+    after_no_show, fortnight_later = ratings[3], ratings[4]
+    no_show = points[3]
+    assert no_show.rating_before - no_show.rating == pytest.approx(DEFAULTS.no_show_stars)
+    assert no_show.rating_before == points[2].rating  # nothing was fading before it
     assert points[3].reliability < points[2].reliability
     # Half the fade period later, half the penalty is gone.
     assert fortnight_later == pytest.approx(after_no_show + DEFAULTS.no_show_stars / 2, abs=0.01)

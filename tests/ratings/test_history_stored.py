@@ -47,13 +47,18 @@ def test_the_last_event_point_is_the_stored_rating_and_reliability(
     shifts_and_a_no_show(worker, vclock)
     worker.refresh_from_db()
 
-    points = rating_history(worker)
+    history = rating_history(worker)
+    points = history.points
 
     assert len(points) == 1 + RatingEvent.objects.filter(worker=worker).count()
     assert (points[-1].rating, points[-1].reliability) == (worker.rating, worker.reliability)
-    # The no-show is the last step down, by the published stars.
-    assert points[-2].rating - points[-1].rating == pytest.approx(1.5, abs=1e-9)
     assert points[0].at == worker.created_at
+    # Each event has the figures it left; the no-show took the published stars at once.
+    events = list(RatingEvent.objects.filter(worker=worker).order_by("id"))
+    assert list(history.after_event) == [event.id for event in events]
+    no_show = history.after_event[events[-1].id]
+    assert no_show is points[-1]
+    assert no_show.rating_before - no_show.rating == pytest.approx(1.5, abs=1e-9)
 
 
 def test_after_the_refresh_the_point_now_is_the_stored_rating(vclock: clock.VirtualClock) -> None:
@@ -63,7 +68,7 @@ def test_after_the_refresh_the_point_now_is_the_stored_rating(vclock: clock.Virt
     assert refresh_fading_ratings() == 1
     worker.refresh_from_db()
 
-    last = rating_history(worker, until=clock.now())[-1]
+    last = rating_history(worker, until=clock.now()).points[-1]
 
     assert last.at == clock.now()
     assert (last.rating, last.reliability) == (worker.rating, worker.reliability)
@@ -78,16 +83,18 @@ def test_a_reversed_no_show_leaves_the_line_as_it_leaves_the_figures(
     worker_ratings_recompute(worker=worker)
     worker.refresh_from_db()
 
-    points = rating_history(worker, until=clock.now())
+    points = rating_history(worker, until=clock.now()).points
 
     assert len(points) == 1 + 6 + 1  # priors, three shifts and three scores, now
+    no_show = RatingEvent.objects.get(worker=worker, kind="no_show")
+    assert no_show.id not in rating_history(worker).after_event
     assert (points[-1].rating, points[-1].reliability) == (worker.rating, worker.reliability)
 
 
 def test_a_newcomer_is_a_flat_line_at_the_row_defaults(vclock: clock.VirtualClock) -> None:
     worker = make_worker()
     vclock.advance(timedelta(days=2))
-    points = rating_history(worker, until=clock.now())
+    points = rating_history(worker, until=clock.now()).points
     assert [(p.rating, p.reliability) for p in points] == [(worker.rating, worker.reliability)] * 2
 
 
