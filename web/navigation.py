@@ -21,6 +21,7 @@ MENU = (
     MenuItem("web:board", _("Board"), (HQ, FRANCHISE)),
     MenuItem("web:crew", _("Crews"), (FRANCHISE, FOREMAN)),
     MenuItem("web:intake", _("Recruit"), (HQ, FRANCHISE, RECRUITER)),
+    MenuItem("web:workers", _("Workers"), (HQ, FRANCHISE, RECRUITER)),
     MenuItem("web:phone", _("Phone"), (HQ,)),
     MenuItem("web:rating-rules", _("Ratings"), (HQ, FRANCHISE, FOREMAN, RECRUITER)),
 )

@@ -86,6 +86,7 @@ def worker_update(*, worker: Worker, **changes: Any) -> Worker:
     if unknown:
         raise ValidationError({field: ["This field cannot be changed here."] for field in unknown})
     replaced = None
+    fields = list(changes)
     if "photo" in changes:
         replaced = worker.photo.name or None
         photo = changes.pop("photo")
@@ -94,7 +95,8 @@ def worker_update(*, worker: Worker, **changes: Any) -> Worker:
         setattr(worker, field, value)
     _check_home_point(worker)
     worker.full_clean()
-    worker.save()
+    # Only the changed fields: a no-show recorded meanwhile keeps its drop in the rating.
+    worker.save(update_fields=fields)
     if replaced and replaced != worker.photo.name:
         # A photo of a person is personal data: the old one goes once the new one is saved.
         storage = worker.photo.storage
