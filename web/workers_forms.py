@@ -86,7 +86,7 @@ class InterviewForm(forms.Form):
 
 class PhotoForm(forms.Form):
     # A plain file field: what the file is, is read from its content by the service.
-    photo = forms.FileField(label=_("Photo"), required=False,
+    photo = forms.FileField(label=_("New photo"), required=False,
                             help_text=_("JPEG, PNG or WebP, a few MB at most"),
                             widget=forms.FileInput(attrs={"accept": PHOTO_TYPES}))
     remove = forms.BooleanField(label=_("Remove the photo"), required=False)

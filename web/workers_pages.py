@@ -190,13 +190,19 @@ def workers(request: HttpRequest) -> HttpResponse:
 # --- Profile -----------------------------------------------------------------------------------
 
 
-def _x_labels(moments: list[datetime], zone: str, count: int = 4) -> list[tuple[float, str]]:
-    """A few dates under a chart's x axis, evenly spread over its points."""
+def _x_labels(moments: list[datetime], zone: str) -> list[tuple[float, str]]:
+    """Four dates under a chart's x axis, spread over its time span and kept off its ends
+    (a centred label at the very end would be cut off)."""
     if not moments:
         return []
-    picks = sorted({round(index * (len(moments) - 1) / max(count - 1, 1))
-                    for index in range(count)})
-    return [(moments[i].timestamp(), local_time(moments[i], zone).day) for i in picks]
+    first, last = moments[0], moments[-1]
+    labels = []
+    for share in (0.1, 0.37, 0.63, 0.9):
+        moment = first + (last - first) * share
+        when = local_time(moment, zone)
+        year = f" {when.local_date.year}" if last.year != first.year else ""
+        labels.append((moment.timestamp(), when.day + year))
+    return labels
 
 
 def _charts(points: list[Any], zone: str) -> tuple[str, str]:
@@ -289,7 +295,8 @@ def _profile(request: HttpRequest, worker: Worker, *, interview_form: InterviewF
              photo_form: PhotoForm | None = None,
              appeal_forms: dict[int, AppealDecisionForm] | None = None) -> HttpResponse:
     zone = _reader_zone()
-    history = rating_history(worker, until=clock.now())
+    now = clock.now()
+    history = rating_history(worker, until=now)
     rating_svg, reliability_svg = _charts(history.points, zone)
     offers, offers_total = _offers(worker, request.user)
     role = role_of(request.user)
@@ -311,7 +318,8 @@ def _profile(request: HttpRequest, worker: Worker, *, interview_form: InterviewF
         "interview_form": interview_form or InterviewForm(),
         "photo_form": photo_form or PhotoForm(),
         "may_decide_appeals": role in (HQ, FRANCHISE),
-        "zone_label": local_time(clock.now(), zone).zone,
+        "zone_label": local_time(now, zone).zone,
+        "this_year": local_time(now, zone).local_date.year,
     })
 
 
