@@ -140,6 +140,8 @@ class WorkerViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = WorkerFilter
     ordering_fields = ["rating", "reliability", "name", "id", "shifts_completed"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    # What the recruiter's pages do: read the pool, add applicants, interview them.
+    recruiter_actions = ("create", "interview")
 
     @extend_schema(responses=WorkerHistorySerializer)
     @action(detail=True, methods=["get"])
