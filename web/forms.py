@@ -5,7 +5,9 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from dispatch.models import Offer
-from workers.models import SKILLS, Worker
+from workers.models import Worker
+
+from .workers_forms import skill_choices
 
 
 class IntakeForm(forms.Form):
@@ -26,7 +28,7 @@ class IntakeForm(forms.Form):
     lng = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
     skills = forms.MultipleChoiceField(
         label=_("Skills"),
-        choices=[(skill, skill.replace("_", " ")) for skill in SKILLS],
+        choices=skill_choices(),
         widget=forms.CheckboxSelectMultiple,
     )
     language = forms.ChoiceField(label=_("Language of texts"), choices=Worker.Language.choices,

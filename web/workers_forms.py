@@ -20,9 +20,22 @@ MIN_PHONE_DIGITS = 3
 # What the browser's file picker offers; the service checks the content whatever is sent.
 PHOTO_TYPES = "image/jpeg,image/png,image/webp"
 
+STATUS_LABELS = {
+    Worker.Status.APPLICANT: _("Applicant"),
+    Worker.Status.ACTIVE: _("Active"),
+    Worker.Status.SUSPENDED: _("Suspended"),
+    Worker.Status.BLOCKED: _("Blocked"),
+}
+SKILL_LABELS = {
+    "loading": _("loading"), "moving": _("moving"),
+    "snow_clearing": _("snow clearing"), "roofing": _("roofing"),
+    "cleaning": _("cleaning"), "general": _("general labour"),
+    "foreman": _("foreman"), "driver": _("driver"),
+}
 
-def skill_choices() -> list[tuple[str, str]]:
-    return [(skill, skill.replace("_", " ")) for skill in SKILLS]
+
+def skill_choices() -> list[tuple[str, Any]]:
+    return [(skill, SKILL_LABELS.get(skill, skill)) for skill in SKILLS]
 
 
 class SiteChoiceField(forms.ModelChoiceField):
@@ -49,7 +62,7 @@ class WorkerSearchForm(forms.Form):
         """`sites`: those the reader may search near; None takes the choice away."""
         super().__init__(*args, **kwargs)
         self.fields["skill"].choices = [("", _("any")), *skill_choices()]
-        self.fields["status"].choices = [("", _("any")), *Worker.Status.choices]
+        self.fields["status"].choices = [("", _("any")), *STATUS_LABELS.items()]
         if sites is None:
             del self.fields["site"]
             return

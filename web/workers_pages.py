@@ -43,7 +43,14 @@ from workers.services import worker_interview, worker_update
 from . import charts
 from .access import FOREMAN, FRANCHISE, HQ, RECRUITER, role_of, roles_required
 from .local_time import LocalTime, local_time
-from .workers_forms import AppealDecisionForm, InterviewForm, PhotoForm, WorkerSearchForm
+from .workers_forms import (
+    SKILL_LABELS,
+    STATUS_LABELS,
+    AppealDecisionForm,
+    InterviewForm,
+    PhotoForm,
+    WorkerSearchForm,
+)
 
 PAGE_SIZE = 50
 EVENTS_SHOWN = 100
@@ -53,12 +60,6 @@ DEFAULT_RADIUS_KM = 10.0
 # A foreman sees the photos of the people on his crews: booked or standing by.
 CREW_STATES = (Offer.State.CONFIRMED, Offer.State.STANDBY)
 
-STATUS_LABELS = {
-    Worker.Status.APPLICANT: gettext_lazy("Applicant"),
-    Worker.Status.ACTIVE: gettext_lazy("Active"),
-    Worker.Status.SUSPENDED: gettext_lazy("Suspended"),
-    Worker.Status.BLOCKED: gettext_lazy("Blocked"),
-}
 STATUS_BADGES = {Worker.Status.ACTIVE: "ok", Worker.Status.APPLICANT: "warn",
                  Worker.Status.SUSPENDED: "bad", Worker.Status.BLOCKED: "bad"}
 EVENT_LABELS = {
@@ -93,12 +94,6 @@ APPEAL_LABELS = {
 }
 OUTCOME_LABELS = {Interview.Outcome.PASSED: gettext_lazy("Passed"),
                   Interview.Outcome.FAILED: gettext_lazy("Failed")}
-SKILL_LABELS = {
-    "loading": gettext_lazy("loading"), "moving": gettext_lazy("moving"),
-    "snow_clearing": gettext_lazy("snow clearing"), "roofing": gettext_lazy("roofing"),
-    "cleaning": gettext_lazy("cleaning"), "general": gettext_lazy("general labour"),
-    "foreman": gettext_lazy("foreman"), "driver": gettext_lazy("driver"),
-}
 
 
 def _skills(worker: Worker) -> list[str]:
