@@ -596,3 +596,20 @@ def test_every_page_obeys_the_content_security_policy(desk: Desk, hq_user: Any) 
         assert " style=" not in page, url
         assert not re.search(r"\son[a-z]+=", page), url
 
+
+
+def test_in_russian_figures_read_with_a_comma_and_data_keeps_the_dot(
+    desk: Desk, spb_user: Any
+) -> None:
+    _, absent, _ = no_show_on_a_crew(desk)
+    spb_user.language = "ru"
+    spb_user.save(update_fields=["language"])
+    browser = logged_in(spb_user)
+    page = browser.get(f"/workers/{absent.pk}/").content.decode()
+    assert '<html lang="ru">' in page
+    shown = f"{absent.rating:.2f}"
+    assert f'data-rating="{shown}">{shown.replace(".", ",")}</div>' in page
+    listing = browser.get("/workers/", {"place": "Kupchino, Saint Petersburg",
+                                        "radius_km": "50"})
+    assert listing.status_code == 200
+    assert f'data-rating="{shown}"' in listing.content.decode()
