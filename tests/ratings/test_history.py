@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ratings.model import (
@@ -24,7 +24,12 @@ from tests.ratings.test_model import T0, histories, rating_params
 DEFAULTS = RatingParams()
 
 
-@settings(max_examples=100)
+# No deadline nor speed check: a loaded machine must not fail a test of the maths by the
+# wall clock.
+NOT_TIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+
+
+@settings(max_examples=100, **NOT_TIMED)
 @given(histories(max_size=80), rating_params())
 def test_the_point_after_each_event_is_the_replay_up_to_it(
     events: list[Event], params: RatingParams
@@ -43,6 +48,7 @@ def test_the_point_after_each_event_is_the_replay_up_to_it(
         before = state
 
 
+@settings(**NOT_TIMED)
 @given(histories(max_size=40), st.integers(0, 90 * 24 * 60))
 def test_the_last_point_is_the_rating_at_the_moment_asked(
     events: list[Event], minutes_later: int

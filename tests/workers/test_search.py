@@ -55,7 +55,7 @@ def typed_numbers(draw: st.DrawFn) -> tuple[str, str]:
 
 
 @settings(max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(typed_numbers())
 def test_a_phone_typed_in_any_form_finds_its_worker(number_and_typed: tuple[str, str]) -> None:
     number, typed = number_and_typed
