@@ -36,15 +36,15 @@ from .selectors import benchmark_rows
 
 
 class KeepsTheBooks(permissions.BasePermission):
-    """Prices, revenue and royalties are the office's and HQ's business, not a foreman's:
-    his login runs orders on site (statements, lines and rate cards are already out of his
-    scope)."""
+    """Prices, revenue and royalties are the office's and HQ's business, not a foreman's
+    (his login runs orders on site) nor a recruiter's (theirs is the worker pool); statements,
+    lines and rate cards are already out of their scope."""
 
-    message = "A foreman login does not see the franchise's prices or figures."
+    message = "Only the office and HQ see the franchise's prices and figures."
 
     def has_permission(self, request: Any, view: Any) -> bool:
         user = request.user
-        return user.is_superuser or getattr(user, "role", None) != "foreman"
+        return user.is_superuser or getattr(user, "role", None) in ("hq", "franchise")
 
 
 class RateCardSerializer(serializers.ModelSerializer):

@@ -614,3 +614,109 @@ def order_invitees(*, code: str) -> tuple[Order | None, list[Offer]]:
     if order is None:
         return None, []
     return order, list(order.offers.select_related("worker").order_by("wave", "id"))
+# --- A worker's record, as a profile page shows it -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerOffer:
+    """One offer on a worker's record. `order_code` and `order_id` are None for an order
+    outside the reader's scope: another franchise's order shows its date and kind, not which
+    order it was."""
+
+    order_code: str | None
+    order_id: int | None
+    start: datetime
+    zone: str
+    work_type: str
+    wave: int
+    sent_at: datetime
+    response: str | None
+    state: str
+    attendance: str | None
+    hours_worked: Any
+
+
+def offers_of_worker(worker: Worker, *, user: Any, limit: int = 50) -> tuple[list[WorkerOffer],
+                                                                          int]:
+    """The worker's latest `limit` offers, newest first, and how many there are. Two queries
+    however many offers and franchises."""
+    from franchises.scoping import scope_queryset
+
+    readable = scope_queryset(Order.objects.filter(pk=OuterRef("order_id")), user)
+    offers = (
+        Offer.objects.filter(worker=worker)
+        .annotate(order_readable=Exists(readable))
+        .values_list(
+            "order_readable", "order__code", "order_id", "order__start",
+            "order__franchise__timezone", "order__work_type", "wave", "sent_at", "response",
+            "state", "attendance", "hours_worked",
+        )
+        .order_by("-sent_at", "-id")[:limit]
+    )
+    rows = [
+        WorkerOffer(
+            order_code=code if readable_row else None,
+            order_id=order_id if readable_row else None,
+            start=start, zone=zone, work_type=work_type, wave=wave, sent_at=sent_at,
+            response=response, state=state, attendance=attendance, hours_worked=hours,
+        )
+        for (readable_row, code, order_id, start, zone, work_type, wave, sent_at, response,
+             state, attendance, hours) in offers
+    ]
+    return rows, Offer.objects.filter(worker=worker).count()
+
+
+@dataclass(frozen=True)
+class WorkerAppeal:
+    """A worker's appeal of a no-show. `decidable`: pending, and the reader may decide it
+    (the order is in their scope, as `POST appeals/{id}/decide/` requires)."""
+
+    id: int
+    order_code: str | None
+    start: datetime
+    zone: str
+    status: str
+    text: str
+    created_at: datetime
+    decided_at: datetime | None
+    notes: str
+    decidable: bool
+
+
+def appeals_of_worker(worker: Worker, *, user: Any) -> list[WorkerAppeal]:
+    """Every appeal the worker made, newest first, in one query."""
+    from franchises.scoping import scope_queryset
+
+    from .models import Appeal
+
+    in_scope = scope_queryset(Appeal.objects.filter(pk=OuterRef("pk")), user)
+    appeals = (
+        Appeal.objects.filter(offer__worker=worker)
+        .annotate(in_scope=Exists(in_scope))
+        .values_list(
+            "id", "in_scope", "offer__order__code", "offer__order__start",
+            "offer__order__franchise__timezone", "status", "text", "created_at", "decided_at",
+            "notes",
+        )
+        .order_by("-created_at", "-id")
+    )
+    return [
+        WorkerAppeal(
+            id=appeal_id, order_code=code if in_scope_row else None, start=start, zone=zone,
+            status=status, text=text, created_at=created_at, decided_at=decided_at, notes=notes,
+            decidable=bool(in_scope_row) and status == Appeal.Status.PENDING,
+        )
+        for (appeal_id, in_scope_row, code, start, zone, status, text, created_at, decided_at,
+             notes) in appeals
+    ]
+
+
+def order_codes_readable(order_ids: Iterable[int], *, user: Any) -> dict[int, str]:
+    """The codes of those orders the reader may see (rating events name orders by id)."""
+    from franchises.scoping import scope_queryset
+
+    ids = {order_id for order_id in order_ids if order_id is not None}
+    if not ids:
+        return {}
+    return dict(scope_queryset(Order.objects.filter(pk__in=ids), user)
+                .values_list("pk", "code"))

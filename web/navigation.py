@@ -25,6 +25,7 @@ MENU = (
     MenuItem("web:network", _("Network"), (HQ,)),
     MenuItem("web:books", _("Books"), (HQ,)),
     MenuItem("web:intake", _("Recruit"), (HQ, FRANCHISE, RECRUITER)),
+    MenuItem("web:workers", _("Workers"), (HQ, FRANCHISE, RECRUITER)),
     MenuItem("web:phone", _("Phone"), (HQ,)),
     MenuItem("web:rating-rules", _("Ratings"), (HQ, FRANCHISE, FOREMAN, RECRUITER)),
 )

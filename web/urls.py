@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import books, crew, dashboard, leads, network, order_page, views
+from . import books, crew, dashboard, leads, network, order_page, views, workers_pages
 
 app_name = "web"
 
@@ -33,4 +33,13 @@ urlpatterns = [
     path("leads/<int:lead_id>/accept/", leads.lead_accept_view, name="lead-accept"),
     path("leads/<int:lead_id>/reject/", leads.lead_reject_view, name="lead-reject"),
     path("leads/<int:lead_id>/hand-on/", leads.lead_hand_on_view, name="lead-hand-on"),
+    path("workers/", workers_pages.workers, name="workers"),
+    path("workers/<int:worker_id>/", workers_pages.worker, name="worker"),
+    path("workers/<int:worker_id>/interview/", workers_pages.worker_interview_record,
+         name="worker-interview"),
+    path("workers/<int:worker_id>/photo/", workers_pages.worker_photo, name="worker-photo"),
+    path("workers/<int:worker_id>/photo/upload/", workers_pages.worker_photo_upload,
+         name="worker-photo-upload"),
+    path("workers/<int:worker_id>/appeals/<int:appeal_id>/decide/",
+         workers_pages.worker_appeal_decide, name="worker-appeal-decide"),
 ]

@@ -1,5 +1,6 @@
 """Server-rendered pages for operators, franchisees, foremen and recruiters."""
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -9,7 +10,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -79,17 +82,30 @@ def rating_rules(request: HttpRequest) -> HttpResponse:
     return render(request, "web/rating_rules.html", {"html": mark_safe(html)})
 
 
-def _home_point(form: IntakeForm) -> tuple[float | None, float | None]:
-    lat, lng = form.cleaned_data.get("lat"), form.cleaned_data.get("lng")
-    if lat is not None and lng is not None:
-        return lat, lng
-    area = form.cleaned_data.get("home_area")
+def _home_point(form: IntakeForm) -> tuple[float | None, float | None] | None:
+    """Where the applicant lives: the phone's location when the recruiter took it, else the
+    home area placed by the geocoding service. None, with an error next to the home area,
+    when it cannot be placed and the recruiter has not chosen to save without a home point:
+    an applicant without one is never offered work, so that must not happen unnoticed."""
+    data = form.cleaned_data
+    if form.has_point():
+        return data["lat"], data["lng"]
+    area = data.get("home_area")
+    without = data.get("no_home_point")
+    hint = _("Correct it, use your location, or tick “Save without a home point”.")
     if not area:
-        return None, None
+        if without:
+            return None, None
+        form.add_error("home_area", _("Type where the applicant lives (district or street), "
+                                      "or tick “Save without a home point”."))
+        return None
     try:
         point = address_geocode(address=area)
-    except ValidationError:
-        return None, None  # not found, or the geocoder is down: the home is added later
+    except ValidationError as exc:  # not found, or the geocoder is down
+        if without:
+            return None, None
+        form.add_error("home_area", [*exc.message_dict.get("address", exc.messages), hint])
+        return None
     return point.lat, point.lng
 
 
@@ -99,20 +115,20 @@ def intake(request: HttpRequest) -> HttpResponse:
     before the interview passes."""
     form = IntakeForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        lat, lng = _home_point(form)
-        data = form.cleaned_data
-        try:
-            worker = worker_create(
-                name=data["name"], phone=data["phone"], skills=data["skills"], lat=lat, lng=lng,
-                language=data["language"], home_area=data["home_area"], notes=data["notes"],
-                photo=data.get("photo"),
-            )
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            messages.success(request, f"{worker.name} added as an applicant (#{worker.pk}).")
-            return redirect("web:intake")
+        home = _home_point(form)
+        if home is not None:
+            worker = _applicant_added(form, *home)
+            if worker is not None:
+                profile = reverse("web:worker", args=[worker.pk])
+                if worker.lat is None:
+                    text = _("%(name)s added as an applicant (#%(id)s), without a home point.")
+                else:
+                    text = _("%(name)s added as an applicant (#%(id)s).")
+                messages.success(request, format_html(
+                    '<a href="{}" id="added-worker">{}</a>', profile,
+                    text % {"name": worker.name, "id": worker.pk},
+                ))
+                return redirect("web:intake")
     return render(request, "web/intake.html", {"form": form})
 
 
@@ -126,6 +142,19 @@ class PhoneReplyForm(forms.Form):
         error_messages={"required": gettext_lazy("Type a text to send: an empty one is not "
                                                  "sent.")},
     )
+def _applicant_added(form: IntakeForm, lat: float | None, lng: float | None) -> Any:
+    """The new applicant, or None with the service's refusal next to its fields."""
+    data = form.cleaned_data
+    try:
+        return worker_create(
+            name=data["name"], phone=data["phone"], skills=data["skills"], lat=lat, lng=lng,
+            language=data["language"], home_area=data["home_area"], notes=data["notes"],
+            photo=data.get("photo"),
+        )
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return None
 
 
 @roles_required(HQ)
