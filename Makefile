@@ -36,6 +36,7 @@ lint: dev-venv
 	$(PY) -m ruff check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
 
 bench: dev-venv
 	$(PY) -m bench.run_all

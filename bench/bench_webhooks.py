@@ -694,7 +694,9 @@ def part_costs(url: str, validator: RequestValidator, phone: str) -> dict[str, t
     from messaging.grammar import parse
     from messaging.models import Direction, Message, Status
     from messaging.segments import count_segments
-    from messaging.services import _insert_message, _sender, is_opted_out, normalise_phone
+    from messaging.services import is_opted_out, normalise_phone
+    from messaging.services.inbound import _insert_message
+    from workers.sms import sender_of
 
     params = twilio_params("SM" + "0" * 32, phone, "YES K7Q")
     signature = validator.compute_signature(url, params)
@@ -732,7 +734,7 @@ def part_costs(url: str, validator: RequestValidator, phone: str) -> dict[str, t
             ("normalise_phone()", lambda: normalise_phone(phone), 2000),
             ("grammar.parse()", lambda: parse("Буду завтра к восьми"), 2000),
             ("count_segments()", lambda: count_segments("Буду завтра к восьми"), 2000),
-            ("_sender(): SELECT worker, EXISTS optout", lambda: _sender(phone), 300),
+            ("sender_of(): SELECT worker, EXISTS optout", lambda: sender_of(phone), 300),
             ("is_opted_out(): SELECT EXISTS optout", lambda: is_opted_out(phone), 300),
             ("Message.objects.create(): INSERT", insert, 300),
             ("_insert_message(): INSERT ... ON CONFLICT DO NOTHING", insert_once, 300),

@@ -6,8 +6,7 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing and royalties"
 
     def ready(self) -> None:
-        from dispatch.services.onsite import on_order_completed
-        from dispatch.services.orders import set_rate_provider
+        from core import hooks
 
         from .services import order_invoice, rate_quote
 
@@ -18,5 +17,5 @@ class BillingConfig(AppConfig):
             quoted = rate_quote(**terms)
             return quoted.bill_rate, quoted.pay_rate
 
-        on_order_completed(invoice)
-        set_rate_provider(rates)
+        hooks.order_completed.add(invoice)
+        hooks.order_rates.fill(rates)

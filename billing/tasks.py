@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from config import clock
+from core import clock
 
 from .services import previous_period, royalty_statements_issue, statements_mark_overdue
 

@@ -7,8 +7,8 @@ from django_filters import rest_framework as filters
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, viewsets
 
-from config.api import START_HELP, WallClockDateTimeField
-from config.filters import ScopedFilterSet
+from core.api import START_HELP, WallClockDateTimeField
+from core.filters import ScopedFilterSet
 from franchises.api import (
     OwnFranchiseField,
     ScopedRelatedField,

@@ -8,7 +8,6 @@ Order of preference (the franchise network's published allocation rule):
 A franchise that has already had the lead, is inactive, or has paused leads is skipped.
 """
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,9 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 
-from config import clock
+from core import clock, hooks
+from core.geo import territory_contains
 from franchises.models import Franchise
-from franchises.territory import territory_contains
 
 from .models import Client, Lead, LeadHop
 
@@ -26,21 +25,13 @@ RECENT_LEADS_WINDOW = timedelta(days=30)
 # Workers are looked for within this distance of the site when a lead is routed.
 STAFFING_RADIUS_KM = 35.0
 
-# The worker pool answers "how many suitable workers are within reach of this point"; the
-# workers app registers the function (it depends on clients, not the other way round).
-StaffingProbe = Callable[..., int]
-_staffing_probe: StaffingProbe | None = None
-
-
-def set_staffing_probe(probe: StaffingProbe | None) -> None:
-    global _staffing_probe  # noqa: PLW0603 - one registration at start-up
-    _staffing_probe = probe
-
-
 def _workers_in_reach(lead: Lead) -> int | None:
-    if _staffing_probe is None or lead.lat is None or lead.lng is None:
+    """How many suitable workers live within reach of the lead's site: the worker pool, above
+    clients, answers through `core.hooks.staffing_probe`."""
+    probe = hooks.staffing_probe.get()
+    if probe is None or lead.lat is None or lead.lng is None:
         return None
-    return _staffing_probe(
+    return probe(
         lat=lead.lat, lng=lead.lng, radius_km=STAFFING_RADIUS_KM, work_type=lead.work_type
     )
 
@@ -166,10 +157,20 @@ def _hand_to(lead: Lead, franchise: Franchise | None, *, reason: str, now: objec
             phone=franchise.manager_phone,
             body=(f"New lead #{lead.pk}: {lead.headcount} x {lead.work_type}, "
                   f"{lead.address[:60]}. Accept within {int(_lead_sla().total_seconds() // 60)}"
-                  " min in the console."),
+                  f" min: {lead_console_url(lead)}"),
             purpose="lead",
         )
     return lead
+
+
+# The console's page of one lead, where its holder accepts or rejects it (web's `lead`).
+LEAD_PAGE_PATH = "/leads/{id}/"
+
+
+def lead_console_url(lead: Lead) -> str:
+    """The lead's page in the console, for the manager's SMS: the console is served from the
+    same public origin as the offer links."""
+    return settings.OFFER_LINK_BASE.rstrip("/") + LEAD_PAGE_PATH.format(id=lead.pk)
 
 
 # Leads HQ holds: no franchise covered the point, or every candidate turned it down.

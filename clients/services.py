@@ -9,10 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config import clock
+from core import clock, geo
 from franchises.models import Franchise
 
-from . import geo
 from .models import Client, GeocodeCache, Lead, Site
 
 # Labour is booked days or weeks ahead, never years: a start further out than this is a typo

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "dispatch",
     "billing",
     "web",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -166,19 +167,19 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "config.filters.ScopedFilterBackend",
+        "core.filters.ScopedFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "config.api.SafeJSONParser",
+        "core.api.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
 
@@ -299,6 +300,14 @@ DISPATCH = {
 # The board marks an order at risk when it starts within this many hours with fewer workers
 # confirmed than it needs.
 BOARD_AT_RISK_HOURS = env.float("BOARD_AT_RISK_HOURS", default=3.0)
+
+# --- Workers ---------------------------------------------------------------------------------
+
+# A worker's photo: JPEG, PNG or WebP up to this size. It is stored re-encoded as a JPEG of at
+# most WORKER_PHOTO_MAX_SIDE pixels a side, without the camera's metadata (which can hold the
+# place it was taken), and served only to logged-in staff, never as a public media file.
+WORKER_PHOTO_MAX_BYTES = env.int("WORKER_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
+WORKER_PHOTO_MAX_SIDE = env.int("WORKER_PHOTO_MAX_SIDE", default=1600)
 
 # --- Periodic jobs ---------------------------------------------------------------------------
 

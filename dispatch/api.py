@@ -16,8 +16,8 @@ from clients.api import LeadSerializer
 from clients.api import LeadViewSet as BaseLeadViewSet
 from clients.models import Client, LeadHop, Site
 from clients.routing import lead_hand_on, lead_reject
-from config.api import START_HELP, WallClockDateTimeField
-from config.filters import ScopedFilterSet
+from core.api import START_HELP, WallClockDateTimeField
+from core.filters import ScopedFilterSet
 from franchises.api import (
     OwnFranchiseField,
     ScopedRelatedField,
@@ -111,7 +111,7 @@ class OfferSerializer(serializers.ModelSerializer):
         model = Offer
         fields = [
             "id", "worker", "worker_name", "wave", "sent_at", "response", "responded_at",
-            "state", "attendance", "checked_in_at", "hours_worked",
+            "channel", "state", "attendance", "checked_in_at", "hours_worked",
         ]
 
 

@@ -6,6 +6,10 @@ class DispatchConfig(AppConfig):
     verbose_name = "Dispatch"
 
     def ready(self) -> None:
+        from core import hooks
+
+        from .selectors import worker_history
         from .services.replies import register_handlers
 
         register_handlers()
+        hooks.worker_history.fill(worker_history)

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from config import clock
+from core import clock
 
 from .models import Step
 from .services import assignment_run, callout_start, wave_next

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from config import clock
+from core import clock
 
 REPLY_CHANNELS = ("sms", "link", "voice")
 
@@ -68,7 +68,7 @@ class Franchise(models.Model):
     monthly_fee = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal(0), validators=[MinValueValidator(0)]
     )
-    # GeoJSON Polygon or MultiPolygon, [lng, lat] order. Validated by franchises.territory.
+    # GeoJSON Polygon or MultiPolygon, [lng, lat] order. Validated by core.geo.territories.
     territory = models.JSONField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     reply_channels = models.JSONField(

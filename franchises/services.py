@@ -6,8 +6,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.geo import TerritoryError, parse_territory, territories_overlap
+
 from .models import Franchise, User
-from .territory import TerritoryError, parse_territory, territories_overlap
 
 
 def _territory_geometry(territory: Any) -> Any:

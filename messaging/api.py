@@ -3,7 +3,7 @@
 from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
-from config.filters import ScopedFilterSet
+from core.filters import ScopedFilterSet
 from franchises.api import ScopedViewSetMixin
 
 from .models import Message

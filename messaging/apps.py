@@ -6,5 +6,12 @@ class MessagingConfig(AppConfig):
     verbose_name = "SMS"
 
     def ready(self) -> None:
-        # Registers the opt-out, opt-in and help handlers.
-        from . import services  # noqa: F401
+        from core import hooks
+
+        from .services.inbound import register_handlers
+        from .tasks import send_message, send_messages
+
+        register_handlers()
+        # The outbox hands rows to these tasks; the tasks call the services, never the reverse.
+        hooks.outbox_send.fill(lambda pk: send_message.apply_async((pk,), retry=False))
+        hooks.outbox_send_many.fill(lambda pks: send_messages.apply_async((pks,), retry=False))

@@ -1,9 +1,10 @@
-"""The registry through which other apps act on inbound SMS commands.
+"""What a handler of an inbound SMS command gets.
 
 The messaging app parses and stores every inbound message, then hands the parsed command to
-the handler registered for its kind. Handlers run inside the webhook's transaction and
-return the reply text (or None for no reply). Dispatch registers accept/decline/check-in and
-the like; messaging itself handles opt-out, opt-in and help.
+the handler registered for its kind in `core.hooks.inbound_commands`. Handlers run inside the
+webhook's transaction and return the reply text (or None for no reply). Dispatch registers
+accept/decline/check-in and the like, workers JOIN; messaging itself handles opt-out, opt-in
+and help.
 """
 
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .grammar import Command, CommandKind
+from .grammar import Command
 
 
 @dataclass(frozen=True)
@@ -27,25 +28,3 @@ class Inbound:
 
 
 Handler = Callable[[Inbound], str | None]
-DeliveryFailureHandler = Callable[[Any], None]
-
-_handlers: dict[CommandKind, Handler] = {}
-_delivery_failure_handlers: dict[str, DeliveryFailureHandler] = {}
-
-
-def register(kind: CommandKind, handler: Handler) -> None:
-    """Make `handler` answer commands of `kind` (the last registration wins)."""
-    _handlers[kind] = handler
-
-
-def handler_for(kind: CommandKind) -> Handler | None:
-    return _handlers.get(kind)
-
-
-def on_delivery_failure(purpose: str, handler: DeliveryFailureHandler) -> None:
-    """Call `handler(message)` when an outbound message of `purpose` finally fails."""
-    _delivery_failure_handlers[purpose] = handler
-
-
-def delivery_failure_handler(purpose: str) -> DeliveryFailureHandler | None:
-    return _delivery_failure_handlers.get(purpose)

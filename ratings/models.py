@@ -4,7 +4,7 @@ from django.db import models
 
 from workers.models import Worker
 
-from .model import EventKind, ScoreSource
+from .scoring import EventKind, ScoreSource
 
 
 class RatingEvent(models.Model):

@@ -6,28 +6,28 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from config import clock
+from core import clock
 from workers.models import Interview, Worker
 
-from . import model
+from . import scoring
 from .models import RatingEvent
 
 
-def rating_params() -> model.RatingParams:
-    return model.RatingParams(**getattr(settings, "RATING_PARAMS", {}))
+def rating_params() -> scoring.RatingParams:
+    return scoring.RatingParams(**getattr(settings, "RATING_PARAMS", {}))
 
 
-def _state_of(worker: Worker, params: model.RatingParams) -> model.WorkerState:
+def _state_of(worker: Worker, params: scoring.RatingParams) -> scoring.WorkerState:
     if worker.rating_state:
-        return model.WorkerState.from_dict(worker.rating_state)
-    return model.initial_state(params)
+        return scoring.WorkerState.from_dict(worker.rating_state)
+    return scoring.initial_state(params)
 
 
-def worker_figures_set(*, worker: Worker, state: model.WorkerState, now: datetime) -> list[str]:
+def worker_figures_set(*, worker: Worker, state: scoring.WorkerState, now: datetime) -> list[str]:
     """Put a state's figures on the worker row (not saved); returns the fields set. Also for
     rows about to be bulk-created with a history (the demo network)."""
     worker.rating_state = state.to_dict()
-    worker.rating = model.rating_at(state, now)
+    worker.rating = scoring.rating_at(state, now)
     worker.reliability = state.reliability
     worker.shifts_completed = state.shifts_completed
     worker.no_shows = state.no_shows
@@ -42,13 +42,13 @@ SUSPENDED_BY_RULE = "suspended by the no-show rule"
 SUSPENSION_LIFTED = "suspension lifted: the no-shows that caused it were reversed"
 
 
-def _write(worker: Worker, state: model.WorkerState, params: model.RatingParams,
+def _write(worker: Worker, state: scoring.WorkerState, params: scoring.RatingParams,
            now: datetime, *, after_no_show: bool = False, lift_suspension: bool = False) -> None:
     fields = worker_figures_set(worker=worker, state=state, now=now)
     # Only a new no-show can suspend: a worker a recruiter has let back in is not suspended
     # again by the next shift or a restatement while the old no-shows are still recent.
     if (after_no_show and worker.status == Worker.Status.ACTIVE
-            and model.should_suspend(state, now, params)):
+            and scoring.should_suspend(state, now, params)):
         worker.status = Worker.Status.SUSPENDED
         # django-simple-history writes this on the history row the save creates.
         worker._change_reason = SUSPENDED_BY_RULE
@@ -85,7 +85,7 @@ def _suspended_by_rule(worker: Worker) -> bool:
 
 
 def _rule_still_suspends(worker: Worker, events: list[RatingEvent],
-                         params: model.RatingParams) -> bool:
+                         params: scoring.RatingParams) -> bool:
     """Whether the standing events still hold a no-show that suspends under the rule, as it
     was applied when recorded (with the state before it and at its own time). No-shows before
     the worker's last passed interview do not count: a recruiter had let them back in after
@@ -94,13 +94,13 @@ def _rule_still_suspends(worker: Worker, events: list[RatingEvent],
         Interview.objects.filter(worker=worker, outcome=Interview.Outcome.PASSED)
         .order_by("-at").values_list("at", flat=True).first()
     )
-    state = model.initial_state(params)
+    state = scoring.initial_state(params)
     for row in sorted(events, key=lambda row: row.at):  # replay's order: by time, then id
         event = _event(row)
-        state = model.apply(state, event, params)
-        if (event.kind == model.EventKind.NO_SHOW
+        state = scoring.apply(state, event, params)
+        if (event.kind == scoring.EventKind.NO_SHOW
                 and (reinstated is None or event.at > reinstated)
-                and model.should_suspend(state, event.at, params)):
+                and scoring.should_suspend(state, event.at, params)):
             return True
     return False
 
@@ -125,13 +125,13 @@ def rating_event_record(
         worker=worker, kind=kind, score=score, source=source, order_ref=order_ref, at=now,
         note=note[:300],
     )
-    state = model.apply(state, _event(event), params)
-    _write(worker, state, params, now, after_no_show=event.kind == model.EventKind.NO_SHOW)
+    state = scoring.apply(state, _event(event), params)
+    _write(worker, state, params, now, after_no_show=event.kind == scoring.EventKind.NO_SHOW)
     return event
 
 
-def _event(row: RatingEvent) -> model.Event:
-    return model.Event(
+def _event(row: RatingEvent) -> scoring.Event:
+    return scoring.Event(
         kind=row.kind, at=row.at, score=row.score, source=row.source or None
     )
 
@@ -152,7 +152,7 @@ def worker_ratings_recompute(*, worker: Worker, now: datetime | None = None) -> 
     events = list(
         RatingEvent.objects.filter(worker=worker, reversed_at__isnull=True).order_by("id")
     )
-    state = model.replay([_event(row) for row in events], params)
+    state = scoring.replay([_event(row) for row in events], params)
     moment = now or clock.now()
     if state.last_event_at is not None and moment < state.last_event_at:
         moment = state.last_event_at

@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
-from config import clock
+from core import clock
 from workers.models import Worker
 
-from . import model
+from . import scoring
 
 
 @shared_task(ignore_result=True)
@@ -30,10 +30,10 @@ def refresh_fading_ratings(limit: int = 2000) -> int:
             return updated
         last_id = batch[-1].pk
         for worker in batch:
-            state = model.WorkerState.from_dict(worker.rating_state)
+            state = scoring.WorkerState.from_dict(worker.rating_state)
             if not state.penalties or state.last_event_at is None or now < state.last_event_at:
                 continue
-            rating = model.rating_at(state, now)
+            rating = scoring.rating_at(state, now)
             if abs(rating - worker.rating) <= 1e-9:
                 continue
             # Only if no rating event changed the worker since it was read: a no-show recorded

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from clients.services import lead_create
-from config import clock
+from core import clock
 from workers.models import Worker
 
 

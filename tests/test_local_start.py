@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from clients.services import client_create, site_create
-from config import clock
+from core import clock
 from dispatch.models import Order
 
 MOSCOW = ZoneInfo("Europe/Moscow")

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from clients.models import Client, Lead, Site
 from clients.services import client_create, lead_create, site_create
-from config import clock
+from core import clock
 from dispatch.models import Order
 from dispatch.services import order_place
 

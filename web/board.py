@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from config import clock
+from core import clock
 from dispatch.models import Order
 from dispatch.selectors import (
     Risk,

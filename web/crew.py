@@ -6,6 +6,7 @@ services (`attendance_record`, `order_complete`); these views only turn a tap in
 arguments and their refusals into a message on the page.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +17,10 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order
 from dispatch.selectors import orders_with_counts
 from dispatch.services.onsite import (
@@ -29,6 +32,7 @@ from dispatch.services.onsite import (
 )
 from franchises.models import Franchise
 from franchises.scoping import scope_queryset
+from workers.models import Worker
 
 from .forms import AttendanceForm
 from .local_time import local_days, local_time
@@ -39,6 +43,20 @@ CREW_STATES = (Offer.State.CONFIRMED, Offer.State.STANDBY)
 # An HQ login sees the whole network's crews; a phone page of thousands of rows helps nobody.
 LIST_LIMIT = 200
 CAME = (Offer.Attendance.PRESENT, Offer.Attendance.LATE)
+ATTENDANCE_WORDS = {
+    Offer.Attendance.PRESENT: gettext_lazy("Present"),
+    Offer.Attendance.LATE: gettext_lazy("Late"),
+    Offer.Attendance.NO_SHOW: gettext_lazy("No-show"),
+    Offer.Attendance.EXCUSED: gettext_lazy("Excused"),
+}
+STATUS_WORDS = {
+    Order.Status.DRAFT: gettext_lazy("Draft"),
+    Order.Status.CALLING: gettext_lazy("Calling"),
+    Order.Status.FILLED: gettext_lazy("Filled"),
+    Order.Status.IN_PROGRESS: gettext_lazy("In progress"),
+    Order.Status.COMPLETED: gettext_lazy("Completed"),
+    Order.Status.CANCELLED: gettext_lazy("Cancelled"),
+}
 
 
 def _orders(user: Any) -> QuerySet[Order]:
@@ -55,7 +73,7 @@ def _day_label(order: Order, now: datetime) -> str:
     start = local_time(order.start, order.franchise.timezone)
     today = local_time(now, order.franchise.timezone).local_date
     days = (start.local_date - today).days
-    return {0: "Today", 1: "Tomorrow", -1: "Yesterday"}.get(days, start.day)
+    return {0: _("Today"), 1: _("Tomorrow"), -1: _("Yesterday")}.get(days, start.day)
 
 
 @login_required
@@ -81,12 +99,42 @@ def crew_orders(request: HttpRequest) -> HttpResponse:
     })
 
 
+@dataclass
+class Refusal:
+    """Why a tap recorded nothing, whom it concerned and where the page shows it: on that
+    worker's card (the page opens there), by the completion button, or at the top when it
+    concerns nobody on the crew."""
+
+    CARD = "card"
+    COMPLETE = "complete"
+    TOP = "top"
+
+    messages: list[str]
+    place: str = TOP
+    worker_id: int | None = None
+    worker_name: str = ""
+    typed_hours: str = ""
+
+
 def _form_errors(form: AttendanceForm) -> list[str]:
+    labels = {"hours": _("Hours"), "status": _("Status"), "worker": _("Worker")}
     errors = []
     for name, field_errors in form.errors.items():
-        label = name.capitalize() if name in form.fields else ""  # "__all__": the service's
+        label = labels.get(name, "")  # "__all__": the service's
         errors += [f"{label}: {error}" if label else error for error in field_errors]
     return errors
+
+
+def _attendance_text(offer: Offer, hours_typed: Any) -> str:
+    text = _("%(name)s: %(attendance)s") % {
+        "name": offer.worker.name,
+        "attendance": str(ATTENDANCE_WORDS.get(offer.attendance, offer.attendance)).lower(),
+    }
+    if offer.hours_worked is not None:
+        text += _(", %(hours)s h") % {"hours": offer.hours_worked}
+    elif hours_typed is not None:
+        text += " " + _("(hours are not kept for a no-show)")
+    return text + "."
 
 
 def _recorded(request: HttpRequest, order: Order, form: AttendanceForm) -> HttpResponse | None:
@@ -101,13 +149,23 @@ def _recorded(request: HttpRequest, order: Order, form: AttendanceForm) -> HttpR
         form.add_error(None, exc.messages)
         return None
     offer = offers[0]
-    text = f"{offer.worker.name}: {offer.get_attendance_display().lower()}"
-    if offer.hours_worked is not None:
-        text += f", {offer.hours_worked} h"
-    elif data["hours"] is not None:
-        text += " (hours are not kept for a no-show)"
-    messages.success(request, text + ".")
+    messages.success(request, _attendance_text(offer, data["hours"]))
     return redirect(reverse("web:crew-order", args=[order.pk]) + f"#worker-{offer.worker_id}")
+
+
+def _refusal(order: Order, form: AttendanceForm, typed_hours: str) -> Refusal:
+    """The refusal of an attendance tap, tied to the worker it was for when the post names
+    one (a worker not on this crew is named from the pool, which every office shares)."""
+    refusal = Refusal(messages=_form_errors(form), typed_hours=typed_hours)
+    worker_id = form.cleaned_data.get("worker")
+    if worker_id:
+        refusal.worker_id = worker_id
+        if order.offers.filter(worker_id=worker_id, state__in=CREW_STATES).exists():
+            refusal.place = Refusal.CARD
+        refusal.worker_name = (
+            Worker.objects.filter(pk=worker_id).values_list("name", flat=True).first() or ""
+        )
+    return refusal
 
 
 @login_required
@@ -115,21 +173,21 @@ def crew_order(request: HttpRequest, order_id: int) -> HttpResponse:
     """One order's crew with Present / Late / No-show per worker, and completion.
 
     Posts come back here and are answered with a redirect (a reload never records twice); a
-    refusal (attendance not open yet, not on this crew, too many hours) is shown on the page,
-    and the service has written nothing."""
+    refusal (attendance not open yet, not on this crew, too many hours) is shown on the card
+    of the worker it concerns, the page opening there, and the service has written nothing."""
     order = get_object_or_404(_orders(request.user), pk=order_id)
-    errors: list[str] = []
-    typed: dict[int, str] = {}
+    refusal: Refusal | None = None
     if request.method == "POST" and request.POST.get("action") == "complete":
         if not may_complete(request.user):
-            return HttpResponse("A foreman records attendance; the office completes the order.",
-                                status=403)
+            return HttpResponse(_("A foreman records attendance; the office completes the "
+                                  "order."), status=403)
         try:
             order = order_complete(order=order)
         except ValidationError as exc:
-            errors = exc.messages
+            refusal = Refusal(messages=exc.messages, place=Refusal.COMPLETE)
         else:
-            messages.success(request, f"Order {order.code} completed: hours confirmed.")
+            messages.success(request, _("Order %(code)s completed: hours confirmed.")
+                             % {"code": order.code})
             return redirect("web:crew-order", order_id=order.pk)
     elif request.method == "POST":
         form = AttendanceForm(request.POST)
@@ -137,14 +195,12 @@ def crew_order(request: HttpRequest, order_id: int) -> HttpResponse:
             response = _recorded(request, order, form)
             if response is not None:
                 return response
-        errors = _form_errors(form)
-        if form.cleaned_data.get("worker"):
-            typed[form.cleaned_data["worker"]] = request.POST.get("hours", "")
-    return render(request, "web/crew_order.html", _crew_context(request, order, errors, typed))
+        refusal = _refusal(order, form, request.POST.get("hours", ""))
+    return render(request, "web/crew_order.html", _crew_context(request, order, refusal))
 
 
-def _crew_context(request: HttpRequest, order: Order, errors: list[str],
-                  typed: dict[int, str]) -> dict[str, Any]:
+def _crew_context(request: HttpRequest, order: Order, refusal: Refusal | None
+                  ) -> dict[str, Any]:
     now = clock.now()
     zone = order.franchise.timezone
     crew = list(
@@ -152,10 +208,13 @@ def _crew_context(request: HttpRequest, order: Order, errors: list[str],
         .order_by("state", "worker__name", "worker_id")  # confirmed before standby
     )
     for offer in crew:
-        offer.hours_typed = typed.get(offer.worker_id)
+        offer.refused = (refusal if refusal and refusal.place == Refusal.CARD
+                         and refusal.worker_id == offer.worker_id else None)
+        offer.hours_typed = offer.refused.typed_hours if offer.refused else None
         # What a blank hours field means (attendance_record leaves recorded hours as they
         # are): the hours already recorded for someone who came, else the whole shift.
         offer.hours_kept = offer.hours_worked if offer.attendance in CAME else None
+        offer.attendance_word = ATTENDANCE_WORDS.get(offer.attendance or "", "")
     return {
         "order": order,
         "crew": crew,
@@ -171,10 +230,8 @@ def _crew_context(request: HttpRequest, order: Order, errors: list[str],
             and order.status in (Order.Status.CALLING, Order.Status.FILLED,
                                  Order.Status.IN_PROGRESS)
         ),
-        "statuses": [
-            (Offer.Attendance.PRESENT, "Present"),
-            (Offer.Attendance.LATE, "Late"),
-            (Offer.Attendance.NO_SHOW, "No-show"),
-        ],
-        "errors": errors,
+        "statuses": [(value, ATTENDANCE_WORDS[value]) for value in (
+            Offer.Attendance.PRESENT, Offer.Attendance.LATE, Offer.Attendance.NO_SHOW)],
+        "refusal": refusal,
+        "status_label": STATUS_WORDS.get(order.status, order.status),
     }

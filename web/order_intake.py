@@ -34,7 +34,6 @@ from django.utils.translation import gettext_lazy
 
 from billing.pricing import Quote
 from billing.services import rate_quote
-from clients.geo import GeoPoint
 from clients.models import Client, Conditions, Lead, Site, WorkType
 from clients.routing import STAFFING_RADIUS_KM
 from clients.selectors import (
@@ -45,7 +44,8 @@ from clients.selectors import (
     serving_franchise,
 )
 from clients.services import client_create, lead_create, site_create
-from config import clock
+from core import clock
+from core.geo import GeoPoint
 from dispatch.models import Order
 from dispatch.selectors import orders_with_counts
 from dispatch.services import callout_start, order_place

@@ -1,6 +1,6 @@
 """API for the shared worker pool."""
 
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django_filters import rest_framework as filters
@@ -8,18 +8,17 @@ from drf_spectacular.utils import extend_schema
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clients.geo import GeoPoint
+from core import hooks
+from core.geo import GeoPoint
 from franchises.api import ScopedViewSetMixin
 
 from . import services
 from .models import SKILLS, Interview, Worker
-from .selectors import with_opt_out, workers_near
-
-RATING_SHOWN_TO = Decimal("0.01")
+from .selectors import RATING_SHOWN_TO, rating_at_least, with_opt_out, workers_near
 
 
 def rating_shown(rating: float) -> float:
@@ -101,18 +100,8 @@ class WorkerFilter(filters.FilterSet):
         return queryset  # read by filter_near
 
     def filter_min_rating(self, queryset: Any, name: str, value: Decimal) -> Any:
-        """Inclusive of the rating as shown, not as stored: a worker shown as 4.17 (stored
-        4.1666...) passes `min_rating=4.17`.
-
-        The shown rating is at least `value` exactly when it is at least `lowest`, the first
-        shown step at or above `value`, and that holds exactly when the stored float is at or
-        above the half step below `lowest` (the float of a short decimal compares with
-        another float the way their decimal forms do, see `rating_shown`).
-        """
-        # Ratings are 0-5; clamping keeps the quantize below within Decimal's precision.
-        value = min(max(value, Decimal(-1)), Decimal(6))
-        lowest = value.quantize(RATING_SHOWN_TO, rounding=ROUND_CEILING)
-        return queryset.filter(rating__gte=float(lowest - RATING_SHOWN_TO / 2))
+        """Inclusive of the rating as shown, not as stored (see `rating_at_least`)."""
+        return rating_at_least(queryset, value)
 
     def filter_skill(self, queryset: Any, name: str, value: str) -> Any:
         if value not in SKILLS:
@@ -152,14 +141,17 @@ class WorkerViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = WorkerFilter
     ordering_fields = ["rating", "reliability", "name", "id", "shifts_completed"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    # What the recruiter's pages do: read the pool, add applicants, interview them.
+    recruiter_actions = ("create", "interview")
 
     @extend_schema(responses=WorkerHistorySerializer)
     @action(detail=True, methods=["get"])
     def history(self, request: Request, pk: str | None = None) -> Response:
         """The worker's record: shifts, hours, no-shows, and every rating event."""
-        from .selectors import worker_history
-
-        return Response(worker_history(self.get_object()))
+        history = hooks.worker_history.get()
+        if history is None:  # no app above the pool keeps records
+            raise NotFound("No record is kept of workers' shifts.")
+        return Response(history(self.get_object()))
 
     @extend_schema(request=InterviewSerializer, responses=WorkerSerializer)
     @action(detail=True, methods=["post"])

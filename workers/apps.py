@@ -6,10 +6,11 @@ class WorkersConfig(AppConfig):
     verbose_name = "Worker pool"
 
     def ready(self) -> None:
-        from clients.routing import set_staffing_probe
+        from core import hooks
 
         from .selectors import suitable_workers_in_reach
-        from .sms import register_handlers
+        from .sms import register_handlers, sender_of
 
         register_handlers()
-        set_staffing_probe(suitable_workers_in_reach)
+        hooks.inbound_sender.fill(sender_of)
+        hooks.staffing_probe.fill(suitable_workers_in_reach)

@@ -7,9 +7,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from config import clock
-from ratings.model import EventKind
+from core import clock
 from ratings.models import RatingEvent
+from ratings.scoring import EventKind
 from ratings.services import worker_ratings_recompute
 from workers.models import Worker
 

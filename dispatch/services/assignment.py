@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import CharField, Count, F, Q
 from django.db.models.functions import Cast
 
-from config import clock
+from core import clock
 from messaging.services import sms_queue_many
 from workers.models import Worker
 from workers.selectors import with_opt_out

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.db import transaction
 
-from config import clock
-from ratings.model import EventKind, classify_withdrawal
+from core import clock
+from ratings.scoring import EventKind, classify_withdrawal
 from ratings.services import rating_event_record, rating_params
 
 from .. import texts

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
-from config import clock
+from core import clock
 from ratings.services import rating_params
 from workers.models import Worker
 

@@ -5,11 +5,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from clients.geo import GeoPoint, great_circle_km
 from clients.models import Client, Lead, LeadHop, Site
 from clients.routing import lead_hop_close
 from clients.services import client_create, site_create
-from config import clock
+from core import clock
+from core.geo import GeoPoint, great_circle_km
 
 from ..models import Order
 from .orders import order_place

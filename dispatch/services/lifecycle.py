@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from config import clock
-from ratings.model import EventKind
+from core import clock
+from ratings.scoring import EventKind
 from ratings.services import rating_event_record
 
 from ..models import Offer, Order, Step

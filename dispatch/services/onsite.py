@@ -1,6 +1,5 @@
 """On site: attendance from the foreman, check-in by SMS, quality scores, completion."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -9,9 +8,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from config import clock
-from ratings.model import EventKind
+from core import clock, hooks
 from ratings.models import RatingEvent
+from ratings.scoring import EventKind
 from ratings.services import rating_event_record, worker_ratings_recompute
 
 from ..models import Offer, Order
@@ -27,18 +26,6 @@ LATE_AFTER = timedelta(minutes=15)
 # is this recent: a digit weeks later (a client correcting today's score) must not rate an
 # old crew nobody remembers. Three days covers a weekend and a slow reply.
 CLIENT_SCORE_ANSWERS_WITHIN = timedelta(days=3)
-
-# Functions called with a completed order inside the transaction that completed it, and again
-# inside each later attendance correction: each brings what follows from the confirmed hours
-# in line with them, so it must be idempotent (billing writes the invoice and pay lines this
-# way: it depends on dispatch, not the reverse).
-_completion_hooks: list[Callable[[Order], Any]] = []
-
-
-def on_order_completed(hook: Callable[[Order], Any]) -> None:
-    if hook not in _completion_hooks:
-        _completion_hooks.append(hook)
-
 
 ATTENDANCE_EVENT = {
     Offer.Attendance.PRESENT: EventKind.SHOW,
@@ -134,8 +121,8 @@ def attendance_record(*, order: Order, entries: list[AttendanceEntry]) -> list[O
         # A correction after completion: hours are confirmed as completion confirms them, and
         # what was billed and paid follows (turnover is confirmed hours x bill rate).
         _confirm_hours(order)
-        for hook in _completion_hooks:
-            hook(order)
+        for listener in hooks.order_completed:
+            listener(order)
     _start_work(order)
     return list(order.offers.filter(worker_id__in=offers))
 
@@ -260,8 +247,9 @@ def order_complete(*, order: Order) -> Order:
     from .steps import steps_cancel
 
     steps_cancel(order=order)
-    for hook in _completion_hooks:
-        hook(order)
+    # Billing (above dispatch) writes the invoice and pay lines; each listener is idempotent.
+    for listener in hooks.order_completed:
+        listener(order)
     _ask_client_feedback(order)
     return order
 

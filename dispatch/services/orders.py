@@ -1,7 +1,6 @@
 """The verbs that change an order's state."""
 
 import random
-from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from clients.models import Client, Site
 from clients.services import booking_horizon_error
-from config import clock
+from core import clock, hooks
 from franchises.models import Franchise
 from messaging.grammar import generate_code
 
@@ -21,24 +20,15 @@ from ..overbooking import fixed_target
 
 _code_rng = random.SystemRandom()
 
-# Prices come from the billing app's rate cards, which depend on dispatch and not the other
-# way round: billing registers the function that prices an order whose rates were not given.
-RateProvider = Callable[..., tuple[Decimal, Decimal]]
-_rate_provider: RateProvider | None = None
-
-
-def set_rate_provider(provider: RateProvider | None) -> None:
-    global _rate_provider  # noqa: PLW0603 - one registration at start-up
-    _rate_provider = provider
-
-
 def _default_rates(
     *, franchise: Franchise, site: Site, work_type: str, headcount: int, hours: Decimal,
     start: Any,
 ) -> tuple[Decimal, Decimal]:
-    if _rate_provider is None:
+    # Prices come from the billing app's rate cards, above dispatch: billing fills the hook.
+    rates = hooks.order_rates.get()
+    if rates is None:
         return settings.DEFAULT_BILL_RATE, settings.DEFAULT_PAY_RATE
-    return _rate_provider(
+    return rates(
         franchise=franchise, work_type=work_type, conditions=site.conditions,
         headcount=headcount, hours=hours, start=start,
     )

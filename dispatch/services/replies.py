@@ -9,7 +9,7 @@ from django.db import connections, router, transaction
 from django.db.models import F
 
 from clients.models import Site
-from config import clock, rows
+from core import clock, hooks, rows
 from franchises.models import Franchise
 from messaging import handlers
 from messaging.grammar import CommandKind
@@ -21,7 +21,7 @@ from .notify import local_time, order_values
 from .steps import step_schedule
 
 # The reads of a reply (which offer, which booking) run on every YES, NO, HERE and CANCEL a
-# worker texts. They are written once as SQL (config.rows) instead of compiled by the ORM on
+# worker texts. They are written once as SQL (core.rows) instead of compiled by the ORM on
 # each message: the same offer, order, franchise and site instances, for a tenth of the CPU.
 
 
@@ -115,8 +115,10 @@ def _batch_due(order: Order, now: Any) -> Any:
 
 
 @transaction.atomic
-def offer_respond(*, offer: Offer, accept: bool, now: Any = None) -> tuple[Offer, str]:
-    """Record a worker's yes or no to an offer; returns the offer and the text key to answer.
+def offer_respond(*, offer: Offer, accept: bool, now: Any = None,
+                  channel: str = Offer.Channel.SMS) -> tuple[Offer, str]:
+    """Record a worker's yes or no to an offer, and the channel it came by; returns the
+    offer and the text key to answer.
 
     The first answer counts; a repeat of the same answer is acknowledged again, a change of
     mind after a yes goes through withdrawal instead. A yes is not yet a booking: it joins the
@@ -127,7 +129,7 @@ def offer_respond(*, offer: Offer, accept: bool, now: Any = None) -> tuple[Offer
     order = offer.order
     response = Offer.Response.ACCEPTED if accept else Offer.Response.DECLINED
     claimed = Offer.objects.filter(pk=offer.pk, response__isnull=True).update(
-        response=response, responded_at=now
+        response=response, responded_at=now, channel=channel
     )
     if not claimed:
         offer.refresh_from_db()
@@ -416,9 +418,9 @@ def _handle_appeal(inbound: handlers.Inbound) -> str | None:
 
 
 def register_handlers() -> None:
-    handlers.register(CommandKind.ACCEPT, _handle_accept)
-    handlers.register(CommandKind.DECLINE, _handle_decline)
-    handlers.register(CommandKind.CHECK_IN, _handle_check_in)
-    handlers.register(CommandKind.WITHDRAW, _handle_withdraw)
-    handlers.register(CommandKind.APPEAL, _handle_appeal)
-    handlers.register(CommandKind.UNKNOWN, _handle_unknown)
+    hooks.inbound_commands.register(CommandKind.ACCEPT, _handle_accept)
+    hooks.inbound_commands.register(CommandKind.DECLINE, _handle_decline)
+    hooks.inbound_commands.register(CommandKind.CHECK_IN, _handle_check_in)
+    hooks.inbound_commands.register(CommandKind.WITHDRAW, _handle_withdraw)
+    hooks.inbound_commands.register(CommandKind.APPEAL, _handle_appeal)
+    hooks.inbound_commands.register(CommandKind.UNKNOWN, _handle_unknown)

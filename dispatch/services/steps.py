@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from config import clock
+from core import clock
 
 from ..models import Step
 

@@ -15,7 +15,7 @@ import pytest
 
 from clients.models import Client, Site
 from clients.services import client_create, site_create
-from config import clock
+from core import clock
 from dispatch.models import Order
 from dispatch.services import assignment_run, callout_start, order_place
 from dispatch.services.onsite import AttendanceEntry, attendance_record, order_complete

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.benchmarks import METRICS, LocationRow, OrderFacts, location_row, network_medians
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order
 from dispatch.services import assignment_run, callout_start, order_place
 from dispatch.services.lifecycle import order_cancel

@@ -13,7 +13,7 @@ from billing.models import RoyaltyStatement
 from billing.selectors import benchmark_rows
 from billing.services import period_bounds, rate_quote, royalty_statements_issue
 from clients.services import BOOKING_HORIZON
-from config import clock
+from core import clock
 from franchises.models import Franchise
 
 QUOTES = "/api/v1/quotes/"

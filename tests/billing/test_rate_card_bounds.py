@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
 from billing.models import RateCard
-from config import clock
+from core import clock
 from franchises.models import Franchise
 
 CARDS = "/api/v1/rate-cards/"

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from billing.models import InvoiceLine, PayLine, RateCard, RoyaltyPayment, RoyaltyStatement
 from billing.services import order_invoice, royalty_statements_issue, statements_mark_overdue
 from billing.tasks import issue_due_statements
-from config import clock
+from core import clock
 from dispatch.models import Order
 from dispatch.services.onsite import order_complete
 from franchises.models import Franchise

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from clients.models import Client, GeocodeCache, Lead, LeadHop, Site
 from clients.services import client_create
-from config import clock
+from core import clock
 
 CLIENTS = "/api/v1/clients/"
 SITES = "/api/v1/sites/"

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from clients.services import client_create, site_create
-from config import clock
+from core import clock
 from dispatch.services import order_place
 
 MISSING = 987654

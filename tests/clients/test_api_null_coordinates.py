@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from clients.models import Lead, Site
-from config import clock
+from core import clock
 
 SITES = "/api/v1/sites/"
 LEADS = "/api/v1/leads/"

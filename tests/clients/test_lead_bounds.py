@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from clients.models import Lead
 from clients.services import BOOKING_HORIZON, lead_create
-from config import clock
+from core import clock
 from tests.clients.test_api import _lead
 
 LEADS = "/api/v1/leads/"

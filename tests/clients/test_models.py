@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from clients.models import Client, GeocodeCache, Lead, Site
-from config import clock
+from core import clock
 
 
 def _refused(write: Any) -> None:

@@ -24,7 +24,7 @@ from clients.routing import (
     routing_candidates,
 )
 from clients.services import client_create, lead_create, site_create
-from config import clock
+from core import clock
 from dispatch.models import Order
 from dispatch.services.leads import lead_accept
 from franchises.models import Franchise

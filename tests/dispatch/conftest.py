@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 
 from clients.services import site_create
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order, Step
 from dispatch.selectors import COUNT_NAMES, orders_with_counts
 from dispatch.services import assignment_run, callout_start, order_place

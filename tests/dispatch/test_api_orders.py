@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from clients.services import client_create, site_create
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order
 from dispatch.services import order_place
 from franchises.services import user_create

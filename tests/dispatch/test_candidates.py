@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from clients.geo import GeoPoint, great_circle_km
+from core.geo import GeoPoint, great_circle_km
 from dispatch import selectors
 from dispatch.models import ClientPreference, Offer, Order
 from dispatch.selectors import candidates_for_order

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from twilio.request_validator import RequestValidator
 
-from config import clock
+from core import clock
 from dispatch.models import Offer
 from dispatch.services import callout_start, order_place
 from messaging.models import Message

@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from clients.models import Lead
 from clients.services import BOOKING_HORIZON
-from config import clock
-from config.api import exception_handler
+from core import clock
+from core.api import exception_handler
 from dispatch.models import Order
 from dispatch.services import order_place
 from dispatch.services.notify import local_time

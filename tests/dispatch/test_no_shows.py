@@ -6,10 +6,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from config import clock
+from core import clock
 from dispatch.models import Appeal, Offer, Order
 from dispatch.services.lifecycle import no_show_check
-from ratings import model
+from ratings import scoring
 from ratings.models import RatingEvent
 from ratings.services import rating_event_record, rating_params
 from tests.dispatch.conftest import START, Desk, set_dispatch
@@ -212,13 +212,13 @@ class TestDecide:
         assert response.json()["status"] == "reversed"
         assert figures(absent) == figures(twin)
         standing = RatingEvent.objects.filter(worker=absent, reversed_at__isnull=True)
-        replayed = model.replay(
-            [model.Event(e.kind, e.at, e.score, e.source or None) for e in standing],
+        replayed = scoring.replay(
+            [scoring.Event(e.kind, e.at, e.score, e.source or None) for e in standing],
             rating_params(),
         )
         now = clock.now()
         assert figures(absent) == (
-            model.rating_at(replayed, now), replayed.reliability, 0, 1
+            scoring.rating_at(replayed, now), replayed.reliability, 0, 1
         )
         assert desk.offer(order, absent).attendance == Offer.Attendance.EXCUSED
         assert figures(other) == other_before

@@ -22,10 +22,9 @@ from dispatch.optimizer import (
     Solution,
     Weights,
     great_circle_km,
-    problem_from_json,
-    solution_to_json,
     solve,
 )
+from dispatch.optimizer_json import problem_from_json, solution_to_json
 
 FAST = settings(max_examples=60, deadline=None)
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, transaction
 
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order
 from workers.models import Worker
 

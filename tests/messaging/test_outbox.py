@@ -9,9 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config import clock
+from core import clock
 from messaging import services
 from messaging.models import Message, OptOut, Status
+from messaging.services import sending
 
 from .conftest import inbound_params
 
@@ -281,7 +282,7 @@ def test_a_status_callback_that_overtakes_the_batch_write_is_kept(
     ids = queue_many(3)
     # Twilio reports the second message delivered before the batch writes it back: the row
     # keeps `delivered`, and gets its sid all the same.
-    attempt = services._attempt
+    attempt = sending._attempt
 
     def then_delivered(message: Message) -> Any:
         outcome, accepted = attempt(message)
@@ -289,7 +290,7 @@ def test_a_status_callback_that_overtakes_the_batch_write_is_kept(
             Message.objects.filter(pk=message.pk).update(status=Status.DELIVERED)
         return outcome, accepted
 
-    monkeypatch.setattr(services, "_attempt", then_delivered)
+    monkeypatch.setattr(sending, "_attempt", then_delivered)
     services.messages_send(message_ids=ids)
 
     rows = {m.pk: m for m in Message.objects.filter(pk__in=ids)}

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from celery.contrib.testing.worker import start_worker
 
-from config import clock
 from config.celery import app as celery_app
+from core import clock
 from messaging import services
 from messaging.models import Message, Status
 

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from config import clock
-from ratings import model
+from core import clock
+from ratings import scoring
 from ratings.models import RatingEvent
 from ratings.services import rating_event_record, rating_params, worker_ratings_recompute
 from ratings.tasks import refresh_fading_ratings
@@ -52,14 +52,14 @@ def test_a_no_show_lowers_rating_and_reliability_within_the_same_transaction(
     rating_before, reliability_before = absent.rating, absent.reliability
 
     with transaction.atomic():
-        rating_event_record(worker=absent, kind=model.EventKind.NO_SHOW, order_ref=1)
+        rating_event_record(worker=absent, kind=scoring.EventKind.NO_SHOW, order_ref=1)
         row = Worker.objects.get(pk=absent.pk)
         assert row.rating < rating_before
         assert row.reliability < reliability_before
         assert row.no_shows == 1
         assert RatingEvent.objects.filter(worker=absent, kind="no_show").count() == 1
 
-    rating_event_record(worker=scored, kind=model.EventKind.SCORE, score=1, source="foreman")
+    rating_event_record(worker=scored, kind=scoring.EventKind.SCORE, score=1, source="foreman")
     scored.refresh_from_db()
     assert scored.reliability == reliability_before  # a score says nothing of turning up
     no_show_drop = rating_before - row.rating
@@ -70,12 +70,12 @@ def test_a_no_show_lowers_rating_and_reliability_within_the_same_transaction(
 
 def test_two_no_shows_within_the_window_suspend_the_worker(vclock: clock.VirtualClock) -> None:
     worker = make_worker()
-    rating_event_record(worker=worker, kind=model.EventKind.NO_SHOW, order_ref=1)
+    rating_event_record(worker=worker, kind=scoring.EventKind.NO_SHOW, order_ref=1)
     worker.refresh_from_db()
     assert worker.status == Worker.Status.ACTIVE
 
     vclock.advance(timedelta(days=3))
-    rating_event_record(worker=worker, kind=model.EventKind.NO_SHOW, order_ref=2)
+    rating_event_record(worker=worker, kind=scoring.EventKind.NO_SHOW, order_ref=2)
     worker.refresh_from_db()
     assert worker.status == Worker.Status.SUSPENDED
     assert worker.no_shows == 2
@@ -84,9 +84,9 @@ def test_two_no_shows_within_the_window_suspend_the_worker(vclock: clock.Virtual
 def test_no_shows_spread_beyond_the_window_do_not_suspend(vclock: clock.VirtualClock) -> None:
     worker = make_worker()
     window = rating_params().suspension_window
-    rating_event_record(worker=worker, kind=model.EventKind.NO_SHOW, order_ref=1)
+    rating_event_record(worker=worker, kind=scoring.EventKind.NO_SHOW, order_ref=1)
     vclock.advance(window + timedelta(days=1))
-    rating_event_record(worker=worker, kind=model.EventKind.NO_SHOW, order_ref=2)
+    rating_event_record(worker=worker, kind=scoring.EventKind.NO_SHOW, order_ref=2)
     worker.refresh_from_db()
     assert worker.no_shows == 2
     assert worker.status == Worker.Status.ACTIVE
@@ -96,18 +96,18 @@ def test_suspension_rule_follows_the_settings(settings: Any, vclock: clock.Virtu
     settings.RATING_PARAMS = {"suspension_no_shows": 3, "suspension_window_days": 10.0}
     worker = make_worker()
     for order_ref in (1, 2):
-        rating_event_record(worker=worker, kind=model.EventKind.NO_SHOW, order_ref=order_ref)
+        rating_event_record(worker=worker, kind=scoring.EventKind.NO_SHOW, order_ref=order_ref)
         vclock.advance(timedelta(days=4))
     worker.refresh_from_db()
     assert worker.status == Worker.Status.ACTIVE  # two are not enough under these settings
 
-    rating_event_record(worker=worker, kind=model.EventKind.NO_SHOW, order_ref=3)
+    rating_event_record(worker=worker, kind=scoring.EventKind.NO_SHOW, order_ref=3)
     worker.refresh_from_db()
     assert worker.status == Worker.Status.SUSPENDED
 
     other = make_worker()
     for order_ref in (4, 5, 6):
-        rating_event_record(worker=other, kind=model.EventKind.NO_SHOW, order_ref=order_ref)
+        rating_event_record(worker=other, kind=scoring.EventKind.NO_SHOW, order_ref=order_ref)
         vclock.advance(timedelta(days=6))  # three no-shows, never three within 10 days
     other.refresh_from_db()
     assert other.status == Worker.Status.ACTIVE
@@ -116,7 +116,7 @@ def test_suspension_rule_follows_the_settings(settings: Any, vclock: clock.Virtu
 def test_an_applicant_is_never_suspended_by_the_rules(vclock: clock.VirtualClock) -> None:
     applicant = make_worker(status=Worker.Status.APPLICANT, vetted_at=None)
     for order_ref in (1, 2):
-        rating_event_record(worker=applicant, kind=model.EventKind.NO_SHOW, order_ref=order_ref)
+        rating_event_record(worker=applicant, kind=scoring.EventKind.NO_SHOW, order_ref=order_ref)
     applicant.refresh_from_db()
     assert applicant.status == Worker.Status.APPLICANT
 
@@ -125,17 +125,17 @@ def test_a_reinstated_worker_is_not_suspended_again_by_a_clean_shift(
     vclock: clock.VirtualClock,
 ) -> None:
     worker = make_worker()
-    rating_event_record(worker=worker, kind=model.EventKind.NO_SHOW, order_ref=1)
+    rating_event_record(worker=worker, kind=scoring.EventKind.NO_SHOW, order_ref=1)
     vclock.advance(timedelta(days=1))
-    rating_event_record(worker=worker, kind=model.EventKind.NO_SHOW, order_ref=2)
+    rating_event_record(worker=worker, kind=scoring.EventKind.NO_SHOW, order_ref=2)
     worker.refresh_from_db()
     assert worker.status == Worker.Status.SUSPENDED
 
     # A recruiter reviews the case and lets the worker back in (the admin's status field).
     Worker.objects.filter(pk=worker.pk).update(status=Worker.Status.ACTIVE)
     vclock.advance(timedelta(days=2))
-    rating_event_record(worker=worker, kind=model.EventKind.SHOW, order_ref=3)
-    rating_event_record(worker=worker, kind=model.EventKind.SCORE, order_ref=3, score=5,
+    rating_event_record(worker=worker, kind=scoring.EventKind.SHOW, order_ref=3)
+    rating_event_record(worker=worker, kind=scoring.EventKind.SCORE, order_ref=3, score=5,
                         source="foreman")
     worker_ratings_recompute(worker=worker)
     worker.refresh_from_db()
@@ -145,13 +145,13 @@ def test_a_reinstated_worker_is_not_suspended_again_by_a_clean_shift(
 # --- The recompute command ------------------------------------------------------------------
 
 KINDS = [
-    (model.EventKind.SHOW, 10),
-    (model.EventKind.LATE, 2),
-    (model.EventKind.NO_SHOW, 2),
-    (model.EventKind.LATE_CANCEL, 1),
-    (model.EventKind.VERY_LATE_CANCEL, 1),
-    (model.EventKind.CANCEL, 1),
-    (model.EventKind.SCORE, 8),
+    (scoring.EventKind.SHOW, 10),
+    (scoring.EventKind.LATE, 2),
+    (scoring.EventKind.NO_SHOW, 2),
+    (scoring.EventKind.LATE_CANCEL, 1),
+    (scoring.EventKind.VERY_LATE_CANCEL, 1),
+    (scoring.EventKind.CANCEL, 1),
+    (scoring.EventKind.SCORE, 8),
 ]
 
 
@@ -167,24 +167,24 @@ def _random_histories(rng: random.Random, workers: list[Worker],
         worker = rng.choice(workers)
         if rng.random() < 0.05:
             standing = RatingEvent.objects.filter(
-                worker=worker, kind=model.EventKind.NO_SHOW, reversed_at__isnull=True
+                worker=worker, kind=scoring.EventKind.NO_SHOW, reversed_at__isnull=True
             ).first()
             if standing is not None:
                 RatingEvent.objects.filter(pk=standing.pk).update(reversed_at=vclock.current)
                 worker_ratings_recompute(worker=worker)
         kind = rng.choices(kinds, weights)[0]
         extra: dict[str, Any] = {}
-        if kind is model.EventKind.SCORE:
+        if kind is scoring.EventKind.SCORE:
             extra = {"score": rng.randint(1, 5), "source": rng.choice(["foreman", "client"])}
         if rng.random() < 0.1:
             extra["at"] = vclock.current - timedelta(hours=rng.randint(1, 72))
         rating_event_record(worker=worker, kind=kind, order_ref=rng.randint(1, 40), **extra)
 
 
-def _replayed(worker: Worker) -> model.WorkerState:
+def _replayed(worker: Worker) -> scoring.WorkerState:
     rows = RatingEvent.objects.filter(worker=worker, reversed_at__isnull=True).order_by("id")
-    return model.replay(
-        [model.Event(row.kind, row.at, row.score, row.source or None) for row in rows],
+    return scoring.replay(
+        [scoring.Event(row.kind, row.at, row.score, row.source or None) for row in rows],
         rating_params(),
     )
 
@@ -229,7 +229,7 @@ def test_recompute_check_reports_and_fails_on_a_worker_that_drifted(
 ) -> None:
     worker, steady = make_worker(), make_worker()
     for someone in (worker, steady):
-        rating_event_record(worker=someone, kind=model.EventKind.SHOW, order_ref=1)
+        rating_event_record(worker=someone, kind=scoring.EventKind.SHOW, order_ref=1)
     Worker.objects.filter(pk=worker.pk).update(reliability=0.5, no_shows=3)
 
     with pytest.raises(SystemExit) as failed:
@@ -251,8 +251,8 @@ def test_refresh_raises_a_penalised_rating_as_the_penalty_fades(
     vclock: clock.VirtualClock,
 ) -> None:
     penalised, clean = make_worker(), make_worker()
-    rating_event_record(worker=penalised, kind=model.EventKind.NO_SHOW, order_ref=1)
-    rating_event_record(worker=clean, kind=model.EventKind.SHOW, order_ref=1)
+    rating_event_record(worker=penalised, kind=scoring.EventKind.NO_SHOW, order_ref=1)
+    rating_event_record(worker=clean, kind=scoring.EventKind.SHOW, order_ref=1)
     right_after = figures(penalised)
     assert right_after[0] < figures(clean)[0]
 
@@ -276,7 +276,7 @@ def test_refresh_reaches_every_penalised_worker_however_many(
 ) -> None:
     workers = [make_worker() for _ in range(5)]
     for worker in workers:
-        rating_event_record(worker=worker, kind=model.EventKind.LATE_CANCEL, order_ref=1)
+        rating_event_record(worker=worker, kind=scoring.EventKind.LATE_CANCEL, order_ref=1)
     stale = {worker.pk: figures(worker)[0] for worker in workers}
 
     vclock.advance(timedelta(days=15))

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from config import clock
-from ratings import model
+from core import clock
+from ratings import scoring
 from ratings.models import RatingEvent
 from ratings.services import (
     SUSPENDED_BY_RULE,
@@ -43,7 +43,7 @@ def make_worker(**fields: Any) -> Worker:
 
 
 def no_show(worker: Worker, order_ref: int) -> RatingEvent:
-    return rating_event_record(worker=worker, kind=model.EventKind.NO_SHOW, order_ref=order_ref)
+    return rating_event_record(worker=worker, kind=scoring.EventKind.NO_SHOW, order_ref=order_ref)
 
 
 def reverse(event: RatingEvent) -> None:

@@ -16,7 +16,7 @@ import pytest
 from django.test import Client as Browser
 
 from clients.services import client_create, site_create
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order
 from dispatch.services import order_place
 from dispatch.services.lifecycle import order_cancel
@@ -180,6 +180,7 @@ class TestDays:
         assert "Mon 11 Mar 13:00 UTC+07" in row(page, novosibirsk)  # no letters for Novosibirsk
         assert 'title="Asia/Novosibirsk"' in row(page, novosibirsk)
         assert "Novosibirsk office" in row(page, novosibirsk)
+        assert f'<a href="/orders/{moscow.pk}/">{moscow.code}</a>' in row(page, moscow)
 
     def test_an_order_belongs_to_the_day_of_its_local_start(
         self, desk: Desk, nsk: Any, hq_user: Any

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client as Browser
 
 from clients.services import site_create
-from config import clock
+from core import clock
 from dispatch.models import Offer, Order
 from dispatch.services.lifecycle import order_cancel
 from franchises.services import user_create
@@ -70,6 +70,12 @@ def mark(browser: Browser, order: Order, worker: Worker, status: str, hours: str
 
 def page(response: Any) -> str:
     return response.content.decode()
+
+
+def card_of(text: str, worker: Worker) -> str:
+    """The crew page's card of `worker`."""
+    begin = text.index(f'id="worker-{worker.pk}"')
+    return text[begin:text.index("\n  </li>", begin)]
 
 
 def rating_kinds(worker: Worker) -> list[str]:
@@ -248,9 +254,14 @@ class TestAttendance:
 
             assert response.status_code == 200
             text = page(response)
-            assert 'role="alert"' in text
-            assert "Attendance opens an hour before the start" in text
-            assert 'value="6"' in text  # what was typed is kept
+            # The refusal is on the card of the worker it concerns, which the page opens at.
+            card = card_of(text, worker)
+            assert 'role="alert"' in card
+            assert f"{worker.name}: not recorded." in card
+            assert "Attendance opens an hour before the start" in card
+            assert 'value="6"' in card  # what was typed is kept
+            assert text.count('role="alert"') == 1
+            assert f'action="{url(order)}#worker-{worker.pk}"' in card
             assert desk.offer(order, worker).attendance is None
             assert not RatingEvent.objects.filter(worker=worker).exists()
         # The window itself is on the page, in local time.
@@ -263,7 +274,10 @@ class TestAttendance:
         desk.at(END)
         response = mark(logged_in(spb_foreman), order, worker, "present", "19")
         assert response.status_code == 200
-        assert "more than this shift allows" in page(response)
+        card = card_of(page(response), worker)
+        assert f"{worker.name}: not recorded." in card
+        assert "more than this shift allows" in card
+        assert 'value="19"' in card
         offer = desk.offer(order, worker)
         assert (offer.attendance, offer.hours_worked) == (None, None)
         assert not RatingEvent.objects.filter(worker=worker).exists()
@@ -280,7 +294,7 @@ class TestAttendance:
         desk.at(START)
         response = mark(logged_in(spb_foreman), order, worker, status, hours)
         assert response.status_code == 200
-        assert message in page(response)
+        assert message in card_of(page(response), worker)
         assert desk.offer(order, worker).attendance is None
 
     def test_a_worker_not_on_the_crew_is_refused(self, desk: Desk, spb_foreman: Any) -> None:
@@ -289,7 +303,12 @@ class TestAttendance:
         desk.at(START)
         response = mark(logged_in(spb_foreman), order, stranger, "present")
         assert response.status_code == 200
-        assert f"Not on this crew: [{stranger.pk}]." in page(response)
+        text = page(response)
+        # Nobody's card: the refusal is at the top, naming the worker.
+        top = text[text.index('id="refusal"'):text.index("</div>", text.index('id="refusal"'))]
+        assert f"{stranger.name}: not recorded, not on this crew" in top
+        assert f"Not on this crew: [{stranger.pk}]." in top
+        assert text.index('id="refusal"') < text.index('class="card')
         assert not Offer.objects.filter(order=order, attendance__isnull=False).exists()
 
     def test_no_buttons_on_a_cancelled_order(self, desk: Desk, spb_user: Any) -> None:
@@ -311,7 +330,9 @@ class TestComplete:
         # A stale page posted too early: the service's refusal, shown on the page.
         early = browser.post(url(order), {"action": "complete"})
         assert early.status_code == 200
-        assert "An order can be completed once it has started." in page(early)
+        by_the_button = page(early)[page(early).index('id="complete"'):]
+        assert "Not completed:" in by_the_button
+        assert "An order can be completed once it has started." in by_the_button
         order.refresh_from_db()
         assert order.status == Order.Status.FILLED
 

@@ -6,7 +6,7 @@ import pytest
 from geopy.distance import great_circle
 from rest_framework.test import APIClient
 
-from config import clock
+from core import clock
 from workers.models import Interview, Worker
 
 URL = "/api/v1/workers/"

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from config import clock
+from core import clock
 from workers.models import Worker
 
 URL = "/api/v1/workers/"

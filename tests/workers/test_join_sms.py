@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from config import clock
+from core import clock
 from dispatch.models import Offer
 from dispatch.services import callout_start, order_place
 from messaging.models import Direction, Message

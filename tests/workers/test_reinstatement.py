@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from ratings.model import EventKind
+from ratings.scoring import EventKind
 from ratings.services import rating_event_record
 from workers.models import Worker
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dispatch.optimizer import ProblemError, problem_from_json, solution_to_json, solve
+from dispatch.optimizer import ProblemError, solve
+from dispatch.optimizer_json import problem_from_json, solution_to_json
 
 STDIN = "-"
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from config import clock
+from core import clock
 from ratings.models import RatingEvent
 from ratings.services import worker_ratings_recompute
 from workers.models import Worker

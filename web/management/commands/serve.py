@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from config.sweeper import EmbeddedSweeper
+from core.sweeper import EmbeddedSweeper
 
 
 class Command(BaseCommand):
