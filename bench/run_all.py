@@ -9,7 +9,10 @@
 3. ``bench.bench_webhooks``, when present: inbound SMS webhook throughput through gunicorn
    ("## Inbound webhook throughput"), with a short measuring window and a bounded wait for a
    quiet machine, to bound the run time;
-4. ``bench.bench_scale``: a whole day's orders of the network (100,000 workers, 450
+4. ``bench.bench_console``: the board of a 1,000-order day and the client lookup over 10,000
+   clients on PostgreSQL, their queries (flat as the data grows) and server times
+   ("## Operator console");
+5. ``bench.bench_scale``: a whole day's orders of the network (100,000 workers, 450
    franchises, 5,000 orders) placed, sent, answered and assigned end to end, with real Celery
    worker processes on Redis db 5 and SMS through the ``twilio`` client to a local fake
    ("## Network scale run"); the longest: 12-15 minutes on a 2-core machine (time
@@ -55,6 +58,7 @@ BENCHMARKS = (
     Benchmark("bench.bench_optimizer", ("--write",), 300),
     Benchmark("bench.bench_dispatch", ("--write",), 900),
     Benchmark("bench.bench_webhooks", ("--write", "--seconds", str(WEBHOOK_SECONDS)), 600),
+    Benchmark("bench.bench_console", ("--write",), 900),
     Benchmark("bench.bench_scale", ("--write",), 3600),
 )
 

@@ -29,22 +29,22 @@ from franchises.api import (
 from franchises.models import Franchise
 
 from . import services
-from .benchmarks import METRICS, network_medians
+from .benchmarks import METRICS, network_medians, sort_rows
 from .models import Credit, InvoiceLine, PayLine, RateCard, RoyaltyStatement
 from .pricing import money
 from .selectors import benchmark_rows
 
 
 class KeepsTheBooks(permissions.BasePermission):
-    """Prices, revenue and royalties are the office's and HQ's business, not a foreman's:
-    his login runs orders on site (statements, lines and rate cards are already out of his
-    scope)."""
+    """Prices, revenue and royalties are the office's and HQ's business, not a foreman's
+    (his login runs orders on site) nor a recruiter's (theirs is the worker pool); statements,
+    lines and rate cards are already out of their scope."""
 
-    message = "A foreman login does not see the franchise's prices or figures."
+    message = "Only the office and HQ see the franchise's prices and figures."
 
     def has_permission(self, request: Any, view: Any) -> bool:
         user = request.user
-        return user.is_superuser or getattr(user, "role", None) != "foreman"
+        return user.is_superuser or getattr(user, "role", None) in ("hq", "franchise")
 
 
 class RateCardSerializer(serializers.ModelSerializer):
@@ -374,21 +374,10 @@ class BenchmarkView(views.APIView):
         if not request.user.is_hq:
             # A franchise sees its own row beside the network medians, never its peers' rows.
             rows = [row for row in rows if row.franchise_id == request.user.franchise_id]
-        ordering = request.query_params.get("ordering", "name")
-        key = ordering.lstrip("-")
-        if key not in (*METRICS, "name"):
-            raise ValidationError({"ordering": [f"Order by one of {['name', *METRICS]}."]})
-        descending = ordering.startswith("-")
-        if key == "name":
-            rows.sort(key=lambda row: row.name, reverse=descending)
-        else:
-            # A location with no figure (no orders that month) goes last either way: a
-            # "best first" table must not be topped by a location that did nothing.
-            rows = [
-                *sorted((row for row in rows if getattr(row, key) is not None),
-                        key=lambda row: getattr(row, key), reverse=descending),
-                *(row for row in rows if getattr(row, key) is None),
-            ]
+        try:
+            rows = sort_rows(rows, request.query_params.get("ordering", "name"))
+        except ValueError as exc:
+            raise ValidationError({"ordering": [str(exc)]}) from exc
         return Response(
             {
                 "period": period,

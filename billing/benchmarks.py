@@ -105,3 +105,24 @@ def network_medians(rows: Iterable[LocationRow]) -> dict[str, float | Decimal | 
         values = [getattr(row, metric) for row in rows if getattr(row, metric) is not None]
         result[metric] = median(values) if values else None
     return result
+
+
+SORT_KEYS = ("name", *METRICS)
+
+
+def sort_rows(rows: Iterable[LocationRow], ordering: str) -> list[LocationRow]:
+    """Rows ordered by `ordering`: a key of SORT_KEYS, "-" first for descending. A location
+    with no figure for the key (no orders that month) goes last either way: a "best first"
+    table must not be topped by a location that did nothing. ValueError on an unknown key."""
+    rows = list(rows)
+    key = ordering.lstrip("-")
+    if key not in SORT_KEYS:
+        raise ValueError(f"Order by one of {list(SORT_KEYS)}.")
+    descending = ordering.startswith("-")
+    if key == "name":
+        return sorted(rows, key=lambda row: row.name, reverse=descending)
+    return [
+        *sorted((row for row in rows if getattr(row, key) is not None),
+                key=lambda row: getattr(row, key), reverse=descending),
+        *(row for row in rows if getattr(row, key) is None),
+    ]

@@ -265,22 +265,60 @@ def royalty_statements_issue(*, period: str) -> list[RoyaltyStatement]:
     return list(RoyaltyStatement.objects.filter(period=period).select_related("franchise"))
 
 
-def _statement_issue(*, franchise: Franchise, period: str, now: datetime) -> RoyaltyStatement:
+@dataclass(frozen=True)
+class StatementDraft:
+    """What a franchise's statement for a month says if it is issued now: the one reckoning
+    behind both the statement and the month-to-date figures a franchise watches, so the two
+    cannot disagree."""
+
+    period: str
+    invoiced: Decimal
+    credits: Decimal
+    adjustment: Decimal
+    turnover: Decimal
+    royalty_rate: Decimal
+    royalty: Decimal
+    monthly_fee: Decimal
+    total: Decimal
+    currency: str
+    # This month's own turnover (invoiced - credits), without what is carried from before.
+    own_turnover: Decimal
+
+
+def statement_draft(
+    *, franchise: Franchise, period: str, lock: bool = False
+) -> tuple[StatementDraft, list[tuple[RoyaltyStatement, Decimal]]]:
+    """The statement `franchise` would be issued for `period` now, and the earlier statements
+    whose month's turnover changed since (each with its turnover now), which it carries as
+    its adjustment. `lock` holds those earlier statements until the transaction ends, as
+    issuing must; a read (the dashboard's month to date) takes no lock."""
     own = statement_figures(franchise=franchise, period=period)
-    restated = _restated_earlier_months(franchise=franchise, period=period)
+    restated = _restated_earlier_months(franchise=franchise, period=period, lock=lock)
     adjustment = sum((turnover - statement.settled_turnover for statement, turnover in restated),
                      Decimal(0))
     turnover = own["turnover"] + adjustment
     royalty, total = pricing.royalty(turnover, franchise.royalty_rate, franchise.monthly_fee)
+    draft = StatementDraft(
+        period=period, invoiced=own["invoiced"], credits=own["credits"], adjustment=adjustment,
+        turnover=turnover, royalty_rate=franchise.royalty_rate, royalty=royalty,
+        monthly_fee=franchise.monthly_fee, total=total, currency=franchise.currency,
+        own_turnover=own["turnover"],
+    )
+    return draft, restated
+
+
+def _statement_issue(*, franchise: Franchise, period: str, now: datetime) -> RoyaltyStatement:
+    draft, restated = statement_draft(franchise=franchise, period=period, lock=True)
     # Nothing to pay is already paid: no payment could ever settle it, so it must not turn
     # overdue.
-    status = RoyaltyStatement.Status.PAID if total <= 0 else RoyaltyStatement.Status.ISSUED
+    status = (RoyaltyStatement.Status.PAID if draft.total <= 0
+              else RoyaltyStatement.Status.ISSUED)
     statement = RoyaltyStatement.objects.create(
-        franchise=franchise, period=period, royalty_rate=franchise.royalty_rate,
-        monthly_fee=franchise.monthly_fee, currency=franchise.currency, issued_at=now,
-        due_on=_due_on(period), status=status, invoiced=own["invoiced"],
-        credits=own["credits"], adjustment=adjustment, turnover=turnover, royalty=royalty,
-        total=total, settled_turnover=own["turnover"],
+        franchise=franchise, period=period, royalty_rate=draft.royalty_rate,
+        monthly_fee=draft.monthly_fee, currency=draft.currency, issued_at=now,
+        due_on=_due_on(period), status=status, invoiced=draft.invoiced,
+        credits=draft.credits, adjustment=draft.adjustment, turnover=draft.turnover,
+        royalty=draft.royalty, total=draft.total, settled_turnover=draft.own_turnover,
     )
     for earlier, turnover_now in restated:
         earlier.settled_turnover = turnover_now
@@ -290,14 +328,14 @@ def _statement_issue(*, franchise: Franchise, period: str, now: datetime) -> Roy
 
 
 def _restated_earlier_months(
-    *, franchise: Franchise, period: str
+    *, franchise: Franchise, period: str, lock: bool
 ) -> list[tuple[RoyaltyStatement, Decimal]]:
     """The franchise's earlier statements whose month's turnover is not what was last
     accounted for (`settled_turnover`), each with its turnover now."""
-    earlier = list(
-        RoyaltyStatement.objects.select_for_update()
-        .filter(franchise=franchise, period__lt=period).order_by("period")
-    )
+    statements = RoyaltyStatement.objects.filter(franchise=franchise, period__lt=period)
+    if lock:
+        statements = statements.select_for_update()
+    earlier = list(statements.order_by("period"))
     if not earlier:
         return []
     periods = [statement.period for statement in earlier]
@@ -386,7 +424,8 @@ def previous_period(today: date) -> str:
 def statement_pay(*, statement: RoyaltyStatement, amount: Decimal, paid_on: date,
                   recorded_by: Any) -> RoyaltyStatement:
     """Record a payment (partial payments add up); the statement is paid once they cover it."""
-    statement = RoyaltyStatement.objects.select_for_update().get(pk=statement.pk)
+    statement = (RoyaltyStatement.objects.select_for_update(of=("self",))
+                 .select_related("franchise").get(pk=statement.pk))
     if amount <= 0:
         raise ValidationError({"amount": ["A payment must be more than zero."]})
     outstanding = statement.total - statement.paid
@@ -394,7 +433,10 @@ def statement_pay(*, statement: RoyaltyStatement, amount: Decimal, paid_on: date
         raise ValidationError(
             {"amount": [f"Only {outstanding} {statement.currency} is outstanding."]}
         )
-    if paid_on > clock.now().date():
+    # The date is the franchise's: at 06:00 in Novosibirsk it is still yesterday in UTC, and
+    # a payment made this morning must not read as one dated in the future.
+    today = clock.now().astimezone(ZoneInfo(statement.franchise.timezone)).date()
+    if paid_on > today:
         raise ValidationError({"paid_on": ["A payment date cannot be in the future."]})
     year, month = _year_month(statement.period)
     if paid_on < date(year, month, 1):

@@ -157,10 +157,20 @@ def _hand_to(lead: Lead, franchise: Franchise | None, *, reason: str, now: objec
             phone=franchise.manager_phone,
             body=(f"New lead #{lead.pk}: {lead.headcount} x {lead.work_type}, "
                   f"{lead.address[:60]}. Accept within {int(_lead_sla().total_seconds() // 60)}"
-                  " min in the console."),
+                  f" min: {lead_console_url(lead)}"),
             purpose="lead",
         )
     return lead
+
+
+# The console's page of one lead, where its holder accepts or rejects it (web's `lead`).
+LEAD_PAGE_PATH = "/leads/{id}/"
+
+
+def lead_console_url(lead: Lead) -> str:
+    """The lead's page in the console, for the manager's SMS: the console is served from the
+    same public origin as the offer links."""
+    return settings.OFFER_LINK_BASE.rstrip("/") + LEAD_PAGE_PATH.format(id=lead.pk)
 
 
 # Leads HQ holds: no franchise covered the point, or every candidate turned it down.

@@ -42,6 +42,13 @@ def _geocoder() -> geo.Geocoder:
     )
 
 
+def geocode_key(address: str) -> str:
+    """The geocoding cache's key for an address: spaces collapsed, case folded."""
+    query = " ".join(address.split())[:300]
+    # Case-folding can lengthen a string ("ß" -> "ss"): cut after it, to fit the column.
+    return query.casefold()[:300]
+
+
 def address_geocode(*, address: str) -> geo.GeoPoint:
     """The point of an address, from the cache or the configured geocoder.
 
@@ -49,8 +56,7 @@ def address_geocode(*, address: str) -> geo.GeoPoint:
     service is down (the operator can then give lat/lng by hand).
     """
     query = " ".join(address.split())[:300]
-    # Case-folding can lengthen a string ("ß" -> "ss"): cut after it, to fit the column.
-    key = query.casefold()[:300]
+    key = geocode_key(query)
     cached = GeocodeCache.objects.filter(query=key).first()
     if cached is not None and cached.found:
         return geo.GeoPoint(cached.lat, cached.lng)

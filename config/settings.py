@@ -295,6 +295,20 @@ DISPATCH = {
     "NO_SHOW_GRACE_MINUTES": env.float("NO_SHOW_GRACE_MINUTES", default=30.0),
 }
 
+# --- Console -----------------------------------------------------------------------------------
+
+# The board marks an order at risk when it starts within this many hours with fewer workers
+# confirmed than it needs.
+BOARD_AT_RISK_HOURS = env.float("BOARD_AT_RISK_HOURS", default=3.0)
+
+# --- Workers ---------------------------------------------------------------------------------
+
+# A worker's photo: JPEG, PNG or WebP up to this size. It is stored re-encoded as a JPEG of at
+# most WORKER_PHOTO_MAX_SIDE pixels a side, without the camera's metadata (which can hold the
+# place it was taken), and served only to logged-in staff, never as a public media file.
+WORKER_PHOTO_MAX_BYTES = env.int("WORKER_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
+WORKER_PHOTO_MAX_SIDE = env.int("WORKER_PHOTO_MAX_SIDE", default=1600)
+
 # --- Periodic jobs ---------------------------------------------------------------------------
 
 # Each is a task that picks up rows whose due time has passed, with how often it runs

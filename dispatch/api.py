@@ -111,7 +111,8 @@ class OfferSerializer(serializers.ModelSerializer):
         model = Offer
         fields = [
             "id", "worker", "worker_name", "wave", "sent_at", "response", "responded_at",
-            "state", "attendance", "checked_in_at", "hours_worked", "kept", "sent_home_at",
+            "channel", "state", "attendance", "checked_in_at", "hours_worked", "kept",
+            "sent_home_at",
         ]
         read_only_fields = ["kept", "sent_home_at"]
 

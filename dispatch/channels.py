@@ -47,7 +47,8 @@ def offer_page(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "dispatch/offer.html", _context(offer, language, None),
                           status=400)
         open_now = offer.response is None and offer.order.status == Order.Status.CALLING
-        offer, key = offer_respond(offer=offer, accept=answer == "accept")
+        offer, key = offer_respond(offer=offer, accept=answer == "accept",
+                                   channel=Offer.Channel.LINK)
         answered_now = key if open_now else "already_answered"
         offer = _offer_for(token)
     return render(request, "dispatch/offer.html", _context(offer, language, answered_now))
@@ -131,7 +132,7 @@ def _key_pressed(worker: Worker, token: str, digits: str) -> str:
     accept = digits == "1"
     if offer.response is not None and (offer.response == Offer.Response.ACCEPTED) != accept:
         return "already_answered"  # a change of mind is not taken from a replayed key press
-    _, key = offer_respond(offer=offer, accept=accept)
+    _, key = offer_respond(offer=offer, accept=accept, channel=Offer.Channel.VOICE)
     return key
 
 

@@ -167,6 +167,13 @@ class Offer(models.Model):
         # A no-show reversed on appeal: neither present nor held against the worker.
         EXCUSED = "excused", "Excused"
 
+    class Channel(models.TextChoices):
+        """How the worker answered: by SMS, on the one-tap page, or on the call-back line."""
+
+        SMS = "sms", "SMS"
+        LINK = "link", "Link"
+        VOICE = "voice", "Call-back"
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="offers")
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="offers")
     wave = models.PositiveSmallIntegerField(default=1)
@@ -176,6 +183,9 @@ class Offer(models.Model):
         max_length=10, choices=Response.choices, null=True, blank=True
     )
     responded_at = models.DateTimeField(null=True, blank=True)
+    # Blank until the worker answers: where carriers drop replies, the office needs to know
+    # which channel its workers actually use.
+    channel = models.CharField(max_length=5, choices=Channel.choices, blank=True, default="")
     state = models.CharField(max_length=10, choices=State.choices, default=State.OFFERED)
     attendance = models.CharField(  # noqa: DJ001 - null until the foreman or worker checks in
         max_length=10, choices=Attendance.choices, null=True, blank=True

@@ -1,25 +1,29 @@
 """Reads on orders and offers, and the candidate search of a call-out."""
 
+import enum
 import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum, When
 
+from clients.models import Lead, LeadHop
 from core import rows
 from core.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
-from messaging.models import OptOut
+from messaging.models import Direction, Message, OptOut
 from ratings.models import RatingEvent
 from workers.models import Skill, Worker, skills_for_work_type
 
-from .models import ClientPreference, Offer, Order
+from .models import ClientPreference, Offer, Order, Step
 from .overbooking import shrunk_rate
 from .surplus import CrewSplit, Present, crew_split
 
@@ -62,6 +66,74 @@ def crew_split_of(order: Order) -> tuple[CrewSplit, dict[int, Decimal]]:
         for worker_id, _, kept, sent_home_at in came
     ])
     return split, hours
+
+
+def orders_with_checkins(queryset: QuerySet[Order]) -> QuerySet[Order]:
+    """`orders_with_counts` plus the crew's check-in state: `count_late` (also counted in
+    `count_present`) and `count_awaiting`, the confirmed workers nobody has checked in or
+    marked absent yet. One query however many orders."""
+    return orders_with_counts(queryset).annotate(
+        count_late=Count("offers", filter=Q(offers__attendance=Offer.Attendance.LATE),
+                         distinct=True),
+        count_awaiting=Count(
+            "offers",
+            filter=Q(offers__state=Offer.State.CONFIRMED, offers__attendance__isnull=True),
+            distinct=True,
+        ),
+    )
+
+
+# --- The board ----------------------------------------------------------------------------
+
+
+def orders_of_local_day(queryset: QuerySet[Order], *, day: date, zones: Iterable[str]
+                        ) -> QuerySet[Order]:
+    """Orders of `queryset` whose start falls on `day` in their own franchise's time zone
+    (a network's board mixes zones: 08:00 in Novosibirsk is 04:00 in Moscow, the same day).
+    `zones` are the time zones the orders may be in; one range of local day per zone, so
+    the indexed `start` narrows each."""
+    window = Q()
+    for zone_name in sorted(set(zones)):
+        zone = ZoneInfo(zone_name)
+        first = datetime.combine(day, time.min, tzinfo=zone)
+        last = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+        window |= Q(franchise__timezone=zone_name, start__gte=first, start__lt=last)
+    if not window:
+        return queryset.none()
+    return queryset.filter(window)
+
+
+def orders_with_counts_by_id(order_ids: list[int]) -> list[Order]:
+    """The orders of `order_ids` in that order, with their franchise, client and site and
+    their offer funnel (`orders_with_counts`): one query for a page of a board, however long
+    the day it pages through (counting offers for the page's orders only)."""
+    found = {
+        order.pk: order
+        for order in orders_with_counts(
+            Order.objects.filter(pk__in=order_ids).select_related("client", "site", "franchise")
+        )
+    }
+    return [found[pk] for pk in order_ids if pk in found]
+
+
+class Risk(StrEnum):
+    """Why an order on the board needs someone's attention now."""
+
+    CREW_SHORT = "crew_short"  # the start is near and fewer are confirmed than needed
+    ON_SITE_SHORT = "on_site_short"  # under way with fewer on site than needed
+
+
+def order_risk(order: Order, *, now: datetime, near: timedelta) -> Risk | None:
+    """An order annotated by `orders_with_counts` is at risk when its start is within
+    `near` (or has passed) while fewer workers are confirmed than its headcount, or when
+    it is in progress with fewer present than its headcount."""
+    if order.status == Order.Status.IN_PROGRESS:
+        return Risk.ON_SITE_SHORT if order.count_present < order.headcount else None
+    if order.status not in (Order.Status.DRAFT, Order.Status.CALLING, Order.Status.FILLED):
+        return None
+    if order.start - now <= near and order.count_confirmed < order.headcount:
+        return Risk.CREW_SHORT
+    return None
 
 
 # --- Candidates for a call-out ------------------------------------------------------------
@@ -391,3 +463,336 @@ def worker_history(worker: Worker, *, events: int = 100) -> dict:
             for event in recent
         ],
     }
+# --- One order's page: its offers, its timeline, its messages ---------------------------------
+
+
+def order_offers(order: Order) -> list[Offer]:
+    """Every offer of `order` with its worker, wave by wave; each marked `with_link` when its
+    SMS carried the one-tap link (the link holds the offer's token). One query however many
+    offers."""
+    link_sent = Message.objects.filter(
+        order_id=OuterRef("order_id"), worker_id=OuterRef("worker_id"),
+        direction=Direction.OUT, body__contains=OuterRef("token"),
+    )
+    return list(
+        order.offers.select_related("worker")
+        .annotate(with_link=Exists(link_sent))
+        .order_by("wave", "id")
+    )
+
+
+def order_messages(order: Order, *, limit: int) -> tuple[list[Message], int]:
+    """The order's texts in and out, newest first, at most `limit`; and how many there are.
+    Two queries."""
+    messages = list(
+        Message.objects.filter(order=order).select_related("worker")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return messages, Message.objects.filter(order=order).count()
+
+
+class Moment(enum.StrEnum):
+    """What happened (or will) in an order's life, as its timeline tells it."""
+
+    PLACED = "placed"
+    CALLOUT = "callout"
+    WAVE = "wave"
+    ASSIGNMENT = "assignment"
+    FILLED = "filled"
+    REMINDER = "reminder"
+    SILENCE_CHECK = "silence_check"
+    STANDBY_CALLED = "standby_called"
+    CHECK_INS = "check_ins"
+    NO_SHOW_CHECK = "no_show_check"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    CLIENT_ASKED = "client_asked"
+    # A timed step still to come (`step` names which).
+    PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of an order's timeline. `facts` are the figures the line states (offers sent,
+    workers confirmed...); a pending step carries its kind in `step` and `at` is its due
+    time."""
+
+    at: datetime
+    moment: Moment
+    facts: dict[str, Any]
+    step: str = ""
+
+    @property
+    def pending(self) -> bool:
+        return self.moment == Moment.PENDING
+
+
+# Texts sent by a batch assignment, by the word the timeline counts them under.
+_BATCH_TEXTS = {"confirmation": "confirmed", "standby": "standby", "release": "released"}
+
+
+def order_timeline(order: Order) -> list[TimelineEntry]:
+    """The order's life from the records it left: its own timestamps, the waves of offers,
+    the texts of each batch assignment, reminder and standby call, the check-ins, and its
+    timed steps (those still to come are pending, at their due time). Four queries, however
+    many offers and messages the order has."""
+    attendance = order.offers.aggregate(
+        first=Min("checked_in_at", filter=Q(attendance__in=[
+            Offer.Attendance.PRESENT, Offer.Attendance.LATE])),
+        present=Count("id", filter=Q(attendance=Offer.Attendance.PRESENT)),
+        late=Count("id", filter=Q(attendance=Offer.Attendance.LATE)),
+        no_show=Count("id", filter=Q(attendance=Offer.Attendance.NO_SHOW)),
+        awaiting_batch=Count("id", filter=Q(response=Offer.Response.ACCEPTED,
+                                            state=Offer.State.OFFERED)),
+    )
+    texts: dict[str, dict[datetime, int]] = {}
+    for purpose, created_at, count in (
+        Message.objects.filter(order=order, direction=Direction.OUT, purpose__in=[
+            *_BATCH_TEXTS, "reminder", "standby_call", "cancellation", "client_feedback"])
+        .values("purpose", "created_at").order_by("created_at")
+        .annotate(count=Count("id")).values_list("purpose", "created_at", "count")
+    ):
+        texts.setdefault(purpose, {})[created_at] = count
+
+    entries = [TimelineEntry(order.created_at, Moment.PLACED, {})]
+    if order.calling_since:
+        entries.append(TimelineEntry(order.calling_since, Moment.CALLOUT,
+                                     {"target": order.booking_target}))
+    for wave, first, offers, farthest in (
+        order.offers.values("wave").order_by("wave")
+        .annotate(first=Min("sent_at"), offers=Count("id"), farthest=Max("distance_km"))
+        .values_list("wave", "first", "offers", "farthest")
+    ):
+        entries.append(TimelineEntry(first, Moment.WAVE, {
+            "wave": wave, "offers": offers, "farthest_km": round(farthest or 0.0, 1)}))
+    batches: dict[datetime, dict[str, int]] = {}
+    for purpose, word in _BATCH_TEXTS.items():
+        for created_at, count in texts.get(purpose, {}).items():
+            batches.setdefault(created_at, {"confirmed": 0, "standby": 0, "released": 0})
+            batches[created_at][word] += count
+    entries += [TimelineEntry(at, Moment.ASSIGNMENT, facts) for at, facts in batches.items()]
+    if order.filled_at:
+        entries.append(TimelineEntry(order.filled_at, Moment.FILLED, {}))
+    entries += _step_entries(order, texts, no_shows=attendance["no_show"],
+                             awaiting_batch=attendance["awaiting_batch"])
+    if attendance["first"] is not None:
+        entries.append(TimelineEntry(attendance["first"], Moment.CHECK_INS, {
+            "present": attendance["present"], "late": attendance["late"]}))
+    if order.cancelled_at:
+        told = sum(texts.get("cancellation", {}).values())
+        entries.append(TimelineEntry(order.cancelled_at, Moment.CANCELLED, {"told": told}))
+    if order.completed_at:
+        entries.append(TimelineEntry(order.completed_at, Moment.COMPLETED, {
+            "no_shows": attendance["no_show"]}))
+    entries += [TimelineEntry(at, Moment.CLIENT_ASKED, {})
+                for at in texts.get("client_feedback", {})]
+    # Placing comes first whatever its time says: `created_at` is the row's own clock, which
+    # an order written after the fact (an import, a simulated history) sets later.
+    order_of = list(Moment)
+    return sorted(entries, key=lambda e: (e.moment != Moment.PLACED, e.pending, e.at,
+                                          order_of.index(e.moment)))
+
+
+def _step_entries(order: Order, texts: dict[str, dict[datetime, int]], *, no_shows: int,
+                  awaiting_batch: int) -> list[TimelineEntry]:
+    """Entries for the order's timed steps: each one that ran, with the texts it sent, and
+    each one still to come that will matter to the order (the next wave while it is calling,
+    the franchise's batch assignment while acceptances of it wait to be booked). Steps
+    dropped unrun (the order was cancelled or completed first) are left out, as are waves
+    that ran (their offers tell them).
+
+    A step's texts are told apart by time: the sweeper claims a step, runs it and marks it
+    done, and everything the step queued was written in between. Reminders and standby calls
+    outside any step (a withdrawal calls standby in) get entries of their own."""
+    booking = order.status in (Order.Status.CALLING, Order.Status.FILLED)
+    mine = Q(order=order)
+    if booking and awaiting_batch:
+        mine |= Q(franchise_id=order.franchise_id, kind=Step.Kind.ASSIGN, done_at__isnull=True)
+    entries = []
+    told: set[tuple[str, datetime]] = set()
+
+    def sent_during(purpose: str, step: Step) -> int:
+        found = [(at, count) for at, count in texts.get(purpose, {}).items()
+                 if step.claimed_at <= at <= step.done_at]
+        told.update((purpose, at) for at, _ in found)
+        return sum(count for _, count in found)
+
+    for step in Step.objects.filter(mine).order_by("due_at", "id"):
+        if step.done_at is None:
+            if step.kind != Step.Kind.WAVE or order.status == Order.Status.CALLING:
+                entries.append(TimelineEntry(step.due_at, Moment.PENDING, {}, step=step.kind))
+        elif step.claimed_at is None:
+            continue
+        elif step.kind in (Step.Kind.REMINDER_EVENING, Step.Kind.REMINDER_FINAL):
+            entries.append(TimelineEntry(step.done_at, Moment.REMINDER, {
+                "sent": sent_during("reminder", step)}, step=step.kind))
+        elif step.kind == Step.Kind.SILENCE_CHECK:
+            entries.append(TimelineEntry(step.done_at, Moment.SILENCE_CHECK, {
+                "standby_called": sent_during("standby_call", step)}))
+        elif step.kind == Step.Kind.NO_SHOW_CHECK:
+            entries.append(TimelineEntry(step.done_at, Moment.NO_SHOW_CHECK, {
+                "standby_called": sent_during("standby_call", step), "no_shows": no_shows}))
+    for purpose, moment, word in (("standby_call", Moment.STANDBY_CALLED, "called"),
+                                  ("reminder", Moment.REMINDER, "sent")):
+        entries += [TimelineEntry(at, moment, {word: count})
+                    for at, count in texts.get(purpose, {}).items() if (purpose, at) not in told]
+    return entries
+
+
+# --- Leads and the orders they became ---------------------------------------------------------
+
+
+def leads_waiting(leads: QuerySet[Lead]) -> list[Lead]:
+    """Of `leads` (already scoped to the caller), those offered and waiting for an answer,
+    the one whose time runs out first first. One query."""
+    return list(
+        leads.filter(status=Lead.Status.OFFERED).select_related("franchise")
+        .order_by("respond_by", "id")
+    )
+
+
+def leads_listed(leads: QuerySet[Lead], *, status: str = "", held_by_hq: bool = False
+                 ) -> QuerySet[Lead]:
+    """`leads` newest first, with holder and order, narrowed to a status and to those HQ
+    holds (no franchise) when asked."""
+    if status:
+        leads = leads.filter(status=status)
+    if held_by_hq:
+        leads = leads.filter(franchise__isnull=True)
+    return leads.select_related("franchise", "order").order_by("-created_at", "-id")
+
+
+def lead_hops_answered(*, franchise_id: int, since: datetime, limit: int) -> list[LeadHop]:
+    """The franchise's own answers to leads since `since` (accepted, rejected, timed out),
+    newest first, each with its lead and the order it became. One query. A lead the
+    franchise turned down has moved on: its hop is the franchise's own record of it."""
+    return list(
+        LeadHop.objects.filter(franchise_id=franchise_id, answered_at__gte=since)
+        .exclude(outcome=LeadHop.Outcome.PENDING)
+        .select_related("lead", "lead__order")
+        .order_by("-answered_at", "-id")[:limit]
+    )
+
+
+def lead_journey(lead: Lead) -> list[LeadHop]:
+    """Every franchise the lead was offered to (HQ's hops have none), in order. One query."""
+    return list(lead.hops.select_related("franchise").order_by("offered_at", "id"))
+
+
+def order_invitees(*, code: str) -> tuple[Order | None, list[Offer]]:
+    """The order a worker texting `code` would mean (the open one with it; else the latest
+    that had it) and its offers with their workers, wave by wave. Two queries."""
+    order = (
+        Order.objects.filter(code=code.strip().upper()).select_related("franchise")
+        .annotate(closed=Case(When(status__in=Order.OPEN_STATUSES, then=0), default=1))
+        .order_by("closed", "-start", "-id").first()
+    )
+    if order is None:
+        return None, []
+    return order, list(order.offers.select_related("worker").order_by("wave", "id"))
+# --- A worker's record, as a profile page shows it -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerOffer:
+    """One offer on a worker's record. `order_code` and `order_id` are None for an order
+    outside the reader's scope: another franchise's order shows its date and kind, not which
+    order it was."""
+
+    order_code: str | None
+    order_id: int | None
+    start: datetime
+    zone: str
+    work_type: str
+    wave: int
+    sent_at: datetime
+    response: str | None
+    state: str
+    attendance: str | None
+    hours_worked: Any
+
+
+def offers_of_worker(worker: Worker, *, user: Any, limit: int = 50) -> tuple[list[WorkerOffer],
+                                                                          int]:
+    """The worker's latest `limit` offers, newest first, and how many there are. Two queries
+    however many offers and franchises."""
+    from franchises.scoping import scope_queryset
+
+    readable = scope_queryset(Order.objects.filter(pk=OuterRef("order_id")), user)
+    offers = (
+        Offer.objects.filter(worker=worker)
+        .annotate(order_readable=Exists(readable))
+        .values_list(
+            "order_readable", "order__code", "order_id", "order__start",
+            "order__franchise__timezone", "order__work_type", "wave", "sent_at", "response",
+            "state", "attendance", "hours_worked",
+        )
+        .order_by("-sent_at", "-id")[:limit]
+    )
+    rows = [
+        WorkerOffer(
+            order_code=code if readable_row else None,
+            order_id=order_id if readable_row else None,
+            start=start, zone=zone, work_type=work_type, wave=wave, sent_at=sent_at,
+            response=response, state=state, attendance=attendance, hours_worked=hours,
+        )
+        for (readable_row, code, order_id, start, zone, work_type, wave, sent_at, response,
+             state, attendance, hours) in offers
+    ]
+    return rows, Offer.objects.filter(worker=worker).count()
+
+
+@dataclass(frozen=True)
+class WorkerAppeal:
+    """A worker's appeal of a no-show. `decidable`: pending, and the reader may decide it
+    (the order is in their scope, as `POST appeals/{id}/decide/` requires)."""
+
+    id: int
+    order_code: str | None
+    start: datetime
+    zone: str
+    status: str
+    text: str
+    created_at: datetime
+    decided_at: datetime | None
+    notes: str
+    decidable: bool
+
+
+def appeals_of_worker(worker: Worker, *, user: Any) -> list[WorkerAppeal]:
+    """Every appeal the worker made, newest first, in one query."""
+    from franchises.scoping import scope_queryset
+
+    from .models import Appeal
+
+    in_scope = scope_queryset(Appeal.objects.filter(pk=OuterRef("pk")), user)
+    appeals = (
+        Appeal.objects.filter(offer__worker=worker)
+        .annotate(in_scope=Exists(in_scope))
+        .values_list(
+            "id", "in_scope", "offer__order__code", "offer__order__start",
+            "offer__order__franchise__timezone", "status", "text", "created_at", "decided_at",
+            "notes",
+        )
+        .order_by("-created_at", "-id")
+    )
+    return [
+        WorkerAppeal(
+            id=appeal_id, order_code=code if in_scope_row else None, start=start, zone=zone,
+            status=status, text=text, created_at=created_at, decided_at=decided_at, notes=notes,
+            decidable=bool(in_scope_row) and status == Appeal.Status.PENDING,
+        )
+        for (appeal_id, in_scope_row, code, start, zone, status, text, created_at, decided_at,
+             notes) in appeals
+    ]
+
+
+def order_codes_readable(order_ids: Iterable[int], *, user: Any) -> dict[int, str]:
+    """The codes of those orders the reader may see (rating events name orders by id)."""
+    from franchises.scoping import scope_queryset
+
+    ids = {order_id for order_id in order_ids if order_id is not None}
+    if not ids:
+        return {}
+    return dict(scope_queryset(Order.objects.filter(pk__in=ids), user)
+                .values_list("pk", "code"))

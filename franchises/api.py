@@ -84,10 +84,29 @@ class ForemanReadOnly(permissions.BasePermission):
         return _refuse_once_found(view)
 
 
+class RecruiterPoolOnly(permissions.BasePermission):
+    """A recruiter keeps the shared worker pool: the actions a viewset names in
+    `recruiter_actions` (reading workers, adding applicants, recording interviews). Clients,
+    sites, leads, orders and the books are a franchise's: scoping already hides them from a
+    recruiter, and this refuses any write to them."""
+
+    message = "A recruiter login works with the worker pool only."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        if getattr(user, "role", None) != "recruiter" or user.is_superuser:
+            return True
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        if getattr(view, "action", None) in getattr(view, "recruiter_actions", ()):
+            return True
+        return _refuse_once_found(view)
+
+
 class ScopedViewSetMixin:
     """Narrows the queryset to the caller's scope: outside it, objects are 404."""
 
-    permission_classes = (permissions.IsAuthenticated, ForemanReadOnly)
+    permission_classes = (permissions.IsAuthenticated, ForemanReadOnly, RecruiterPoolOnly)
 
     def get_queryset(self) -> Any:
         return scope_queryset(super().get_queryset(), self.request.user)  # type: ignore[misc]

@@ -35,6 +35,7 @@ __all__ = [
     "STATE_VERSION",
     "Event",
     "EventKind",
+    "Figures",
     "OutOfOrderEventError",
     "Penalty",
     "RatingParams",
@@ -42,6 +43,7 @@ __all__ = [
     "WorkerState",
     "apply",
     "classify_withdrawal",
+    "figures_over_time",
     "initial_state",
     "rating_at",
     "replay",
@@ -571,6 +573,56 @@ def replay(events: Iterable[Event], params: RatingParams) -> WorkerState:
     for event in sorted(events, key=attrgetter("at")):
         state = apply(state, event, params)
     return state
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A worker's rating and reliability just after the moment `at`, and just before it: an
+    event's drop (or rise) is `rating_before - rating`, made at once; between events the rating
+    only fades back, along a straight line while no penalty runs out."""
+
+    at: datetime
+    rating: float
+    reliability: float
+    rating_before: float
+    reliability_before: float
+
+
+def figures_over_time(
+    events: Iterable[Event], params: RatingParams, *, since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Figures]:
+    """The figures after each event, in the order `replay` applies them: the history a chart
+    draws. It is the same fold as `replay`, so the point after the last event is exactly the
+    state the worker row stores.
+
+    `since` adds the newcomer's figures (the priors) as a first point, at `since` or at the
+    first event if that is earlier; `until` adds a last point with the rating at that moment,
+    penalties faded as `rating_at` fades them (a moment before the last event adds nothing).
+    """
+    state = initial_state(params)
+    ordered = sorted(events, key=attrgetter("at"))
+    points: list[Figures] = []
+    if since is not None:
+        # A record imported with its past has events older than the row: the priors then
+        # stand at the first event, so the line never runs backwards.
+        start = _require_aware(since, "since")
+        if ordered and ordered[0].at < start:
+            start = ordered[0].at
+        points.append(_unchanged(start, state.rating, state.reliability))
+    for event in ordered:
+        before = rating_at(state, event.at), state.reliability
+        state = apply(state, event, params)
+        points.append(Figures(event.at, state.rating, state.reliability, *before))
+    if until is not None:
+        until = _require_aware(until, "until")
+        if state.last_event_at is None or until > state.last_event_at:
+            points.append(_unchanged(until, rating_at(state, until), state.reliability))
+    return points
+
+
+def _unchanged(at: datetime, rating: float, reliability: float) -> Figures:
+    return Figures(at, rating, reliability, rating, reliability)
 
 
 def _clamp_rating(value: float) -> float:

@@ -11,10 +11,20 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from core import clock
+
+# Hypothesis times each example against the wall clock (a 200 ms deadline, a "generation is
+# slow" health check): on a loaded machine that fails tests that are right. Speed is measured
+# in bench/, never in tests.
+hypothesis_settings.register_profile(
+    "project", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("project")
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:

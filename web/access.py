@@ -24,7 +24,7 @@ RECRUITER = User.Role.RECRUITER
 # Where each role's work is: the first page after logging in.
 LANDING = {
     HQ: "web:board",
-    FRANCHISE: "web:board",
+    FRANCHISE: "web:dashboard",
     FOREMAN: "web:crew",
     RECRUITER: "web:intake",
 }

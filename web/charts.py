@@ -96,9 +96,14 @@ def line_chart(
 
 
 def bar_chart(bars: Sequence[Bar], *, title: str, median: float | None = None,
-              median_label: str = "median") -> str:
+              median_label: str = "median",
+              value_format: Callable[[float], str] | None = None) -> str:
     """Horizontal bars, one per label (a franchise, a month), with the network median as a
-    dashed line where given. Highlighted bars are the reader's own."""
+    dashed line where given. Highlighted bars are the reader's own: when there is a median
+    or any bar is highlighted, the others are drawn muted. `value_format` writes the
+    figures (a percentage, money); plain numbers otherwise."""
+    write = value_format or _fmt
+    mute_others = median is not None or any(bar.highlight for bar in bars)
     row = 18
     height = TOP + BOTTOM + row * max(len(bars), 1)
     label_width = 180
@@ -112,18 +117,18 @@ def bar_chart(bars: Sequence[Bar], *, title: str, median: float | None = None,
     x_of = _scale(0.0, high, label_width, WIDTH - RIGHT - 50)
     for index, bar in enumerate(bars):
         y = TOP + index * row
-        css = "bar" if bar.highlight or median is None else "bar median"
+        css = "bar" if bar.highlight or not mute_others else "bar median"
         parts.append(f'<text x="{label_width - 6}" y="{y + 12}" text-anchor="end">'
                      f"{escape(bar.label[:28])}</text>")
         parts.append(f'<rect class="{css}" x="{label_width}" y="{y + 2}" '
                      f'width="{max(x_of(bar.value) - label_width, 0):.1f}" height="{row - 5}"/>')
         parts.append(f'<text x="{x_of(bar.value) + 4:.1f}" y="{y + 12}">'
-                     f"{_fmt(bar.value)}</text>")
+                     f"{escape(write(bar.value))}</text>")
     if median is not None:
         x = x_of(median)
         parts.append(f'<line class="mark" x1="{x:.1f}" y1="{TOP - 4}" x2="{x:.1f}" '
                      f'y2="{height - BOTTOM + 4}"/>')
         parts.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle">'
-                     f"{escape(median_label)} {_fmt(median)}</text>")
+                     f"{escape(median_label)} {escape(write(median))}</text>")
     parts.append("</svg>")
     return "".join(parts)

@@ -6,6 +6,7 @@ services (`attendance_record`, `order_complete`); these views only turn a tap in
 arguments and their refusals into a message on the page.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,8 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core import clock
 from dispatch.models import Offer, Order
@@ -32,6 +35,7 @@ from dispatch.services.onsite import (
 )
 from franchises.models import Franchise
 from franchises.scoping import scope_queryset
+from workers.models import Worker
 
 from .forms import AttendanceForm, SurplusForm
 from .local_time import local_days, local_time
@@ -42,6 +46,20 @@ CREW_STATES = (Offer.State.CONFIRMED, Offer.State.STANDBY)
 # An HQ login sees the whole network's crews; a phone page of thousands of rows helps nobody.
 LIST_LIMIT = 200
 CAME = (Offer.Attendance.PRESENT, Offer.Attendance.LATE)
+ATTENDANCE_WORDS = {
+    Offer.Attendance.PRESENT: gettext_lazy("Present"),
+    Offer.Attendance.LATE: gettext_lazy("Late"),
+    Offer.Attendance.NO_SHOW: gettext_lazy("No-show"),
+    Offer.Attendance.EXCUSED: gettext_lazy("Excused"),
+}
+STATUS_WORDS = {
+    Order.Status.DRAFT: gettext_lazy("Draft"),
+    Order.Status.CALLING: gettext_lazy("Calling"),
+    Order.Status.FILLED: gettext_lazy("Filled"),
+    Order.Status.IN_PROGRESS: gettext_lazy("In progress"),
+    Order.Status.COMPLETED: gettext_lazy("Completed"),
+    Order.Status.CANCELLED: gettext_lazy("Cancelled"),
+}
 
 
 def _orders(user: Any) -> QuerySet[Order]:
@@ -58,7 +76,7 @@ def _day_label(order: Order, now: datetime) -> str:
     start = local_time(order.start, order.franchise.timezone)
     today = local_time(now, order.franchise.timezone).local_date
     days = (start.local_date - today).days
-    return {0: "Today", 1: "Tomorrow", -1: "Yesterday"}.get(days, start.day)
+    return {0: _("Today"), 1: _("Tomorrow"), -1: _("Yesterday")}.get(days, start.day)
 
 
 @login_required
@@ -84,12 +102,43 @@ def crew_orders(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _form_errors(form: AttendanceForm) -> list[str]:
+@dataclass
+class Refusal:
+    """Why a tap recorded nothing, whom it concerned and where the page shows it: on that
+    worker's card (the page opens there), by the completion button, or at the top when it
+    concerns nobody on the crew."""
+
+    CARD = "card"
+    COMPLETE = "complete"
+    TOP = "top"
+
+    messages: list[str]
+    place: str = TOP
+    worker_id: int | None = None
+    worker_name: str = ""
+    typed_hours: str = ""
+
+
+def _form_errors(form: AttendanceForm | SurplusForm) -> list[str]:
+    labels = {"hours": _("Hours"), "status": _("Status"), "worker": _("Worker"),
+              "action": _("Action")}
     errors = []
     for name, field_errors in form.errors.items():
-        label = name.capitalize() if name in form.fields else ""  # "__all__": the service's
+        label = labels.get(name, "")  # "__all__": the service's
         errors += [f"{label}: {error}" if label else error for error in field_errors]
     return errors
+
+
+def _attendance_text(offer: Offer, hours_typed: Any) -> str:
+    text = _("%(name)s: %(attendance)s") % {
+        "name": offer.worker.name,
+        "attendance": str(ATTENDANCE_WORDS.get(offer.attendance, offer.attendance)).lower(),
+    }
+    if offer.hours_worked is not None:
+        text += _(", %(hours)s h") % {"hours": offer.hours_worked}
+    elif hours_typed is not None:
+        text += " " + _("(hours are not kept for a no-show)")
+    return text + "."
 
 
 def _recorded(request: HttpRequest, order: Order, form: AttendanceForm) -> HttpResponse | None:
@@ -104,12 +153,7 @@ def _recorded(request: HttpRequest, order: Order, form: AttendanceForm) -> HttpR
         form.add_error(None, exc.messages)
         return None
     offer = offers[0]
-    text = f"{offer.worker.name}: {offer.get_attendance_display().lower()}"
-    if offer.hours_worked is not None:
-        text += f", {offer.hours_worked} h"
-    elif data["hours"] is not None:
-        text += " (hours are not kept for a no-show)"
-    messages.success(request, text + ".")
+    messages.success(request, _attendance_text(offer, data["hours"]))
     return redirect(reverse("web:crew-order", args=[order.pk]) + f"#worker-{offer.worker_id}")
 
 
@@ -126,13 +170,14 @@ def _surplus_done(request: HttpRequest, order: Order, form: SurplusForm) -> Http
         if action == "send_home":
             surplus_send_home(order=order, worker_id=worker_id)
             offer = order.offers.select_related("worker").get(worker_id=worker_id)
-            text = (f"{offer.worker.name} is sent home: an SMS tells them the show-up fee of "
-                    f"{amount_text(order.franchise.show_up_fee)} {order.franchise.currency}.")
+            text = _("%(name)s is sent home: an SMS tells them the show-up fee of %(fee)s.") % {
+                "name": offer.worker.name, "fee": _show_up_fee(order)}
         else:
             offer = surplus_keep(order=order, worker_id=worker_id, kept=action == "keep")
-            text = (f"{offer.worker.name} stays, kept at the client's request: billed and paid "
-                    f"the hours." if offer.kept else
-                    f"{offer.worker.name} is no longer kept: beyond the headcount they go home.")
+            text = (_("%(name)s stays, kept at the client's request: billed and paid the hours.")
+                    if offer.kept else
+                    _("%(name)s is no longer kept: beyond the headcount they go home.")
+                    ) % {"name": offer.worker.name}
     except ValidationError as exc:
         form.add_error(None, exc.messages)
         return None
@@ -140,26 +185,46 @@ def _surplus_done(request: HttpRequest, order: Order, form: SurplusForm) -> Http
     return redirect(reverse("web:crew-order", args=[order.pk]) + f"#worker-{worker_id}")
 
 
+def _show_up_fee(order: Order) -> str:
+    return f"{amount_text(order.franchise.show_up_fee)} {order.franchise.currency}"
+
+
+def _refusal(order: Order, form: AttendanceForm | SurplusForm, typed_hours: str) -> Refusal:
+    """The refusal of a tap (attendance, keep, send home), tied to the worker it was for when
+    the post names one (a worker not on this crew is named from the pool, which every office
+    shares)."""
+    refusal = Refusal(messages=_form_errors(form), typed_hours=typed_hours)
+    worker_id = form.cleaned_data.get("worker")
+    if worker_id:
+        refusal.worker_id = worker_id
+        if order.offers.filter(worker_id=worker_id, state__in=CREW_STATES).exists():
+            refusal.place = Refusal.CARD
+        refusal.worker_name = (
+            Worker.objects.filter(pk=worker_id).values_list("name", flat=True).first() or ""
+        )
+    return refusal
+
+
 @login_required
 def crew_order(request: HttpRequest, order_id: int) -> HttpResponse:
     """One order's crew with Present / Late / No-show per worker, and completion.
 
     Posts come back here and are answered with a redirect (a reload never records twice); a
-    refusal (attendance not open yet, not on this crew, too many hours) is shown on the page,
-    and the service has written nothing."""
+    refusal (attendance not open yet, not on this crew, too many hours) is shown on the card
+    of the worker it concerns, the page opening there, and the service has written nothing."""
     order = get_object_or_404(_orders(request.user), pk=order_id)
-    errors: list[str] = []
-    typed: dict[int, str] = {}
+    refusal: Refusal | None = None
     if request.method == "POST" and request.POST.get("action") == "complete":
         if not may_complete(request.user):
-            return HttpResponse("A foreman records attendance; the office completes the order.",
-                                status=403)
+            return HttpResponse(_("A foreman records attendance; the office completes the "
+                                  "order."), status=403)
         try:
             order = order_complete(order=order)
         except ValidationError as exc:
-            errors = exc.messages
+            refusal = Refusal(messages=exc.messages, place=Refusal.COMPLETE)
         else:
-            messages.success(request, f"Order {order.code} completed: hours confirmed.")
+            messages.success(request, _("Order %(code)s completed: hours confirmed.")
+                             % {"code": order.code})
             return redirect("web:crew-order", order_id=order.pk)
     elif request.method == "POST" and request.POST.get("action") in SURPLUS_ACTIONS:
         surplus = SurplusForm(request.POST)
@@ -167,21 +232,19 @@ def crew_order(request: HttpRequest, order_id: int) -> HttpResponse:
             response = _surplus_done(request, order, surplus)
             if response is not None:
                 return response
-        errors = _form_errors(surplus)
+        refusal = _refusal(order, surplus, "")
     elif request.method == "POST":
         form = AttendanceForm(request.POST)
         if form.is_valid():
             response = _recorded(request, order, form)
             if response is not None:
                 return response
-        errors = _form_errors(form)
-        if form.cleaned_data.get("worker"):
-            typed[form.cleaned_data["worker"]] = request.POST.get("hours", "")
-    return render(request, "web/crew_order.html", _crew_context(request, order, errors, typed))
+        refusal = _refusal(order, form, request.POST.get("hours", ""))
+    return render(request, "web/crew_order.html", _crew_context(request, order, refusal))
 
 
-def _crew_context(request: HttpRequest, order: Order, errors: list[str],
-                  typed: dict[int, str]) -> dict[str, Any]:
+def _crew_context(request: HttpRequest, order: Order, refusal: Refusal | None
+                  ) -> dict[str, Any]:
     now = clock.now()
     zone = order.franchise.timezone
     crew = list(
@@ -192,7 +255,9 @@ def _crew_context(request: HttpRequest, order: Order, errors: list[str],
     split, _ = crew_split_of(order)
     kept, going = set(split.kept), set(split.sent_home)
     for offer in crew:
-        offer.hours_typed = typed.get(offer.worker_id)
+        offer.refused = (refusal if refusal and refusal.place == Refusal.CARD
+                         and refusal.worker_id == offer.worker_id else None)
+        offer.hours_typed = offer.refused.typed_hours if offer.refused else None
         # What a blank hours field means (attendance_record leaves recorded hours as they
         # are): the hours already recorded for someone who came, else the whole shift.
         offer.hours_kept = offer.hours_worked if offer.attendance in CAME else None
@@ -200,11 +265,12 @@ def _crew_context(request: HttpRequest, order: Order, errors: list[str],
         offer.goes_home = offer.worker_id in going
         offer.sent_home_local = (local_time(offer.sent_home_at, zone) if offer.sent_home_at
                                  else None)
+        offer.attendance_word = ATTENDANCE_WORDS.get(offer.attendance or "", "")
     return {
         "order": order,
         "crew": crew,
         "going_home": [offer for offer in crew if offer.goes_home],
-        "show_up_fee": f"{amount_text(order.franchise.show_up_fee)} {order.franchise.currency}",
+        "show_up_fee": _show_up_fee(order),
         "present": sum(offer.attendance in CAME for offer in crew),
         "no_shows": sum(offer.attendance == Offer.Attendance.NO_SHOW for offer in crew),
         "start": local_time(order.start, zone),
@@ -217,10 +283,8 @@ def _crew_context(request: HttpRequest, order: Order, errors: list[str],
             and order.status in (Order.Status.CALLING, Order.Status.FILLED,
                                  Order.Status.IN_PROGRESS)
         ),
-        "statuses": [
-            (Offer.Attendance.PRESENT, "Present"),
-            (Offer.Attendance.LATE, "Late"),
-            (Offer.Attendance.NO_SHOW, "No-show"),
-        ],
-        "errors": errors,
+        "statuses": [(value, ATTENDANCE_WORDS[value]) for value in (
+            Offer.Attendance.PRESENT, Offer.Attendance.LATE, Offer.Attendance.NO_SHOW)],
+        "refusal": refusal,
+        "status_label": STATUS_WORDS.get(order.status, order.status),
     }

@@ -1,27 +1,53 @@
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from dispatch.models import Offer
-from workers.models import SKILLS, Worker
+from workers.models import Worker
+
+from .workers_forms import skill_choices
 
 
 class IntakeForm(forms.Form):
     """A recruiter's intake of a new applicant at the mobile office, on a phone."""
 
-    name = forms.CharField(max_length=200)
-    phone = PhoneNumberField(help_text="Any format: 8 912 345-67-89 or +7 912 345 67 89")
-    home_area = forms.CharField(max_length=200, required=False, help_text="District or street")
+    name = forms.CharField(label=_("Name"), max_length=200)
+    phone = PhoneNumberField(label=_("Phone"),
+                             help_text=_("Any format: 8 912 345-67-89 or +7 912 345 67 89"))
+    home_area = forms.CharField(label=_("Home area"), max_length=200, required=False,
+                                help_text=_("District or street, placed on the map"))
+    # The applicant's home on the map is what sends them offers near it; without it they get
+    # none, so leaving it out is a choice the recruiter makes, never a silent fallback.
+    no_home_point = forms.BooleanField(
+        label=_("Save without a home point"), required=False,
+        help_text=_("The applicant gets no offers until a home is placed"),
+    )
     lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
     lng = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
     skills = forms.MultipleChoiceField(
-        choices=[(skill, skill.replace("_", " ")) for skill in SKILLS],
+        label=_("Skills"),
+        choices=skill_choices(),
         widget=forms.CheckboxSelectMultiple,
     )
-    language = forms.ChoiceField(choices=Worker.Language.choices, initial=Worker.Language.RU)
-    photo = forms.FileField(required=False)
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    language = forms.ChoiceField(label=_("Language of texts"), choices=Worker.Language.choices,
+                                 initial=Worker.Language.RU)
+    photo = forms.FileField(
+        label=_("Photo"), required=False, help_text=_("JPEG, PNG or WebP, a few MB at most"),
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 2}),
+                            required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (data.get("lat") is None) != (data.get("lng") is None):
+            raise forms.ValidationError(_("The location came incomplete; try again."))
+        return data
+
+    def has_point(self) -> bool:
+        return self.cleaned_data.get("lat") is not None
 
 
 class HoursField(forms.DecimalField):

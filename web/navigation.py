@@ -18,9 +18,15 @@ class MenuItem:
 
 
 MENU = (
+    MenuItem("web:dashboard", _("Dashboard"), (FRANCHISE,)),
     MenuItem("web:board", _("Board"), (HQ, FRANCHISE)),
+    MenuItem("web:leads", _("Leads"), (HQ, FRANCHISE)),
+    MenuItem("web:intake-order", _("New order"), (HQ, FRANCHISE)),
     MenuItem("web:crew", _("Crews"), (FRANCHISE, FOREMAN)),
+    MenuItem("web:network", _("Network"), (HQ,)),
+    MenuItem("web:books", _("Books"), (HQ,)),
     MenuItem("web:intake", _("Recruit"), (HQ, FRANCHISE, RECRUITER)),
+    MenuItem("web:workers", _("Workers"), (HQ, FRANCHISE, RECRUITER)),
     MenuItem("web:phone", _("Phone"), (HQ,)),
     MenuItem("web:rating-rules", _("Ratings"), (HQ, FRANCHISE, FOREMAN, RECRUITER)),
 )

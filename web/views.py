@@ -1,20 +1,26 @@
 """Server-rendered pages for operators, franchisees, foremen and recruiters."""
 
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from clients.services import address_geocode
-from dispatch.models import Order
-from dispatch.selectors import orders_with_counts
+from dispatch.selectors import order_invitees
 from franchises.models import Franchise
-from franchises.scoping import scope_queryset
 from ratings.rules import explain
 from ratings.services import rating_params
 from workers.services import worker_create
@@ -50,19 +56,6 @@ def language(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@roles_required(HQ, FRANCHISE)
-def board(request: HttpRequest) -> HttpResponse:
-    """Today's board: the caller's open orders and how they fill."""
-    orders = list(orders_with_counts(
-        scope_queryset(Order.objects.select_related("client", "site", "franchise"), request.user)
-        .filter(status__in=Order.OPEN_STATUSES)
-        .order_by("start")
-    )[:100])
-    for order in orders:  # each city's clock, named: an HQ board mixes time zones
-        order.local_start = local_time(order.start, order.franchise.timezone)
-    return render(request, "web/board.html", {"orders": orders})
-
-
 @login_required
 def rating_rules(request: HttpRequest) -> HttpResponse:
     """The published rating formula, with a worked example computed by the live parameters."""
@@ -74,17 +67,30 @@ def rating_rules(request: HttpRequest) -> HttpResponse:
     return render(request, "web/rating_rules.html", {"html": mark_safe(html)})
 
 
-def _home_point(form: IntakeForm) -> tuple[float | None, float | None]:
-    lat, lng = form.cleaned_data.get("lat"), form.cleaned_data.get("lng")
-    if lat is not None and lng is not None:
-        return lat, lng
-    area = form.cleaned_data.get("home_area")
+def _home_point(form: IntakeForm) -> tuple[float | None, float | None] | None:
+    """Where the applicant lives: the phone's location when the recruiter took it, else the
+    home area placed by the geocoding service. None, with an error next to the home area,
+    when it cannot be placed and the recruiter has not chosen to save without a home point:
+    an applicant without one is never offered work, so that must not happen unnoticed."""
+    data = form.cleaned_data
+    if form.has_point():
+        return data["lat"], data["lng"]
+    area = data.get("home_area")
+    without = data.get("no_home_point")
+    hint = _("Correct it, use your location, or tick “Save without a home point”.")
     if not area:
-        return None, None
+        if without:
+            return None, None
+        form.add_error("home_area", _("Type where the applicant lives (district or street), "
+                                      "or tick “Save without a home point”."))
+        return None
     try:
         point = address_geocode(address=area)
-    except ValidationError:
-        return None, None  # not found, or the geocoder is down: the home is added later
+    except ValidationError as exc:  # not found, or the geocoder is down
+        if without:
+            return None, None
+        form.add_error("home_area", [*exc.message_dict.get("address", exc.messages), hint])
+        return None
     return point.lat, point.lng
 
 
@@ -94,21 +100,46 @@ def intake(request: HttpRequest) -> HttpResponse:
     before the interview passes."""
     form = IntakeForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        lat, lng = _home_point(form)
-        data = form.cleaned_data
-        try:
-            worker = worker_create(
-                name=data["name"], phone=data["phone"], skills=data["skills"], lat=lat, lng=lng,
-                language=data["language"], home_area=data["home_area"], notes=data["notes"],
-                photo=data.get("photo"),
-            )
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            messages.success(request, f"{worker.name} added as an applicant (#{worker.pk}).")
-            return redirect("web:intake")
+        home = _home_point(form)
+        if home is not None:
+            worker = _applicant_added(form, *home)
+            if worker is not None:
+                profile = reverse("web:worker", args=[worker.pk])
+                if worker.lat is None:
+                    text = _("%(name)s added as an applicant (#%(id)s), without a home point.")
+                else:
+                    text = _("%(name)s added as an applicant (#%(id)s).")
+                messages.success(request, format_html(
+                    '<a href="{}" id="added-worker">{}</a>', profile,
+                    text % {"name": worker.name, "id": worker.pk},
+                ))
+                return redirect("web:intake")
     return render(request, "web/intake.html", {"form": form})
+
+
+class PhoneReplyForm(forms.Form):
+    """A text typed on the built-in phone, as the worker would send it."""
+
+    phone = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    order = forms.CharField(max_length=5, required=False, widget=forms.HiddenInput)
+    body = forms.CharField(
+        max_length=1600, label=gettext_lazy("Reply as this phone"),
+        error_messages={"required": gettext_lazy("Type a text to send: an empty one is not "
+                                                 "sent.")},
+    )
+def _applicant_added(form: IntakeForm, lat: float | None, lng: float | None) -> Any:
+    """The new applicant, or None with the service's refusal next to its fields."""
+    data = form.cleaned_data
+    try:
+        return worker_create(
+            name=data["name"], phone=data["phone"], skills=data["skills"], lat=lat, lng=lng,
+            language=data["language"], home_area=data["home_area"], notes=data["notes"],
+            photo=data.get("photo"),
+        )
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return None
 
 
 @roles_required(HQ)
@@ -116,23 +147,31 @@ def phone_simulator(request: HttpRequest) -> HttpResponse:
     """The built-in phone: read what a number was sent, and text back as that number.
 
     With the simulator SMS backend nothing leaves the machine; this page is the worker's
-    phone. Replies go through the same path as a real inbound SMS (grammar, handlers).
+    phone. Replies go through the same path as a real inbound SMS (grammar, handlers). An
+    order's code lists the workers it offered, to switch between their phones.
     """
     from messaging.models import Message
     from messaging.services import inbound_receive, normalise_phone
 
-    phone = normalise_phone(request.GET.get("phone") or request.POST.get("phone") or "")
-    if request.method == "POST" and phone:
-        body = request.POST.get("body", "")
-        inbound_receive(provider_sid=None, sender=phone, body=body)
-        return redirect(f"{request.path}?phone={phone}")
+    source = request.POST if request.method == "POST" else request.GET
+    phone = normalise_phone(source.get("phone") or "")
+    code = (source.get("order") or "").strip().upper()
+    form = PhoneReplyForm(request.POST or None, initial={"phone": phone, "order": code})
+    if request.method == "POST" and phone and form.is_valid():
+        inbound_receive(provider_sid=None, sender=phone, body=form.cleaned_data["body"])
+        query = {"phone": phone, **({"order": code} if code else {})}
+        return redirect(f"{request.path}?{urlencode(query)}")
+    order, invitees, order_error = None, [], ""
+    if code:
+        order, invitees = order_invitees(code=code)
+        if order is None:
+            order_error = _("No order has the code %(code)s.") % {"code": code}
     thread = list(
         Message.objects.filter(phone=phone).select_related("order__franchise")
         .order_by("-created_at", "-id")[:50] if phone else []
     )
     # A text about an order reads in its franchise's time; any other in HQ's.
-    hq_zone = (Franchise.objects.filter(kind=Franchise.Kind.HQ)
-               .values_list("timezone", flat=True).first() or "Europe/Moscow")
+    hq_zone = Franchise.hq_timezone()
     for message in thread:
         zone = message.order.franchise.timezone if message.order else hq_zone
         message.local = local_time(message.created_at, zone)
@@ -141,5 +180,7 @@ def phone_simulator(request: HttpRequest) -> HttpResponse:
         .values_list("phone", flat=True)[:200]
     )
     numbers = list(dict.fromkeys(recent))[:20]
-    return render(request, "web/phone.html", {"phone": phone, "thread": thread,
-                                              "numbers": numbers})
+    return render(request, "web/phone.html", {
+        "phone": phone, "thread": thread, "numbers": numbers, "form": form,
+        "code": code, "order": order, "invitees": invitees, "order_error": order_error,
+    })

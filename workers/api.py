@@ -1,6 +1,6 @@
 """API for the shared worker pool."""
 
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django_filters import rest_framework as filters
@@ -18,9 +18,7 @@ from franchises.api import ScopedViewSetMixin
 
 from . import services
 from .models import SKILLS, Interview, Worker
-from .selectors import with_opt_out, workers_near
-
-RATING_SHOWN_TO = Decimal("0.01")
+from .selectors import RATING_SHOWN_TO, rating_at_least, with_opt_out, workers_near
 
 
 def rating_shown(rating: float) -> float:
@@ -102,18 +100,8 @@ class WorkerFilter(filters.FilterSet):
         return queryset  # read by filter_near
 
     def filter_min_rating(self, queryset: Any, name: str, value: Decimal) -> Any:
-        """Inclusive of the rating as shown, not as stored: a worker shown as 4.17 (stored
-        4.1666...) passes `min_rating=4.17`.
-
-        The shown rating is at least `value` exactly when it is at least `lowest`, the first
-        shown step at or above `value`, and that holds exactly when the stored float is at or
-        above the half step below `lowest` (the float of a short decimal compares with
-        another float the way their decimal forms do, see `rating_shown`).
-        """
-        # Ratings are 0-5; clamping keeps the quantize below within Decimal's precision.
-        value = min(max(value, Decimal(-1)), Decimal(6))
-        lowest = value.quantize(RATING_SHOWN_TO, rounding=ROUND_CEILING)
-        return queryset.filter(rating__gte=float(lowest - RATING_SHOWN_TO / 2))
+        """Inclusive of the rating as shown, not as stored (see `rating_at_least`)."""
+        return rating_at_least(queryset, value)
 
     def filter_skill(self, queryset: Any, name: str, value: str) -> Any:
         if value not in SKILLS:
@@ -153,6 +141,8 @@ class WorkerViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = WorkerFilter
     ordering_fields = ["rating", "reliability", "name", "id", "shifts_completed"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    # What the recruiter's pages do: read the pool, add applicants, interview them.
+    recruiter_actions = ("create", "interview")
 
     @extend_schema(responses=WorkerHistorySerializer)
     @action(detail=True, methods=["get"])

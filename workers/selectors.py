@@ -1,5 +1,11 @@
 """Reads on the worker pool."""
 
+import re
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+
+import phonenumbers
+from django.conf import settings
 from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
 
@@ -7,6 +13,9 @@ from core.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box
 from messaging.models import OptOut
 
 from .models import Worker
+
+# Ratings are shown (API and pages) to two decimals, halves rounded up.
+RATING_SHOWN_TO = Decimal("0.01")
 
 
 def with_opt_out(queryset: QuerySet[Worker]) -> QuerySet[Worker]:
@@ -54,3 +63,76 @@ def suitable_workers_in_reach(*, lat: float, lng: float, radius_km: float, work_
         Worker.objects.filter(skill_match, status=Worker.Status.ACTIVE, vetted_at__isnull=False)
     ).filter(opted_out=False)
     return workers_near(pool, point=GeoPoint(lat, lng), radius_km=radius_km).count()
+
+
+def rating_at_least(queryset: QuerySet[Worker], value: Decimal) -> QuerySet[Worker]:
+    """Workers whose rating, as shown, is at least `value`: a worker shown as 4.17 (stored
+    4.1666...) passes 4.17.
+
+    The shown rating is at least `value` exactly when it is at least `lowest`, the first
+    shown step at or above `value`, and that holds exactly when the stored float is at or
+    above the half step below `lowest` (the float of a short decimal compares with another
+    float the way their decimal forms do; the API's `rating_shown` rounds from that form).
+    """
+    # Ratings are 0-5; clamping keeps the quantize below within Decimal's precision.
+    value = min(max(value, Decimal(-1)), Decimal(6))
+    lowest = value.quantize(RATING_SHOWN_TO, rounding=ROUND_CEILING)
+    return queryset.filter(rating__gte=float(lowest - RATING_SHOWN_TO / 2))
+
+
+def phone_match(typed: str) -> Q:
+    """The stored E.164 numbers a phone typed in any form stands for: the whole number when it
+    is one ("8 912 345-67-89" is +79123456789), else numbers holding its digits ("345-67"),
+    those starting with them after a "+", or, after the region's trunk prefix (the Russian 8),
+    those starting with the country code and the rest ("8 912" finds +7912...)."""
+    region = settings.DEFAULT_PHONE_REGION
+    try:
+        number = phonenumbers.parse(typed, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and phonenumbers.is_valid_number(number):
+        return Q(phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    digits = re.sub(r"\D", "", typed)
+    if not digits:
+        return Q(pk__in=[])
+    if typed.strip().startswith("+"):
+        return Q(phone__startswith=f"+{digits}")
+    match = Q(phone__contains=digits)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    trunk = metadata.national_prefix if metadata is not None else None
+    if trunk and digits.startswith(trunk):
+        match |= Q(phone__startswith=f"+{metadata.country_code}{digits[len(trunk):]}")
+    return match
+
+
+@dataclass(frozen=True)
+class WorkerSearch:
+    """What a person looks for in the pool; empty fields do not narrow."""
+
+    name: str = ""
+    phone: str = ""  # as typed, any form
+    skill: str = ""
+    status: str = ""
+    min_rating: Decimal | None = None
+    near: GeoPoint | None = None
+    radius_km: float = 10.0
+
+
+def workers_search(queryset: QuerySet[Worker], search: WorkerSearch) -> QuerySet[Worker]:
+    """The workers of `queryset` (already scoped to the caller) that match `search`, with
+    `opted_out`, and `distance_km` when searching near a point: nearest first then, else by
+    name. One query for the rows, whatever the pool's size."""
+    workers = with_opt_out(queryset)
+    for word in search.name.split():  # "Petrov Ivan" finds Ivan Petrov
+        workers = workers.filter(name__icontains=word)
+    if search.phone:
+        workers = workers.filter(phone_match(search.phone))
+    if search.skill:
+        workers = workers.filter(skills__has=search.skill)
+    if search.status:
+        workers = workers.filter(status=search.status)
+    if search.min_rating is not None:
+        workers = rating_at_least(workers, search.min_rating)
+    if search.near is not None:
+        return workers_near(workers, point=search.near, radius_km=search.radius_km)
+    return workers.order_by("name", "id")

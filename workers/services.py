@@ -8,6 +8,7 @@ from django.db import transaction
 from core import clock
 
 from .models import Interview, Worker
+from .photos import photo_prepared
 
 # Fields a caller may change with worker_update; rating figures belong to the ratings app
 # and status changes go through interviews and suspension rules.
@@ -61,7 +62,7 @@ def worker_create(
         vetted_at=now if status == Worker.Status.ACTIVE else None,
     )
     if photo:
-        worker.photo = photo
+        worker.photo = photo_prepared(photo)
     _check_home_point(worker)
     worker.full_clean()
     worker.save()
@@ -79,14 +80,27 @@ def worker_create(
 
 @transaction.atomic
 def worker_update(*, worker: Worker, **changes: Any) -> Worker:
+    """Change a worker's profile. A new `photo` is checked and stored re-encoded
+    (`photos.photo_prepared`); an empty one removes it. The replaced file is deleted."""
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError({field: ["This field cannot be changed here."] for field in unknown})
+    replaced = None
+    fields = list(changes)
+    if "photo" in changes:
+        replaced = worker.photo.name or None
+        photo = changes.pop("photo")
+        worker.photo = photo_prepared(photo) if photo else ""
     for field, value in changes.items():
         setattr(worker, field, value)
     _check_home_point(worker)
     worker.full_clean()
-    worker.save()
+    # Only the changed fields: a no-show recorded meanwhile keeps its drop in the rating.
+    worker.save(update_fields=fields)
+    if replaced and replaced != worker.photo.name:
+        # A photo of a person is personal data: the old one goes once the new one is saved.
+        storage = worker.photo.storage
+        transaction.on_commit(lambda: storage.delete(replaced))
     return worker
 
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('billing', '0004_rate_card_bounds'),
         ('clients', '0005_lead_hop_handed_on'),
-        ('dispatch', '0005_offer_kept_sent_home'),
+        ('dispatch', '0006_offer_kept_sent_home'),
         ('franchises', '0004_franchise_show_up_fee'),
         ('workers', '0002_worker_active_point_gist'),
     ]

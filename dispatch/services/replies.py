@@ -115,8 +115,10 @@ def _batch_due(order: Order, now: Any) -> Any:
 
 
 @transaction.atomic
-def offer_respond(*, offer: Offer, accept: bool, now: Any = None) -> tuple[Offer, str]:
-    """Record a worker's yes or no to an offer; returns the offer and the text key to answer.
+def offer_respond(*, offer: Offer, accept: bool, now: Any = None,
+                  channel: str = Offer.Channel.SMS) -> tuple[Offer, str]:
+    """Record a worker's yes or no to an offer, and the channel it came by; returns the
+    offer and the text key to answer.
 
     The first answer counts; a repeat of the same answer is acknowledged again, a change of
     mind after a yes goes through withdrawal instead. A yes is not yet a booking: it joins the
@@ -127,7 +129,7 @@ def offer_respond(*, offer: Offer, accept: bool, now: Any = None) -> tuple[Offer
     order = offer.order
     response = Offer.Response.ACCEPTED if accept else Offer.Response.DECLINED
     claimed = Offer.objects.filter(pk=offer.pk, response__isnull=True).update(
-        response=response, responded_at=now
+        response=response, responded_at=now, channel=channel
     )
     if not claimed:
         offer.refresh_from_db()

@@ -147,8 +147,14 @@ class TestLiveOrders:
     def test_the_board_shows_them(self, seeded: Any) -> None:
         browser = Browser()
         browser.force_login(User.objects.get(username="operator"))
-        page = browser.get("/board/").content.decode()
-        assert all(order.code in page for order in _live())
+        live = _live()
+        # The board shows one day at a time: this evening's orders today, the rest tomorrow.
+        with clock.use_clock(lambda: NOW):
+            pages = "".join(
+                browser.get("/board/", {"day": day}).content.decode()
+                for day in ("2030-03-10", "2030-03-11")
+            )
+        assert all(f'data-order="{order.code}"' in pages for order in live)
 
     def test_the_sweeper_runs_their_steps_when_due(self, seeded: Any) -> None:
         waiting = [o for o in _live() if o.waiting]

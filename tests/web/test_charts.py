@@ -3,6 +3,7 @@
 from datetime import date
 from xml.etree import ElementTree
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -56,3 +57,29 @@ def test_any_bars_make_well_formed_svg(values: list[tuple[str, float]],
     widths = [float(rect.get("width")) for rect in chart.iter(f"{SVG}rect")]
     assert len(widths) == len(values)
     assert all(width >= 0 for width in widths)
+
+
+def test_bars_write_their_figures_as_told_and_mute_all_but_the_highlighted() -> None:
+    chart = _parse(bar_chart(
+        [Bar("Kazan", 0.5, highlight=True), Bar("median", 0.25)], title="Fill rate",
+        value_format=lambda value: f"{value * 100:.0f} %",
+    ))
+    texts = [element.text for element in chart.iter(f"{SVG}text")]
+    assert "50 %" in texts
+    assert "25 %" in texts
+    assert [rect.get("class") for rect in chart.iter(f"{SVG}rect")] == ["bar", "bar median"]
+    plain = _parse(bar_chart([Bar("a", 1.0), Bar("b", 2.0)], title="t"))
+    assert {rect.get("class") for rect in plain.iter(f"{SVG}rect")} == {"bar"}
+
+
+def test_the_median_line_sits_where_its_value_is() -> None:
+    chart = _parse(bar_chart([Bar("a", 100.0), Bar("b", 50.0)], title="t", median=50.0,
+                             median_label="median", value_format=lambda value: f"{value:.2f}"))
+    bars = {rect.get("width") for rect in chart.iter(f"{SVG}rect")}
+    line = chart.find(f"{SVG}line")
+    assert line.get("class") == "mark"
+    # The bar of 50 ends exactly at the median line.
+    x0 = float(next(chart.iter(f"{SVG}rect")).get("x"))
+    assert float(line.get("x1")) == pytest.approx(x0 + min(float(width) for width in bars),
+                                                  abs=0.11)
+    assert "median 50.00" in [element.text for element in chart.iter(f"{SVG}text")]

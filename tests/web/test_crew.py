@@ -1,4 +1,4 @@
-"""The foreman's crew pages (a phone on site) and local times on the board.
+"""The foreman's crew pages (a phone on site), and local times as pages show them.
 
 Every test runs on the virtual clock of tests/dispatch: NOW is noon in Saint Petersburg, the
 orders start at START, 09:00 local (06:00 UTC) the next morning, for six hours.
@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client as Browser
 
-from clients.services import client_create, site_create
+from clients.services import site_create
 from core import clock
 from dispatch.models import Offer, Order
-from dispatch.services import order_place
 from dispatch.services.lifecycle import order_cancel
 from franchises.services import user_create
 from ratings.models import RatingEvent
@@ -71,6 +70,12 @@ def mark(browser: Browser, order: Order, worker: Worker, status: str, hours: str
 
 def page(response: Any) -> str:
     return response.content.decode()
+
+
+def card_of(text: str, worker: Worker) -> str:
+    """The crew page's card of `worker`."""
+    begin = text.index(f'id="worker-{worker.pk}"')
+    return text[begin:text.index("\n  </li>", begin)]
 
 
 def rating_kinds(worker: Worker) -> list[str]:
@@ -249,9 +254,14 @@ class TestAttendance:
 
             assert response.status_code == 200
             text = page(response)
-            assert 'role="alert"' in text
-            assert "Attendance opens an hour before the start" in text
-            assert 'value="6"' in text  # what was typed is kept
+            # The refusal is on the card of the worker it concerns, which the page opens at.
+            card = card_of(text, worker)
+            assert 'role="alert"' in card
+            assert f"{worker.name}: not recorded." in card
+            assert "Attendance opens an hour before the start" in card
+            assert 'value="6"' in card  # what was typed is kept
+            assert text.count('role="alert"') == 1
+            assert f'action="{url(order)}#worker-{worker.pk}"' in card
             assert desk.offer(order, worker).attendance is None
             assert not RatingEvent.objects.filter(worker=worker).exists()
         # The window itself is on the page, in local time.
@@ -264,7 +274,10 @@ class TestAttendance:
         desk.at(END)
         response = mark(logged_in(spb_foreman), order, worker, "present", "19")
         assert response.status_code == 200
-        assert "more than this shift allows" in page(response)
+        card = card_of(page(response), worker)
+        assert f"{worker.name}: not recorded." in card
+        assert "more than this shift allows" in card
+        assert 'value="19"' in card
         offer = desk.offer(order, worker)
         assert (offer.attendance, offer.hours_worked) == (None, None)
         assert not RatingEvent.objects.filter(worker=worker).exists()
@@ -281,7 +294,7 @@ class TestAttendance:
         desk.at(START)
         response = mark(logged_in(spb_foreman), order, worker, status, hours)
         assert response.status_code == 200
-        assert message in page(response)
+        assert message in card_of(page(response), worker)
         assert desk.offer(order, worker).attendance is None
 
     def test_a_worker_not_on_the_crew_is_refused(self, desk: Desk, spb_foreman: Any) -> None:
@@ -290,7 +303,12 @@ class TestAttendance:
         desk.at(START)
         response = mark(logged_in(spb_foreman), order, stranger, "present")
         assert response.status_code == 200
-        assert f"Not on this crew: [{stranger.pk}]." in page(response)
+        text = page(response)
+        # Nobody's card: the refusal is at the top, naming the worker.
+        top = text[text.index('id="refusal"'):text.index("</div>", text.index('id="refusal"'))]
+        assert f"{stranger.name}: not recorded, not on this crew" in top
+        assert f"Not on this crew: [{stranger.pk}]." in top
+        assert text.index('id="refusal"') < text.index('class="card')
         assert not Offer.objects.filter(order=order, attendance__isnull=False).exists()
 
     def test_no_buttons_on_a_cancelled_order(self, desk: Desk, spb_user: Any) -> None:
@@ -312,7 +330,9 @@ class TestComplete:
         # A stale page posted too early: the service's refusal, shown on the page.
         early = browser.post(url(order), {"action": "complete"})
         assert early.status_code == 200
-        assert "An order can be completed once it has started." in page(early)
+        by_the_button = page(early)[page(early).index('id="complete"'):]
+        assert "Not completed:" in by_the_button
+        assert "An order can be completed once it has started." in by_the_button
         order.refresh_from_db()
         assert order.status == Order.Status.FILLED
 
@@ -337,25 +357,6 @@ class TestComplete:
         assert browser.post(url(order), {"action": "complete"}).status_code == 403
         order.refresh_from_db()
         assert order.status == Order.Status.FILLED
-
-
-class TestBoardTimes:
-    def test_the_board_shows_each_order_in_its_franchise_time(
-        self, desk: Desk, nsk: Any, hq_user: Any
-    ) -> None:
-        moscow = desk.order(2)  # 06:00 UTC
-        client = client_create(name="Holiday", franchise=nsk, phone="")
-        site = site_create(client=client, address="Holiday site", lat=55.03, lng=82.92)
-        novosibirsk = order_place(client=client, site=site, work_type="loading", headcount=2,
-                                  start=START, hours=Decimal(6))
-        text = page(logged_in(hq_user).get("/board/"))
-
-        assert "Start (UTC)" not in text
-        assert "Mon 11 Mar 09:00 MSK" in text
-        assert "Mon 11 Mar 13:00 UTC+07" in text  # tzdata has no letters for Novosibirsk
-        assert 'title="Asia/Novosibirsk"' in text
-        assert f'href="/crew/{moscow.pk}/"' in text
-        assert f'href="/crew/{novosibirsk.pk}/"' in text
 
 
 class TestLocalTime:

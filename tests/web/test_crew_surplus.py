@@ -17,7 +17,7 @@ from dispatch.models import Order
 from franchises.services import franchise_save
 from messaging.models import Message
 from tests.dispatch.conftest import START, Desk
-from tests.web.test_crew import crewed, desk, logged_in, mark, url
+from tests.web.test_crew import card_of, crewed, desk, logged_in, mark, url
 from workers.models import Worker
 
 pytestmark = pytest.mark.django_db
@@ -87,9 +87,10 @@ def test_sending_home_texts_the_fee_once_and_the_books_pay_it(
 
 def test_one_of_the_headcount_is_not_sent_home(desk: Desk, spb_foreman: Any) -> None:
     order, (first, *_), browser = _all_came(desk, spb_foreman)
-    text = page(_act(browser, order, first, "send_home"))
-    assert "Not recorded" in text
-    assert f"{first.name} is one of the 2 the client ordered" in text
+    # The refusal is on the card of the worker it concerns.
+    card = card_of(page(_act(browser, order, first, "send_home")), first)
+    assert f"{first.name}: not recorded." in card
+    assert f"{first.name} is one of the 2 the client ordered" in card
     assert not Message.objects.filter(order=order, purpose="sent_home").exists()
 
 
@@ -123,7 +124,7 @@ def test_taking_the_mark_back_sends_them_home_again(desk: Desk, spb_foreman: Any
 def test_a_worker_who_did_not_come_cannot_be_kept(desk: Desk, spb_foreman: Any) -> None:
     order, crew = crewed(desk, foreman=spb_foreman)
     desk.at(START)
-    text = page(_act(logged_in(spb_foreman), order, crew[0], "keep"))
-    assert "Only a worker checked in on this order can be kept" in text
+    card = card_of(page(_act(logged_in(spb_foreman), order, crew[0], "keep")), crew[0])
+    assert "Only a worker checked in on this order can be kept" in card
     assert desk.offer(order, crew[0]).kept is False
     assert desk.offer(order, crew[0]).attendance is None

@@ -1,97 +1,18 @@
-"""Server-rendered pages: the recruiter's intake form, the published rating rules, the board."""
+"""Server-rendered pages: the published rating rules (the recruiter's intake form:
+test_intake.py; the board: test_board.py)."""
 
-from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.test import Client as Browser
 
-from core import clock
-from dispatch.models import Order
-from dispatch.services import order_place
-from dispatch.services.lifecycle import order_cancel
-from workers.models import Worker
-
 pytestmark = pytest.mark.django_db
-
-KUPCHINO = (59.83, 30.38)
-
-
-def intake_form(**changes: Any) -> dict[str, Any]:
-    return {
-        "name": "Ivan Petrov",
-        "phone": "8 912 345-67-89",
-        "skills": ["loading", "snow_clearing"],
-        "home_area": "Kupchino, Saint Petersburg",
-        "language": "ru",
-        "notes": "Strong, has worked in warehouses.",
-        **changes,
-    }
 
 
 def logged_in(user: Any) -> Browser:
     browser = Browser()
     browser.force_login(user)
     return browser
-
-
-class TestIntake:
-    def test_the_form_needs_a_login(self, client: Browser) -> None:
-        response = client.get("/recruit/")
-        assert response.status_code == 302
-        assert response["Location"].startswith("/accounts/login/")
-        response = client.post("/recruit/", intake_form())
-        assert response.status_code == 302
-        assert not Worker.objects.exists()
-
-    @pytest.mark.parametrize("recruiter", ["spb_user", "hq_user"])
-    def test_a_recruiter_adds_an_applicant(self, recruiter: str, request: Any) -> None:
-        browser = logged_in(request.getfixturevalue(recruiter))
-        assert browser.get("/recruit/").status_code == 200
-
-        response = browser.post("/recruit/", intake_form(), follow=True)
-
-        assert response.status_code == 200
-        worker = Worker.objects.get()
-        assert "added as an applicant" in response.content.decode()
-        assert worker.name in response.content.decode()
-        assert str(worker.phone) == "+79123456789"
-        assert worker.status == Worker.Status.APPLICANT
-        assert worker.vetted_at is None
-        assert set(worker.skills) == {"loading", "snow_clearing"}
-        assert worker.home_area == "Kupchino, Saint Petersburg"
-        assert (worker.lat, worker.lng) == pytest.approx(KUPCHINO, abs=0.01)
-
-    def test_coordinates_from_the_phone_win_over_the_area(self, spb_user: Any) -> None:
-        browser = logged_in(spb_user)
-        browser.post("/recruit/", intake_form(lat="59.95", lng="30.25"))
-        worker = Worker.objects.get()
-        assert (worker.lat, worker.lng) == (59.95, 30.25)
-
-    def test_a_bad_phone_re_renders_the_form_and_creates_nothing(self, spb_user: Any) -> None:
-        browser = logged_in(spb_user)
-        response = browser.post("/recruit/", intake_form(phone="12345"))
-        assert response.status_code == 200
-        page = response.content.decode()
-        assert 'class="errorlist' in page
-        assert "phone number" in page.lower()
-        assert 'value="Ivan Petrov"' in page  # what was typed is kept
-        assert not Worker.objects.exists()
-
-    def test_a_number_already_in_the_pool_is_a_form_error(self, spb_user: Any) -> None:
-        Worker.objects.create(name="Already here", phone="+79123456789")
-        browser = logged_in(spb_user)
-        response = browser.post("/recruit/", intake_form(phone="+7 912 345 67 89"))
-        assert response.status_code == 200
-        assert 'class="errorlist' in response.content.decode()
-        assert list(Worker.objects.values_list("name", flat=True)) == ["Already here"]
-
-    def test_a_foreman_may_not_recruit(self, spb_foreman: Any) -> None:
-        browser = logged_in(spb_foreman)
-        assert browser.get("/recruit/").status_code == 403
-        assert browser.post("/recruit/", intake_form()).status_code == 403
-        assert not Worker.objects.exists()
 
 
 class TestRatingRules:
@@ -114,51 +35,3 @@ class TestRatingRules:
 
     def test_the_rules_page_needs_a_login(self, client: Browser) -> None:
         assert client.get("/ratings/rules/").status_code == 302
-
-
-class TestHome:
-    @pytest.fixture
-    def boards(self, spb: Any, nsk: Any, spb_foreman: Any) -> dict[str, Order]:
-        from clients.services import client_create, site_create
-
-        start = clock.now() + timedelta(days=2)
-
-        def order(franchise: Any, name: str, lat: float, lng: float, **extra: Any) -> Order:
-            client = client_create(name=name, franchise=franchise, phone="")
-            site = site_create(client=client, address=f"{name} site", lat=lat, lng=lng)
-            return order_place(client=client, site=site, work_type="loading", headcount=2,
-                               start=start, hours=Decimal(6), **extra)
-
-        orders = {
-            "spb": order(spb, "Lenta", 59.9, 30.3),
-            "spb_foreman": order(spb, "Okey", 59.95, 30.35, foreman=spb_foreman),
-            "spb_cancelled": order(spb, "Karusel", 59.91, 30.31),
-            "nsk": order(nsk, "Holiday", 55.03, 82.92),
-        }
-        order_cancel(order=orders["spb_cancelled"])
-        return orders
-
-    @staticmethod
-    def listed(user: Any, orders: dict[str, Order]) -> set[str]:
-        page = logged_in(user).get("/board/").content.decode()
-        return {key for key, order in orders.items() if f">{order.code}</a></td>" in page}
-
-    def test_each_caller_sees_open_orders_of_their_own_scope(
-        self, boards: dict[str, Order], spb_user: Any, nsk_user: Any, hq_user: Any,
-        spb_foreman: Any,
-    ) -> None:
-        assert self.listed(spb_user, boards) == {"spb", "spb_foreman"}
-        assert self.listed(nsk_user, boards) == {"nsk"}
-        assert self.listed(hq_user, boards) == {"spb", "spb_foreman", "nsk"}
-
-    def test_a_foreman_works_from_the_crew_page_not_the_board(
-        self, boards: dict[str, Order], spb_foreman: Any
-    ) -> None:
-        browser = logged_in(spb_foreman)
-        assert browser.get("/").url == "/crew/"
-        assert browser.get("/board/").status_code == 403
-
-    def test_the_board_needs_a_login(self, client: Browser) -> None:
-        response = client.get("/board/")
-        assert response.status_code == 302
-        assert response["Location"].startswith("/accounts/login/")

@@ -31,3 +31,23 @@
     setInterval(tick, 1000);
   });
 })();
+
+// The worker pool's pages. A button marked data-locate="ID" fills its form's lat and lng from
+// the phone's position (at the mobile office the recruiter often stands where the applicant
+// lives) and says so in the element ID, in the words its data-located / data-failed carry.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-locate]") : null;
+    if (!button || !button.form) { return; }
+    var out = document.getElementById(button.getAttribute("data-locate"));
+    var say = function (text) { if (out) { out.textContent = text; } };
+    if (!navigator.geolocation) { say(button.getAttribute("data-failed")); return; }
+    navigator.geolocation.getCurrentPosition(function (position) {
+      var lat = position.coords.latitude.toFixed(6), lng = position.coords.longitude.toFixed(6);
+      button.form.elements.lat.value = lat;
+      button.form.elements.lng.value = lng;
+      say(button.getAttribute("data-located") + " " + lat + ", " + lng);
+    }, function () { say(button.getAttribute("data-failed")); });
+  });
+})();

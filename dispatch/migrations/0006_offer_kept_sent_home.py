@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dispatch', '0004_offer_booked_by_order'),
+        ('dispatch', '0005_offer_channel'),
     ]
 
     operations = [
