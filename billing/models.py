@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, WorkType
 from dispatch.models import Order
@@ -73,8 +74,8 @@ class InvoiceLine(models.Model):
     foreman_scope = None
 
     class Basis(models.TextChoices):
-        HEADCOUNT = "headcount", "One of the workers ordered"
-        KEPT = "kept", "Kept beyond the headcount at the client's request"
+        HEADCOUNT = "headcount", _("One of the workers ordered")
+        KEPT = "kept", _("Kept beyond the headcount at the client's request")
 
     franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="invoice_lines")
@@ -121,9 +122,9 @@ class PayLine(models.Model):
     foreman_scope = None
 
     class Kind(models.TextChoices):
-        HOURS = "hours", "Hours worked"
-        SHOW_UP_FEE = "show_up_fee", "Show-up fee (sent home beyond the headcount)"
-        STANDBY_FEE = "standby_fee", "Standby fee (ready, never called)"
+        HOURS = "hours", _("Hours worked")
+        SHOW_UP_FEE = "show_up_fee", _("Show-up fee (sent home beyond the headcount)")
+        STANDBY_FEE = "standby_fee", _("Standby fee (ready, never called)")
 
     franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="+")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="pay_lines")

@@ -24,6 +24,7 @@ from billing.selectors import (
     benchmark_rows,
     client_invoice_lines,
     client_invoices,
+    month_money,
     month_to_date,
     statements_with_payments,
 )
@@ -169,6 +170,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "net": sum((invoice.net for invoice in invoices), Decimal(0)),
         },
         "exports": _exports(franchise, period),
+        "month_money": month_money(franchise=franchise, period=period),
+        "currency": franchise.currency,
         "credits": credits_of(Credit.objects.filter(franchise=franchise, period=period)),
         "benchmark": _benchmark(franchise, period),
         "self_path": request.get_full_path(),

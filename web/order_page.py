@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from billing.selectors import order_lines
+from billing.selectors import order_books, order_lines
 from core import clock
 from dispatch.models import Offer, Order, Step
 from dispatch.selectors import (
@@ -155,6 +155,7 @@ def _summary(order: Order) -> dict[str, Any]:
         "actions": actions,
         "has_crew_page": order.status not in (Order.Status.DRAFT, Order.Status.CANCELLED),
         "lines": order_lines(order) if completed else None,
+        "order_books": order_books(order=order),
         "completed_at": local_time(order.completed_at, zone) if order.completed_at else None,
     }
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.template.loader import render_to_string
+from django.test import Client as Browser
 from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
@@ -159,3 +160,20 @@ def test_the_benchmark_carries_the_over_booking_cost_and_the_margin_per_order(
     assert (row["overbooking_cost"], row["margin_per_order"]) == ("1300.00", "6700.00")
     assert row["revenue"] == "16000.00"
     assert row["royalty"] == "2400.00"  # 15 % of turnover, not of the margin
+
+
+@pytest.mark.django_db
+def test_the_order_page_and_the_dashboard_show_the_margin(
+    books: Books, office: Franchise, hq_user: Any
+) -> None:
+    order, booked, _ = _ten_with_standby(books, office)
+    _arrive(books, order, booked, kept={booked[11].pk})
+    _complete(books, order)
+    browser = Browser()
+    browser.force_login(hq_user)
+    page = browser.get(f"/orders/{order.pk}/").content.decode()
+    assert 'id="order-margin" data-amount="8000.00"' in page
+    assert "Kept beyond the headcount at the client&#x27;s request" in page
+
+    dashboard = browser.get(f"/dashboard/?franchise={office.pk}&period=2026-11")
+    assert 'id="month-money" data-margin="8000.00"' in dashboard.content.decode()
