@@ -389,6 +389,41 @@ class TestTheChecker:
             ("%(total)s order", "needs 3 plural forms"),
         }
 
+    @given(st.lists(st.tuples(st.text(min_size=1, max_size=40), st.text(max_size=40),
+                              st.sampled_from([None, "interview", "status"]),
+                              st.integers(min_value=1, max_value=5)),
+                    min_size=1, max_size=6, unique_by=lambda t: (t[2], t[0])))
+    def test_whatever_the_text_it_reads_back_what_was_written(
+            self, written: list[tuple[str, str, str | None, int]]) -> None:
+        """Quotes, backslashes, tabs and newlines escaped, strings cut over several lines at
+        any point: the parser gives back each entry's context, msgid and msgstr."""
+
+        def literal(text: str, pieces: int) -> str:
+            escaped = (text.replace("\\", "\\\\").replace('"', '\\"')
+                       .replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r"))
+            cut = max(1, len(escaped) // pieces)
+            parts = [escaped[i:i + cut] for i in range(0, len(escaped), cut)] or [""]
+            # a cut must not split an escape: keep a trailing backslash with what follows
+            joined: list[str] = []
+            for part in parts:
+                if joined and (len(joined[-1]) - len(joined[-1].rstrip("\\"))) % 2:
+                    joined[-1] += part
+                else:
+                    joined.append(part)
+            if len(joined) == 1:
+                return f'"{joined[0]}"'
+            return '""\n' + "\n".join(f'"{part}"' for part in joined)
+
+        blocks = ['msgid ""\nmsgstr "Plural-Forms: nplurals=3; plural=0;\\n"']
+        for msgid, msgstr, context, pieces in written:
+            head = f"msgctxt {literal(context, 1)}\n" if context else ""
+            blocks.append(f"#, python-format\n{head}msgid {literal(msgid, pieces)}\n"
+                          f"msgstr {literal(msgstr, pieces)}")
+        catalogue = parse("\n\n".join(blocks) + "\n")
+        assert [(e.msgctxt, e.msgid, e.msgstr) for e in catalogue.entries] == [
+            (context, msgid, msgstr) for msgid, msgstr, context, _ in written]
+        assert all("python-format" in e.flags for e in catalogue.entries)
+
     def test_a_stale_compiled_catalogue_is_caught(self, tmp_path: Path,
                                                   catalogue: Catalogue) -> None:
         assert compiled_mismatches(catalogue, tmp_path / "missing.mo") == [
