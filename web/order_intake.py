@@ -28,6 +28,7 @@ from django.forms.fields import BaseTemporalField
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import formats
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -300,6 +301,27 @@ def _quote(form: OrderIntakeForm, serving: Serving) -> tuple[Quote | None, str]:
     return quote, ""
 
 
+def quote_lines(quote: Quote) -> list[str]:
+    """How the rate card arrived at the price, step by step, in the page's language."""
+    lines = []
+    for kind, figures in quote.parts:
+        shown = {name: formats.localize(value) for name, value in figures.items()}
+        if kind == "base":
+            lines.append(_("base %(bill)s/h bill, %(pay)s/h pay") % shown)
+        elif kind == "conditions":
+            label = str(CONDITION_LABELS.get(figures["conditions"], figures["conditions"]))
+            lines.append(_("%(conditions)s x%(factor)s") % {**shown, "conditions": label.lower()})
+        elif kind == "night":
+            lines.append(_("night x%(factor)s") % shown)
+        elif kind == "weekend":
+            lines.append(_("weekend x%(factor)s") % shown)
+        elif kind == "crew":
+            lines.append(_("crew of %(minimum)s+ x%(factor)s") % shown)
+        elif kind == "minimum_hours":
+            lines.append(_("minimum %(hours)s h billed") % shown)
+    return lines
+
+
 def _read(request: HttpRequest) -> OrderIntakeForm:
     """The form as typed so far (the fragments are asked with everything in it)."""
     form = OrderIntakeForm(request.GET, user=request.user)
@@ -349,7 +371,8 @@ def _quote_panel(form: OrderIntakeForm) -> dict[str, Any]:
         place, _error = _point(form)
         serving = _serving(form, place.point if place else None)
     quote, error = _quote(form, serving)
-    return {"quote": quote, "quote_error": error, "serving": serving}
+    return {"quote": quote, "quote_lines": quote_lines(quote) if quote else [],
+            "quote_error": error, "serving": serving}
 
 
 @roles_required(HQ, FRANCHISE)

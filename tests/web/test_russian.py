@@ -143,6 +143,22 @@ class TestRussianPages:
             for text in texts:
                 assert text in words, (url, text)
 
+    def test_the_price_and_how_it_was_reached_read_in_russian(
+            self, scene: dict[str, Any]) -> None:
+        """The intake's live fragments speak the page's language too: the rate card's steps
+        are written from the quote's data, not from its English words."""
+        terms = {"work_type": "loading", "headcount": "3", "start": "2030-03-11T09:00",
+                 "hours": "6", "conditions": "outdoor"}
+        browser = as_user(scene["people"]["franchise"], "ru")
+        words = text_of(browser.get("/orders/new/quote/", terms).content.decode())
+        for text in ("ставка для клиента за человеко-час", "итого за 3 × 6 ч",
+                     "база: клиенту 220,00/ч, работнику 100,00/ч", "на улице ×1,20"):
+            assert text in words, text
+        browser = as_user(scene["people"]["franchise"], "en")
+        words = text_of(browser.get("/orders/new/quote/", terms).content.decode())
+        assert "base 220.00/h bill, 100.00/h pay" in words
+        assert "outdoor x1.20" in words
+
     def test_the_users_language_wins_over_the_browsers(self, scene: dict[str, Any]) -> None:
         page = read(as_user(scene["people"]["hq"], "ru"), "/board/",
                     HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
