@@ -55,7 +55,7 @@ from franchises.scoping import scope_queryset
 from workers.selectors import suitable_workers_in_reach
 
 from .access import FRANCHISE, HQ, roles_required
-from .forms import HoursField
+from .forms import HoursField, address_errors
 from .local_time import local_time
 
 
@@ -269,7 +269,7 @@ def _point(form: OrderIntakeForm) -> tuple[Place | None, str]:
     try:
         return address_place(address=address), ""
     except ValidationError as exc:
-        return None, " ".join(exc.messages)
+        return None, " ".join(address_errors(exc))
 
 
 def _reach(place: Place | None, work_type: str | None) -> list[tuple[float, int]]:

@@ -202,6 +202,23 @@ class TestRussianPages:
             response.content.decode())
 
 
+    def test_an_address_that_cannot_be_placed_is_said_in_russian_next_to_the_field(
+            self, scene: dict[str, Any]) -> None:
+        browser = as_user(scene["people"]["recruiter"], "ru")
+        response = browser.post("/recruit/", {
+            "name": "Иван Петров", "phone": "8 912 345-67-89", "skills": ["loading"],
+            "home_area": "Nowhere street 999, Atlantis", "language": "ru"})
+        assert response.status_code == 200
+        field = response.content.decode().split('name="home_area"', 1)[1].split("</div>", 1)[0]
+        assert "Этот адрес не найден." in field
+        assert "Сохранить без точки проживания" in field
+        browser = as_user(scene["people"]["franchise"], "ru")
+        place = text_of(browser.get("/orders/new/place/",
+                                    {"address": "Nowhere street 999, Atlantis"}).content.decode())
+        assert "Этот адрес не найден." in place
+        assert "lat" not in place
+
+
 class TestEnglishStays:
     def test_a_user_whose_language_is_english_reads_english(
             self, scene: dict[str, Any]) -> None:
