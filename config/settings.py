@@ -6,6 +6,7 @@ Production sets DATABASE_URL (PostgreSQL) and REDIS_URL (Celery broker and resul
 """
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phonenumber_field",
@@ -62,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, so that it sees a login refused for a lock-out and answers with the login page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -71,6 +75,11 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 # Logging out returns to the console's own login page, not the admin's.
 LOGOUT_REDIRECT_URL = LOGIN_URL
+# django-axes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 TEMPLATES = [
     {
@@ -155,15 +164,40 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # The twilio client logs every request's headers at INFO.
         "twilio.http_client": {"level": "WARNING"},
+        # django-axes logs every failed login at INFO besides its WARNING for the failure.
+        "axes": {"level": "WARNING"},
     },
 }
+
+# --- Logins --------------------------------------------------------------------------------
+
+# Failed logins (the login page, the admin's, the API's token exchange) are counted by
+# django-axes per username and per address, separately: after LOGIN_FAILURE_LIMIT failures
+# for either, every attempt for it is refused, the right password included, until
+# LOGIN_COOLOFF_MINUTES have passed since the last one. A success clears the count.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_COOLOFF_MINUTES = env.float("LOGIN_COOLOFF_MINUTES", default=15.0)
+# Proxies in front of the app that append to X-Forwarded-For (nginx: 1); 0 reads the socket.
+LOGIN_TRUSTED_PROXY_COUNT = env.int("LOGIN_TRUSTED_PROXY_COUNT", default=0)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "franchises.auth.client_ip"
+AXES_LOCKOUT_CALLABLE = "franchises.auth.lockout_response"
+# One line per failure and lock-out is enough; the access log table keeps the rest.
+AXES_VERBOSE = False
+# API tokens are refused this many hours after they were issued; the next exchange of
+# username and password issues a fresh one. POST /api/v1/auth/logout/ revokes one at once.
+API_TOKEN_TTL_HOURS = env.float("API_TOKEN_TTL_HOURS", default=12.0)
 
 # --- API -------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes anonymous requests 401, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "franchises.auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -15,7 +15,7 @@ from billing.api import (
 from clients.api import ClientViewSet, SiteViewSet
 from dispatch import channels
 from dispatch.api import AppealViewSet, LeadViewSet, OrderViewSet
-from franchises.api import FranchiseViewSet, TokenObtainView
+from franchises.api import FranchiseViewSet, TokenObtainView, TokenRevokeView
 from messaging.api import MessageViewSet
 from workers.api import WorkerViewSet
 
@@ -37,6 +37,7 @@ router.register("royalty-statements", RoyaltyStatementViewSet, basename="royalty
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", TokenObtainView.as_view(), name="api-token"),
+    path("api/v1/auth/logout/", TokenRevokeView.as_view(), name="api-logout"),
     path("api/v1/quotes/", QuoteView.as_view(), name="quote"),
     path("api/v1/reports/benchmark/", BenchmarkView.as_view(), name="benchmark"),
     path("api/v1/", include(router.urls)),
