@@ -188,6 +188,13 @@ AXES_CLIENT_IP_CALLABLE = "franchises.auth.client_ip"
 AXES_LOCKOUT_CALLABLE = "franchises.auth.lockout_response"
 # One line per failure and lock-out is enough; the access log table keeps the rest.
 AXES_VERBOSE = False
+# Mail, for password resets only: without EMAIL_HOST the reset pages do not exist (404).
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crewdispatch@localhost")
 # API tokens are refused this many hours after they were issued; the next exchange of
 # username and password issues a fresh one. POST /api/v1/auth/logout/ revokes one at once.
 API_TOKEN_TTL_HOURS = env.float("API_TOKEN_TTL_HOURS", default=12.0)

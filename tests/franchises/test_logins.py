@@ -175,3 +175,47 @@ class TestTokenLifetime:
 
     def test_logout_needs_a_login(self, db: Any) -> None:
         assert _api().post(LOGOUT_URL).status_code == 401
+
+
+@pytest.mark.django_db
+class TestPasswordReset:
+    RESET_PAGES = [
+        "/accounts/password_reset/",
+        "/accounts/password_reset/done/",
+        "/accounts/reset/MQ/set-password/",
+        "/accounts/reset/done/",
+    ]
+
+    @pytest.mark.parametrize("url", RESET_PAGES)
+    def test_without_a_mail_server_the_reset_pages_do_not_exist(
+        self, settings: Any, url: str
+    ) -> None:
+        settings.EMAIL_HOST = ""
+        assert BrowserClient().get(url).status_code == 404
+
+    def test_without_a_mail_server_a_reset_request_sends_nothing(
+        self, settings: Any, spb_user: Any, mailoutbox: Any
+    ) -> None:
+        settings.EMAIL_HOST = ""
+        spb_user.email = "spb@example.com"
+        spb_user.save()
+        posted = BrowserClient().post("/accounts/password_reset/", {"email": "spb@example.com"})
+        assert posted.status_code == 404
+        assert mailoutbox == []
+
+    def test_with_a_mail_server_a_reset_link_is_mailed(
+        self, settings: Any, spb_user: Any, mailoutbox: Any
+    ) -> None:
+        settings.EMAIL_HOST = "smtp.example.com"
+        spb_user.email = "spb@example.com"
+        spb_user.save()
+        browser = BrowserClient()
+        assert browser.get("/accounts/password_reset/").status_code == 200
+        posted = browser.post("/accounts/password_reset/", {"email": "spb@example.com"})
+        assert posted.status_code == 302
+        assert len(mailoutbox) == 1
+        assert "/accounts/reset/" in mailoutbox[0].body
+
+    def test_the_login_page_is_there_either_way(self, settings: Any) -> None:
+        settings.EMAIL_HOST = ""
+        assert BrowserClient().get("/accounts/login/").status_code == 200
