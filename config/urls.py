@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import urls as auth_urls
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from billing.api import (
@@ -69,7 +69,8 @@ urlpatterns = [
     path("api/v1/reports/benchmark/", BenchmarkView.as_view(), name="benchmark"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Swagger UI's start-up script is served as a file of its own (`?script`), not inline.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("", include("messaging.urls")),
     path("webhooks/twilio/voice/", channels.voice_callback, name="twilio-voice"),
     path("o/<str:token>", channels.offer_page, name="offer-page"),
