@@ -285,6 +285,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI would otherwise fetch a validation badge from validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Error answers (400/401/403/404/429) documented per operation, with their shapes.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.document_errors",
+    ],
 }
 
 # --- Celery ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, parsers, permissions, serializers, status, views, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -187,10 +187,18 @@ class TokenObtainView(ObtainAuthToken):
 
     # DRF's view names the plain JSON parser, which a deeply nested body turns into a 500.
     parser_classes = (SafeJSONParser, parsers.FormParser, parsers.MultiPartParser)
+    # The username and password are the credentials: no token or session is read.
+    authentication_classes = ()
 
     @extend_schema(
         request=AuthTokenSerializer,
-        responses={200: TokenSerializer},
+        responses={
+            200: TokenSerializer,
+            429: OpenApiResponse(
+                description="Locked out after too many failed logins; Retry-After says for "
+                "how long."
+            ),
+        },
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
