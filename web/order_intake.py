@@ -22,7 +22,7 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms.fields import BaseTemporalField
 from django.http import HttpRequest, HttpResponse
@@ -43,7 +43,7 @@ from clients.selectors import (
     clients_matching,
     serving_franchise,
 )
-from clients.services import client_create, lead_create, site_create
+from clients.services import client_create, lead_create, may_post_leads, site_create
 from core import clock
 from core.geo import GeoPoint
 from dispatch.models import Order
@@ -464,6 +464,9 @@ def _hand_on_as_lead(request: HttpRequest, form: OrderIntakeForm) -> Lead | None
     except ValidationError as exc:
         _map_errors(form, exc)
         return None
+    except PermissionDenied as exc:
+        form.add_error(None, str(exc))
+        return None
 
 
 def _lead_message(lead: Lead) -> str:
@@ -481,8 +484,13 @@ def intake_order(request: HttpRequest) -> HttpResponse:
     """The operator's order form: find or create the client, place the order and call out,
     or hand the request on as a lead."""
     form = OrderIntakeForm(request.POST or None, user=request.user)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        if request.POST.get("action") == "lead":
+        if request.POST.get("action") == "lead" and not may_post_leads(request.user):
+            form.add_error(None, _("Only HQ and the official offices hand requests to the "
+                                   "network as leads; place the order yourself."))
+            status = 403
+        elif request.POST.get("action") == "lead":
             lead = _hand_on_as_lead(request, form)
             if lead is not None:
                 messages.success(request, _lead_message(lead))
@@ -497,7 +505,8 @@ def intake_order(request: HttpRequest) -> HttpResponse:
                     "code": order.code, "client": order.client.name, "start": start,
                     "sent": order.count_invited})
                 return redirect(order_url(order))
-    context: dict[str, Any] = {"form": form, "include": INCLUDE}
+    context: dict[str, Any] = {"form": form, "include": INCLUDE,
+                               "may_post_leads": may_post_leads(request.user)}
     if form.is_bound:
         # What was typed stays, and so do the panels it filled.
         context.update(_client_panel(form))
@@ -508,4 +517,4 @@ def intake_order(request: HttpRequest) -> HttpResponse:
                    if not request.user.is_hq else Serving(None, ""))
         context.update({"matches": [], "sites": [], "serving": serving,
                         "needs_franchise": request.user.is_hq, "searched": False})
-    return render(request, "web/intake_order.html", context)
+    return render(request, "web/intake_order.html", context, status=status)
