@@ -292,6 +292,8 @@ DISPATCH = {
     # Confirmed workers silent after both reminders this long before start get a standby
     # worker called in beside them.
     "SILENCE_CHECK_MINUTES": 60.0,
+    # Attendance refuses hours beyond the shift's length plus this much overtime.
+    "MAX_OVERTIME_HOURS": env.float("MAX_OVERTIME_HOURS", default=4.0),
     "NO_SHOW_GRACE_MINUTES": env.float("NO_SHOW_GRACE_MINUTES", default=30.0),
 }
 

@@ -142,9 +142,12 @@ class AttendanceEntrySerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=[Offer.Attendance.PRESENT, Offer.Attendance.LATE, Offer.Attendance.NO_SHOW]
     )
+    # More places than payroll keeps, so 7.3 reaches the rule that says "quarter hours".
     hours = serializers.DecimalField(
-        max_digits=4, decimal_places=1, min_value=0, max_value=36, required=False,
+        max_digits=8, decimal_places=4, min_value=0, max_value=36, required=False,
         allow_null=True,
+        help_text="Hours worked, to the quarter hour (7.25 is 7 h 15 min); at most the shift's "
+                  "length plus the overtime setting (default 4 h). Ignored for no_show.",
     )
     kept = serializers.BooleanField(
         required=False,
