@@ -159,6 +159,15 @@ class InterviewReadSerializer(serializers.ModelSerializer):
         return recruiter.franchise.name if self._own(interview) else ANOTHER_OFFICE
 
 
+class InterviewPageSerializer(serializers.Serializer):
+    """One page of a worker's interviews, paginated like every list."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = InterviewReadSerializer(many=True)
+
+
 class WorkerHistorySerializer(serializers.Serializer):
     shifts = serializers.IntegerField()
     hours = serializers.DecimalField(max_digits=10, decimal_places=1)
@@ -186,7 +195,7 @@ class WorkerViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
             raise NotFound("No record is kept of workers' shifts.")
         return Response(history(self.get_object(), user=request.user))
 
-    @extend_schema(responses=InterviewReadSerializer(many=True))
+    @extend_schema(responses=InterviewPageSerializer)
     @action(detail=True, methods=["get"])
     def interviews(self, request: Request, pk: str | None = None) -> Response:
         """The worker's interviews, newest first (paginated). Who held one is shown to HQ and to
