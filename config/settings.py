@@ -259,6 +259,9 @@ DEFAULT_BILL_RATE = Decimal(env.str("DEFAULT_BILL_RATE", default="220.00"))
 DEFAULT_PAY_RATE = Decimal(env.str("DEFAULT_PAY_RATE", default="100.00"))
 # A lead not accepted within this many minutes goes to the next candidate franchise.
 LEAD_SLA_MINUTES = env.int("LEAD_SLA_MINUTES", default=15)
+# How long an Idempotency-Key (and a console form's key) is remembered: a retry within this
+# many hours gets the first answer; after it the key may be used afresh.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 
 # The call-out: waves of offers, widening radius, batch assignment, reminders.
 DISPATCH = {

@@ -19,9 +19,11 @@ from clients.routing import lead_hand_on, lead_reject
 from core.api import START_HELP, WallClockDateTimeField
 from core.filters import ScopedFilterSet
 from franchises.api import (
+    IDEMPOTENCY_KEY_PARAMETER,
     OwnFranchiseField,
     ScopedRelatedField,
     ScopedViewSetMixin,
+    idempotent_response,
 )
 from franchises.models import Franchise, User
 
@@ -223,6 +225,14 @@ class OrderViewSet(OrderOnSiteMixin, ScopedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = OrderFilter
     ordering_fields = ["start", "created_at", "id"]
     queryset = Order.objects.all()
+
+    @extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Place an order. With an `Idempotency-Key`, a retry (a call centre's double click, a
+        lost answer) answers as the first request did and places nothing more."""
+        place = super().create
+        return idempotent_response(request, scope="orders",
+                                   perform=lambda: place(request, *args, **kwargs))
 
     def get_queryset(self) -> Any:
         return (
