@@ -354,6 +354,9 @@ DEFAULT_BILL_RATE = Decimal(env.str("DEFAULT_BILL_RATE", default="220.00"))
 DEFAULT_PAY_RATE = Decimal(env.str("DEFAULT_PAY_RATE", default="100.00"))
 # A lead not accepted within this many minutes goes to the next candidate franchise.
 LEAD_SLA_MINUTES = env.int("LEAD_SLA_MINUTES", default=15)
+# How long an Idempotency-Key (and a console form's key) is remembered: a retry within this
+# many hours gets the first answer; after it the key may be used afresh.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 
 # The call-out: waves of offers, widening radius, batch assignment, reminders.
 DISPATCH = {
@@ -387,6 +390,8 @@ DISPATCH = {
     # Confirmed workers silent after both reminders this long before start get a standby
     # worker called in beside them.
     "SILENCE_CHECK_MINUTES": 60.0,
+    # Attendance refuses hours beyond the shift's length plus this much overtime.
+    "MAX_OVERTIME_HOURS": env.float("MAX_OVERTIME_HOURS", default=4.0),
     "NO_SHOW_GRACE_MINUTES": env.float("NO_SHOW_GRACE_MINUTES", default=30.0),
 }
 

@@ -192,7 +192,8 @@ class Offer(models.Model):
         max_length=10, choices=Attendance.choices, null=True, blank=True
     )
     checked_in_at = models.DateTimeField(null=True, blank=True)
-    hours_worked = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    # To the quarter hour (7.25 is 7 h 15 min), as payroll counts them.
+    hours_worked = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     # A worker beyond the headcount the client asked to keep: billed and paid the hours. An
     # extra not kept goes home with the franchise's show-up fee (dispatch/surplus.py).
     kept = models.BooleanField(default=False)

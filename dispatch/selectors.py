@@ -433,36 +433,78 @@ def observed_show_rates(*, franchise_id: int, now: datetime, prior_rate: float) 
     )
 
 
-def worker_history(worker: Worker, *, events: int = 100) -> dict:
+ANOTHER_OFFICE = "another office"
+
+
+def worker_worked_for(worker_id: int, franchise_id: int) -> bool:
+    """Whether the worker has worked the franchise's orders: accepted an offer of one of them
+    (whatever came of it after). Such an office may keep notes on them and interview them
+    (`workers.access`). One query."""
+    return Offer.objects.filter(
+        worker_id=worker_id, order__franchise_id=franchise_id,
+        response=Offer.Response.ACCEPTED,
+    ).exists()
+
+
+def worker_history(worker: Worker, *, events: int = 100, user: Any = None) -> dict:
     """A worker's record as operators see it: shifts and hours worked, no-shows, offer
     counters, and the latest rating events (most recent first). The worker pool's API shows it
-    through `core.hooks.worker_history`: offers and rating events live above the pool."""
+    through `core.hooks.worker_history`: offers and rating events live above the pool.
+
+    An event on an order outside `user`'s scope (another franchise's) keeps its date, kind,
+    score and the hours worked, and loses the order's id and code and the note (notes name
+    the order): its `office` reads "another office". Three queries."""
     worked = Q(attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE])
     totals = Offer.objects.filter(worker=worker).aggregate(
         shifts=Count("id", filter=worked),
         hours=Sum("hours_worked", filter=worked),
         no_shows=Count("id", filter=Q(attendance=Offer.Attendance.NO_SHOW)),
     )
-    recent = RatingEvent.objects.filter(worker=worker).order_by("-id")[:events]
+    recent = list(RatingEvent.objects.filter(worker=worker).order_by("-id")[:events])
+    order_ids = {event.order_ref for event in recent if event.order_ref is not None}
+    readable: dict[int, str] = {}
+    hours: dict[int, Any] = {}
+    if order_ids:
+        from franchises.scoping import scope_queryset
+
+        # One query: each order's hours for this worker and whether the reader may see it.
+        visible = scope_queryset(Order.objects.filter(pk=OuterRef("order_id")), user)
+        for order_id, code, worked_hours, is_visible in (
+            Offer.objects.filter(worker=worker, order_id__in=order_ids)
+            .annotate(visible=Exists(visible))
+            .values_list("order_id", "order__code", "hours_worked", "visible")
+        ):
+            hours[order_id] = worked_hours
+            if is_visible:
+                readable[order_id] = code
+
+    def shown(event: RatingEvent) -> dict[str, Any]:
+        ref = event.order_ref
+        own = ref is None or ref in readable
+        worked_hours = hours.get(ref) if ref is not None else None
+        return {
+            "kind": event.kind,
+            "score": event.score,
+            "source": event.source,
+            "order": ref if own else None,
+            "order_code": readable.get(ref) if ref is not None else None,
+            "office": None if ref is None else ("own" if own else ANOTHER_OFFICE),
+            "hours": float(worked_hours) if worked_hours is not None else None,
+            "at": event.at.isoformat(),
+            "reversed": event.reversed_at is not None,
+            "note": event.note if own else "",
+        }
+
     return {
         "shifts": totals["shifts"],
         "hours": totals["hours"] or 0,
         "no_shows": totals["no_shows"],
         "offers_received": worker.offers_received,
         "offers_accepted": worker.offers_accepted,
-        "events": [
-            {
-                "kind": event.kind,
-                "score": event.score,
-                "source": event.source,
-                "order": event.order_ref,
-                "at": event.at.isoformat(),
-                "reversed": event.reversed_at is not None,
-                "note": event.note,
-            }
-            for event in recent
-        ],
+        "events": [shown(event) for event in recent],
     }
+
+
 # --- One order's page: its offers, its timeline, its messages ---------------------------------
 
 

@@ -82,6 +82,12 @@ class Worker(models.Model):
     offers_accepted = models.PositiveIntegerField(default=0)
     last_offer_at = models.DateTimeField(null=True, blank=True)
 
+    # The office that brought the person in (added them, or first interviewed an applicant who
+    # joined by SMS); null while nobody has. It keeps the profile (workers.access).
+    recruited_by = models.ForeignKey(
+        "franchises.Franchise", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="recruits",
+    )
     vetted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

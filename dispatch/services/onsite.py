@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -90,6 +91,33 @@ def _start_work(order: Order) -> None:
         order.save(update_fields=["status"])
 
 
+QUARTER_HOUR = Decimal("0.25")
+
+
+def hours_refusal(hours: Decimal, *, shift_hours: Decimal) -> str | None:
+    """Why `hours` worked cannot be recorded on a shift of `shift_hours`, or None.
+
+    Payroll counts quarter hours (7.25 is 7 h 15 min; 7.3 is no time on a clock), and a shift
+    runs over by at most the setting `DISPATCH["MAX_OVERTIME_HOURS"]`: 10 hours on a 4-hour
+    shift is a typing slip, and it would be billed and paid."""
+    if hours < 0:
+        return "Hours worked cannot be negative."
+    if hours % QUARTER_HOUR != 0:
+        return (f"Hours are counted to the quarter hour: {_plain(hours)} is not one; type 7.25 for "
+                f"7 h 15 min, 7.5 for 7 h 30 min.")
+    overtime = Decimal(str(settings.DISPATCH["MAX_OVERTIME_HOURS"]))
+    most = shift_hours + overtime
+    if hours > most:
+        return (f"{_plain(hours)} hours is more than this {_plain(shift_hours)}-hour shift plus "
+                f"{_plain(overtime)} hours of overtime allow ({_plain(most)} at most).")
+    return None
+
+
+def _plain(hours: Decimal) -> str:
+    """7.25, 7.5 and 8 as a person writes them (not 8.00 nor 1E+1)."""
+    return f"{hours.normalize():f}"
+
+
 @transaction.atomic
 def attendance_record(*, order: Order, entries: list[AttendanceEntry]) -> list[Offer]:
     """The foreman's attendance list: present, late or no-show, with hours worked.
@@ -127,11 +155,14 @@ def attendance_record(*, order: Order, entries: list[AttendanceEntry]) -> list[O
             f"marked no-show."
         ]})
     for entry in entries:
+        if entry.status != Offer.Attendance.NO_SHOW and entry.hours is not None:
+            refusal = hours_refusal(entry.hours, shift_hours=order.hours)
+            if refusal:
+                raise ValidationError({"hours": [refusal]})
+    for entry in entries:
         offer = offers[entry.worker_id]
         _set_attendance(order, offer, entry.status, now)
         hours = None if entry.status == Offer.Attendance.NO_SHOW else entry.hours
-        if hours is not None and hours > order.hours + 12:
-            raise ValidationError({"hours": [f"{hours} hours is more than this shift allows."]})
         changes = _entry_changes(entry, hours)
         if changes:
             Offer.objects.filter(pk=offer.pk).update(**changes)
