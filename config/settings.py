@@ -259,6 +259,13 @@ DEFAULT_BILL_RATE = Decimal(env.str("DEFAULT_BILL_RATE", default="220.00"))
 DEFAULT_PAY_RATE = Decimal(env.str("DEFAULT_PAY_RATE", default="100.00"))
 # A lead not accepted within this many minutes goes to the next candidate franchise.
 LEAD_SLA_MINUTES = env.int("LEAD_SLA_MINUTES", default=15)
+# Timed steps: a sweeper that claimed a step holds it this long (seconds); if it died, the
+# step is run again once the lease has run out.
+STEP_LEASE_SECONDS = env.float("STEP_LEASE_SECONDS", default=600.0)
+# A step found this long (seconds) past its moment, e.g. after the servers were down for a
+# night, is closed as missed with a log line instead of being run: reminders of a shift that
+# is over are not sent, and absent crews of old orders do not become no-shows.
+STEP_STALE_AFTER = env.float("STEP_STALE_AFTER", default=6 * 3600.0)
 
 # The call-out: waves of offers, widening radius, batch assignment, reminders.
 DISPATCH = {
