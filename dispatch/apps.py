@@ -9,7 +9,9 @@ class DispatchConfig(AppConfig):
         from core import hooks
 
         from .selectors import worker_history
+        from .services.callout import offer_not_delivered
         from .services.replies import register_handlers
 
         register_handlers()
         hooks.worker_history.fill(worker_history)
+        hooks.delivery_failures.register("offer", offer_not_delivered)
