@@ -258,7 +258,8 @@ class ClientPreference(models.Model):
 class Step(models.Model):
     """A timed step of dispatch, durable: the next wave, a batch assignment, a reminder, the
     no-show check. A periodic job runs the ones whose time has come; a row is claimed with a
-    conditional update, so a step runs once however many sweepers look at it.
+    conditional update and a lease, so a step runs once however many sweepers look at it, and
+    again after the lease if the sweeper that claimed it died.
 
     Celery countdowns are not used for this: eager tasks fire them at once, and Redis
     re-delivers tasks whose countdown outlives its visibility timeout.
@@ -282,7 +283,11 @@ class Step(models.Model):
     )
     due_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The claim holds until then; a sweeper that died mid-step leaves it for another after it.
+    lease_until = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    # Closed unrun: found far past its moment (settings.STEP_STALE_AFTER).
+    missed = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

@@ -87,7 +87,8 @@ def _insert_message(message: Message) -> bool:
 
 @transaction.atomic
 def inbound_receive(
-    *, provider_sid: str | None, sender: str, body: str, recipient: str = ""
+    *, provider_sid: str | None, sender: str, body: str, recipient: str = "",
+    raw: dict[str, str] | None = None,
 ) -> InboundResult:
     """Store an inbound SMS, act on it once, and return the reply to send (or None).
 
@@ -115,6 +116,7 @@ def inbound_receive(
         provider_sid=provider_sid or None,
         worker=worker,
         command=command.kind.value,
+        raw=raw or {},
         created_at=now,
     )
     if not _insert_message(message):

@@ -23,9 +23,10 @@ from ..models import Direction, Message, OptOut, Status
 from ..segments import estimate_cost
 from .optouts import opt_out_record
 
-# A row left in `sending` (its worker died mid-call) is retried after this long. The
-# provider may have accepted it: that rare case delivers twice rather than never.
-STUCK_SENDING_AFTER = timedelta(minutes=10)
+# A row left in `sending` (its worker died mid-call) is retried after this long
+# (settings.SMS_SENDING_LEASE_SECONDS). The provider may have accepted it: that rare case
+# delivers twice rather than never.
+STUCK_SENDING_AFTER = timedelta(seconds=settings.SMS_SENDING_LEASE_SECONDS)
 
 
 _gateways: dict[tuple[str, ...], SmsGateway] = {}
