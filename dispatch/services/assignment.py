@@ -22,7 +22,7 @@ from messaging.services import sms_queue_many
 from workers.models import Worker
 from workers.selectors import with_opt_out
 
-from .. import optimizer
+from .. import optimizer, states
 from ..models import ClientPreference, Offer, Order
 from ..selectors import busy_worker_ids
 from .notify import sms_items
@@ -255,8 +255,8 @@ def _record(
             confirmed_ids.add(offer.pk)
             new_confirmed[offer.order_id] += 1
             recipients[(offer.order_id, "confirmed")].append(_person(offer))
-    Offer.objects.filter(pk__in=confirmed_ids).update(
-        state=Offer.State.CONFIRMED, confirmed_at=now
+    states.offers_move(
+        Offer.objects.filter(pk__in=confirmed_ids), to=Offer.State.CONFIRMED, confirmed_at=now
     )
     result.confirmed = len(confirmed_ids)
 
@@ -300,13 +300,13 @@ def _record(
                       *(o for o in waiting[order.pk] if o.response is None)]:
             released_ids.append(offer.pk)
             recipients[(order.pk, "not_needed")].append(_person(offer))
-    Offer.objects.filter(pk__in=standby_ids).update(state=Offer.State.STANDBY)
-    Offer.objects.filter(pk__in=[*released_ids, *overlapping_release]).update(
-        state=Offer.State.RELEASED, released_at=now
+    states.offers_move(Offer.objects.filter(pk__in=standby_ids), to=Offer.State.STANDBY)
+    states.offers_move(
+        Offer.objects.filter(pk__in=[*released_ids, *overlapping_release]),
+        to=Offer.State.RELEASED, released_at=now,
     )
-    Order.objects.filter(pk__in=filled, status=Order.Status.CALLING).update(
-        status=Order.Status.FILLED, filled_at=now
-    )
+    # Only a calling order becomes filled (a filled one called again stays filled).
+    states.orders_move(Order.objects.filter(pk__in=filled), to=Order.Status.FILLED, filled_at=now)
     result.standby = len(standby_ids)
     result.released = len(released_ids) + len(overlapping_release)
     result.filled_orders = filled

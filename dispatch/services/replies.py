@@ -15,7 +15,7 @@ from messaging import handlers
 from messaging.grammar import CommandKind
 from workers.models import Worker
 
-from .. import texts
+from .. import states, texts
 from ..models import Offer, Order, Step
 from .notify import local_time, order_values
 from .steps import step_schedule
@@ -140,14 +140,14 @@ def offer_respond(*, offer: Offer, accept: bool, now: Any = None,
     )
     offer.refresh_from_db()
     if not accept:
-        Offer.objects.filter(pk=offer.pk).update(state=Offer.State.RELEASED, released_at=now)
+        states.offers_move(Offer.objects.filter(pk=offer.pk), to=Offer.State.RELEASED,
+                           released_at=now)
         return offer, "declined"
     if order.status == Order.Status.IN_PROGRESS:
         return offer, _urgent_accept(order, offer, now)
     if order.status != Order.Status.CALLING or offer.state != Offer.State.OFFERED:
-        Offer.objects.filter(pk=offer.pk, state=Offer.State.OFFERED).update(
-            state=Offer.State.RELEASED, released_at=now
-        )
+        states.offers_move(Offer.objects.filter(pk=offer.pk), to=Offer.State.RELEASED,
+                           released_at=now)
         return offer, "already_filled"
     step_schedule(kind=Step.Kind.ASSIGN, due_at=_batch_due(order, now), franchise=order.franchise)
     return offer, "accepted"
@@ -162,9 +162,10 @@ def acceptance_withdraw(*, offer: Offer, now: Any = None) -> bool:
     # The batch locks the order before it reads acceptances; so does this.
     Order.objects.select_for_update().filter(pk=offer.order_id).first()
     return bool(
-        Offer.objects.filter(
-            pk=offer.pk, state=Offer.State.OFFERED, response=Offer.Response.ACCEPTED
-        ).update(state=Offer.State.RELEASED, released_at=now)
+        states.offers_move(
+            Offer.objects.filter(pk=offer.pk, response=Offer.Response.ACCEPTED),
+            to=Offer.State.RELEASED, released_at=now,
+        )
     )
 
 
@@ -177,11 +178,11 @@ def _urgent_accept(order: Order, offer: Offer, now: Any) -> str:
         .count()
     )
     if crew >= order.headcount or now >= order.ends_at:
-        Offer.objects.filter(pk=offer.pk).update(state=Offer.State.RELEASED, released_at=now)
+        states.offers_move(Offer.objects.filter(pk=offer.pk), to=Offer.State.RELEASED,
+                           released_at=now)
         return "already_filled"
-    Offer.objects.filter(pk=offer.pk, state=Offer.State.OFFERED).update(
-        state=Offer.State.CONFIRMED, confirmed_at=now
-    )
+    states.offers_move(Offer.objects.filter(pk=offer.pk, state=Offer.State.OFFERED),
+                       to=Offer.State.CONFIRMED, confirmed_at=now)
     return "urgent_booked"
 
 
