@@ -171,6 +171,10 @@ class Offer(models.Model):
         LINK = "link", "Link"
         VOICE = "voice", "Call-back"
 
+    # Attendance marks that take a confirmed worker off a running order's crew: the crew is
+    # still short, and urgent offers may fill the place (dispatch/selectors.py, dispatch/sql.py).
+    OFF_CREW_MARKS = (Attendance.NO_SHOW, Attendance.EXCUSED)
+
     # Which state may follow which (dispatch/states.py writes them). Released and cancelled
     # are final: a worker let go or withdrawn is offered again only by a new offer.
     TRANSITIONS: dict[str, frozenset[str]] = {
