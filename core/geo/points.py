@@ -4,7 +4,7 @@ One idea of a point (`GeoPoint`: WGS-84 degrees, latitude first) and one sphere 
 the radius of geopy's `great_circle`, which the optimiser's contract names), so a distance
 computed in a query prefilter, in numpy and in the optimiser agree. The great-circle distance
 is written once in Python, `haversine_km_vec` (`great_circle_km` is its one-pair form), and once
-in SQL, workers.selectors.workers_near; tests/core/test_geo_sql.py holds the two equal.
+in SQL, workers.selectors.workers_near; tests/workers/test_geo_sql.py holds the two equal.
 `bounding_box` gives the indexed latitude/longitude prefilter that comes before them.
 """
 
