@@ -34,7 +34,8 @@ class Order(models.Model):
         FIXED = "fixed", _("Fixed ratio (15 for 10)")
         ADAPTIVE = "adaptive", _("Adaptive (from reliabilities)")
 
-    # Which status may follow which; anything else raises IllegalTransition.
+    # Which status may follow which (dispatch/states.py writes them); anything else raises
+    # IllegalTransition.
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.DRAFT: frozenset({Status.CALLING, Status.CANCELLED}),
         Status.CALLING: frozenset({Status.FILLED, Status.IN_PROGRESS, Status.CANCELLED}),
@@ -139,10 +140,6 @@ class Order(models.Model):
 
         return self.start + timedelta(hours=float(self.hours))
 
-    def check_transition(self, new_status: str) -> None:
-        if new_status not in self.TRANSITIONS[self.status]:
-            raise IllegalTransition(f"An order cannot go from {self.status} to {new_status}.")
-
 
 class Offer(models.Model):
     """One worker's invitation to one order, their answer, and what became of them."""
@@ -174,6 +171,22 @@ class Offer(models.Model):
         SMS = "sms", _("SMS")
         LINK = "link", _("Link")
         VOICE = "voice", _("Call-back")
+
+    # Attendance marks that take a confirmed worker off a running order's crew: the crew is
+    # still short, and urgent offers may fill the place (dispatch/selectors.py, dispatch/sql.py).
+    OFF_CREW_MARKS = (Attendance.NO_SHOW, Attendance.EXCUSED)
+
+    # Which state may follow which (dispatch/states.py writes them). Released and cancelled
+    # are final: a worker let go or withdrawn is offered again only by a new offer.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        State.OFFERED: frozenset({State.CONFIRMED, State.STANDBY, State.RELEASED,
+                                  State.CANCELLED}),
+        # A standby worker is called in (or came and worked), or withdraws.
+        State.STANDBY: frozenset({State.CONFIRMED, State.CANCELLED}),
+        State.CONFIRMED: frozenset({State.CANCELLED}),
+        State.RELEASED: frozenset(),
+        State.CANCELLED: frozenset(),
+    }
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="offers")
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="offers")

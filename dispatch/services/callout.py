@@ -15,6 +15,7 @@ from core import clock
 from ratings.services import rating_params
 from workers.models import Worker
 
+from .. import states
 from ..models import Offer, Order, Step
 from ..overbooking import adaptive_target, calibrated_show_probability, fixed_target, wave_size
 from ..selectors import (
@@ -215,10 +216,8 @@ def callout_start(*, order: Order) -> Order:
         order.booking_target = _booking_target(order, pool, now)
     else:
         order.booking_target = fixed_target(order.headcount, order.franchise.booking_ratio)
-    order.check_transition(Order.Status.CALLING)
-    order.status = Order.Status.CALLING
-    order.calling_since = now
-    order.save(update_fields=["booking_target", "status", "calling_since"])
+    states.order_move(order, to=Order.Status.CALLING, also=["booking_target"],
+                      calling_since=now)
     sent = _wave(order, now=now)
     logger.info("order %s: target %s, wave 1 to %s workers within %s km",
                 order.code, order.booking_target, sent, first_radius)
@@ -271,9 +270,7 @@ def order_refill(*, order: Order, now: Any) -> int:
     if order.start <= now or order.status not in (Order.Status.FILLED, Order.Status.CALLING):
         return 0
     if order.status == Order.Status.FILLED:
-        order.check_transition(Order.Status.CALLING)
-        order.status = Order.Status.CALLING
-        order.save(update_fields=["status"])
+        states.order_move(order, to=Order.Status.CALLING)
     radii = settings.DISPATCH["WAVE_RADII_KM"]
     if order.waves_sent >= len(radii):
         order.waves_sent = len(radii) - 1
