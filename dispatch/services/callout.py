@@ -329,9 +329,11 @@ def offer_not_delivered(message: Any) -> int:
         )
         if order is None:
             return 0
-        withdrawn = order.offers.filter(
-            worker_id=message.worker_id, response__isnull=True, state=Offer.State.OFFERED
-        ).update(state=Offer.State.CANCELLED, released_at=now)
+        withdrawn = states.offers_move(
+            order.offers.filter(worker_id=message.worker_id, response__isnull=True,
+                                state=Offer.State.OFFERED),
+            to=Offer.State.CANCELLED, released_at=now,
+        )
         still_calling = withdrawn and order.status == Order.Status.CALLING and order.start > now
         if (not still_calling or _accepted_count(order) >= order.booking_target
                 or order.offers.count() >= settings.DISPATCH["MAX_OFFERS_PER_ORDER"]):
