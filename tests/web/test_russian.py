@@ -285,6 +285,16 @@ class TestRussianFormats:
         page = text_of(read(as_user(scene["people"]["franchise"], "ru"), f"/orders/{order.pk}/"))
         assert "клиент 1250,50 · работник 100,00 RUB" in page
 
+    def test_hours_worked_read_with_the_pages_decimal_mark(self) -> None:
+        from django.utils import translation
+
+        from web.templatetags.hours import hours
+
+        with translation.override("ru"):
+            assert [hours(Decimal(v)) for v in ("7.25", "7.50", "6")] == ["7,25", "7,5", "6,0"]
+        with translation.override("en"):
+            assert [hours(Decimal(v)) for v in ("7.25", "7.50", "6")] == ["7.25", "7.5", "6.0"]
+
     def test_days_are_written_the_russian_way_in_the_franchises_zone(
             self, scene: dict[str, Any], nsk: Franchise) -> None:
         """09:00 in Saint Petersburg is 13:00 in Novosibirsk: each order reads in its own
