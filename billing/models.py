@@ -184,9 +184,9 @@ class RoyaltyStatement(models.Model):
     foreman_scope = None
 
     class Status(models.TextChoices):
-        ISSUED = "issued", "Issued"
-        PAID = "paid", "Paid"
-        OVERDUE = "overdue", "Overdue"
+        ISSUED = "issued", _("Issued")
+        PAID = "paid", _("Paid")
+        OVERDUE = "overdue", _("Overdue")
 
     franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="statements")
     period = models.CharField(max_length=7)

@@ -132,6 +132,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
 # One catalogue for the whole project: page texts and the messages services raise.
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The console's named date formats ("CONSOLE_DAY_FORMAT"...) per language, beside Django's.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

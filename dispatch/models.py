@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clients.models import Client, Lead, Site, WorkType
@@ -22,16 +23,16 @@ class Order(models.Model):
     foreman_scope = "foreman"
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        CALLING = "calling", "Calling workers"
-        FILLED = "filled", "Filled"
-        IN_PROGRESS = "in_progress", "In progress"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", _("Draft")
+        CALLING = "calling", _("Calling workers")
+        FILLED = "filled", _("Filled")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Policy(models.TextChoices):
-        FIXED = "fixed", "Fixed ratio (15 for 10)"
-        ADAPTIVE = "adaptive", "Adaptive (from reliabilities)"
+        FIXED = "fixed", _("Fixed ratio (15 for 10)")
+        ADAPTIVE = "adaptive", _("Adaptive (from reliabilities)")
 
     # Which status may follow which; anything else raises IllegalTransition.
     TRANSITIONS: dict[str, frozenset[str]] = {
@@ -150,29 +151,29 @@ class Offer(models.Model):
     foreman_scope = "order__foreman"
 
     class Response(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"
-        DECLINED = "declined", "Declined"
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
 
     class State(models.TextChoices):
-        OFFERED = "offered", "Offered"
-        CONFIRMED = "confirmed", "Confirmed"
-        STANDBY = "standby", "Standby"
-        RELEASED = "released", "Released"
-        CANCELLED = "cancelled", "Cancelled"
+        OFFERED = "offered", _("Offered")
+        CONFIRMED = "confirmed", _("Confirmed")
+        STANDBY = "standby", _("Standby")
+        RELEASED = "released", _("Released")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Attendance(models.TextChoices):
-        PRESENT = "present", "Present"
-        LATE = "late", "Late"
-        NO_SHOW = "no_show", "No-show"
+        PRESENT = "present", _("Present")
+        LATE = "late", _("Late")
+        NO_SHOW = "no_show", _("No-show")
         # A no-show reversed on appeal: neither present nor held against the worker.
-        EXCUSED = "excused", "Excused"
+        EXCUSED = "excused", _("Excused")
 
     class Channel(models.TextChoices):
         """How the worker answered: by SMS, on the one-tap page, or on the call-back line."""
 
-        SMS = "sms", "SMS"
-        LINK = "link", "Link"
-        VOICE = "voice", "Call-back"
+        SMS = "sms", _("SMS")
+        LINK = "link", _("Link")
+        VOICE = "voice", _("Call-back")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="offers")
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="offers")
@@ -236,8 +237,8 @@ class ClientPreference(models.Model):
     foreman_scope = None
 
     class Kind(models.TextChoices):
-        FAVOURITE = "favourite", "Favourite"
-        BLOCKED = "blocked", "Blocked"
+        FAVOURITE = "favourite", _("Favourite")
+        BLOCKED = "blocked", _("Blocked")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="preferences")
     worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="+")
@@ -263,12 +264,12 @@ class Step(models.Model):
     """
 
     class Kind(models.TextChoices):
-        WAVE = "wave", "Next call-out wave"
-        ASSIGN = "assign", "Batch assignment"
-        REMINDER_EVENING = "reminder_evening", "Evening-before reminder"
-        REMINDER_FINAL = "reminder_final", "Two-hours-before reminder"
-        SILENCE_CHECK = "silence_check", "Replace the silent from standby"
-        NO_SHOW_CHECK = "no_show_check", "No-show check"
+        WAVE = "wave", _("Next call-out wave")
+        ASSIGN = "assign", _("Batch assignment")
+        REMINDER_EVENING = "reminder_evening", _("Evening-before reminder")
+        REMINDER_FINAL = "reminder_final", _("Two-hours-before reminder")
+        SILENCE_CHECK = "silence_check", _("Replace the silent from standby")
+        NO_SHOW_CHECK = "no_show_check", _("No-show check")
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     order = models.ForeignKey(
@@ -311,9 +312,9 @@ class Appeal(models.Model):
     foreman_scope = None
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        UPHELD = "upheld", "No-show upheld"
-        REVERSED = "reversed", "No-show reversed"
+        PENDING = "pending", _("Pending")
+        UPHELD = "upheld", _("No-show upheld")
+        REVERSED = "reversed", _("No-show reversed")
 
     offer = models.OneToOneField(Offer, on_delete=models.CASCADE, related_name="appeal")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
@@ -21,8 +23,8 @@ class Skill(models.TextChoices):
     ROOFING = WorkType.ROOFING
     CLEANING = WorkType.CLEANING
     GENERAL = WorkType.GENERAL
-    FOREMAN = "foreman", "Foreman"
-    DRIVER = "driver", "Driver"
+    FOREMAN = "foreman", _("Foreman")
+    DRIVER = "driver", _("Driver")
 
 
 SKILLS = tuple(Skill.values)
@@ -43,10 +45,10 @@ class Worker(models.Model):
     franchise_scope = None
 
     class Status(models.TextChoices):
-        APPLICANT = "applicant", "Applicant"
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        BLOCKED = "blocked", "Blocked"
+        APPLICANT = "applicant", _("Applicant")
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        BLOCKED = "blocked", _("Blocked")
 
     class Language(models.TextChoices):
         RU = "ru", "Русский"
@@ -127,8 +129,8 @@ class Interview(models.Model):
     """A recruiter's vetting of a worker: the only way from applicant to active."""
 
     class Outcome(models.TextChoices):
-        PASSED = "passed", "Passed"
-        FAILED = "failed", "Failed"
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", pgettext_lazy("interview", "Failed")
 
     worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="interviews")
     recruiter = models.ForeignKey(
