@@ -174,14 +174,32 @@ def _amount(page: Any, selector: str) -> Decimal:
     return Decimal(page.locator(selector).get_attribute("data-amount"))
 
 
-def _assert_language(tab: Tab, language: str, russian: list[str] | None = None) -> None:
-    """The page speaks the user's language: `<html lang>`, and in Russian, its words."""
+# What each page says, in each language (the Russian from locale/ru): a page that fell back
+# to English in the Russian walk, or the other way round, fails.
+WORDS = {
+    "intake": {"en": ["New order", "Place and call out"],
+               "ru": ["Новый заказ", "Оформить и начать обзвон"]},
+    "phone": {"en": ["Phone simulator", "Number"], "ru": ["Симулятор телефона", "Номер"]},
+    "board": {"en": ["Confirmed"], "ru": ["Подтверждено"]},
+    "crews": {"en": ["Crews today and tomorrow"], "ru": ["Бригады на сегодня и завтра"]},
+    "crew": {"en": ["Present", "No-show"], "ru": ["На месте", "Неявка"]},
+    "worker": {"en": ["Rating (0-5)", "Rating events"],
+               "ru": ["Рейтинг (0-5)", "События рейтинга"]},
+    "order": {"en": ["What was ordered"], "ru": ["Что заказано"]},
+    "dashboard": {"en": ["Turnover", "Royalty statements", "Record payment"],
+                  "ru": ["Оборот", "Ведомости роялти", "Записать платёж"]},
+    "leads": {"en": ["Accept"], "ru": ["Принять"]},
+    "network": {"en": ["Network median"], "ru": ["Медиана сети"]},
+}
+
+
+def _speaks(tab: Tab, language: str, page_name: str) -> None:
+    """The page is in the user's language: `<html lang>`, and its words."""
     page = tab.page
     assert page.locator("html").get_attribute("lang") == language, tab.path()
-    if language == "ru" and russian:
-        body = page.locator("body").inner_text()
-        for words in russian:
-            assert words in body, f"{words!r} not on {tab.path()}"
+    text = page.locator("body").text_content()
+    for words in WORDS[page_name][language]:
+        assert words in text, f"{words!r} not on {tab.path()}"
 
 
 @pytest.mark.parametrize("scenario", ["en", "ru"], indirect=True)
@@ -209,7 +227,7 @@ def _operator_places_the_order(scenario: Scenario, desk: Tab, shoot: Any) -> Ord
     desk.log_in(scenario.operator.username)
     assert desk.path() == "/board/"  # HQ lands on the console's board
     page = desk.open("/orders/new/")
-    _assert_language(desk, language)
+    _speaks(desk, language, "intake")
     page.locator("#id_phone").press_sequentially("+7 383 200-00-01", delay=20)
     pick = _visible(page, f"#client-{scenario.client.pk}")
     pick.check()
@@ -249,7 +267,7 @@ def _workers_answer_on_the_phone(scenario: Scenario, phone: Tab, order: Order) -
     language = scenario.operator.language
     phone.log_in(scenario.operator.username)
     page = phone.open(f"/phone/?order={order.code}")
-    _assert_language(phone, language)
+    _speaks(phone, language, "phone")
     invitees = _visible(page, "#phone-invitees a[data-phone]")
     assert invitees.count() == 3
     # Three ways to say yes (CONTRACT.md's grammar): Latin with the code, Cyrillic, and a
@@ -279,7 +297,7 @@ def _board_shows_the_crew_confirmed(scenario: Scenario, board: Tab, order: Order
     language = scenario.operator.language
     board.log_in(scenario.operator.username)
     page = board.open("/board/?day=2026-11-03")
-    _assert_language(board, language)
+    _speaks(board, language, "board")
     row = _visible(page, f"#order-{order.pk}")
     assert row.locator("[data-count='accepted']").inner_text() == "3"
     assert row.locator("[data-count='confirmed']").inner_text() == "0"
@@ -309,7 +327,7 @@ def _foreman_checks_the_crew_in(scenario: Scenario, foreman: Tab, order: Order,
     foreman.log_in(scenario.foreman.username)
     page = foreman.page
     assert foreman.path() == "/crew/"  # a foreman lands on his crews
-    _assert_language(foreman, language)
+    _speaks(foreman, language, "crews")
     with page.expect_navigation():
         page.click(f"a[href='/crew/{order.pk}/']")
     present, no_show = scenario.crew[:2], scenario.crew[2]
@@ -320,6 +338,7 @@ def _foreman_checks_the_crew_in(scenario: Scenario, foreman: Tab, order: Order,
             card.locator(f"button[name='status'][value='{status}']").click()
         pressed = page.locator(f"#worker-{worker.pk} button[value='{status}']")
         assert pressed.get_attribute("aria-pressed") == "true"
+    _speaks(foreman, language, "crew")
     page.evaluate("window.scrollTo(0, 0)")
     shoot(foreman, f"{language}-crew-phone")
     attendance = dict(order.offers.values_list("worker_id", "attendance"))
@@ -333,7 +352,7 @@ def _foreman_checks_the_crew_in(scenario: Scenario, foreman: Tab, order: Order,
 def _profile_shows_the_rating_drop(scenario: Scenario, manager: Tab, no_show: Worker) -> None:
     language = scenario.operator.language
     page = manager.open(f"/workers/{no_show.pk}/")
-    _assert_language(manager, language)
+    _speaks(manager, language, "worker")
     event = _visible(page, "#rating-events tr[data-kind='no_show']")
     before = Decimal(event.get_attribute("data-rating-before"))
     after = Decimal(event.get_attribute("data-rating-after"))
@@ -356,14 +375,14 @@ def _order_completed_and_dashboard_shows_the_money(scenario: Scenario, manager: 
         page.click("#order-complete")
     _visible(page, "#order-live[data-status='completed']")
     _visible(page, "#invoice-total")
-    _assert_language(manager, language)
+    _speaks(manager, language, "order")
     shoot(manager, f"{language}-order")
 
     invoiced = sum((line.amount for line in InvoiceLine.objects.filter(order=order)),
                    Decimal(0))
     assert invoiced == Decimal(2 * 8) * order.bill_rate  # two present for the whole shift
     page = manager.open("/dashboard/")
-    _assert_language(manager, language)
+    _speaks(manager, language, "dashboard")
     turnover = _amount(page, "#mtd-turnover")
     royalty = _amount(page, "#mtd-royalty")
     assert turnover == invoiced
@@ -402,7 +421,7 @@ def _lead_accepted_from_the_inbox(scenario: Scenario, desk: Tab, manager: Tab,
     assert lead.start.astimezone(NSK) == datetime(2026, 11, 5, 9, 0, tzinfo=NSK)
 
     page = manager.open("/leads/")
-    _assert_language(manager, language)
+    _speaks(manager, language, "leads")
     row = _visible(page, f"#leads-waiting #lead-{lead.pk}")
     assert "Tsvetochny market" in row.inner_text()
     shoot(manager, f"{language}-leads")
@@ -444,6 +463,6 @@ def _statement_paid(scenario: Scenario, manager: Tab) -> None:
 def _network_view(scenario: Scenario, hq: Tab, shoot: Any) -> None:
     hq.log_in(scenario.operator.username)
     page = hq.open("/network/?month=2026-11")
-    _assert_language(hq, scenario.operator.language)
+    _speaks(hq, scenario.operator.language, "network")
     _visible(page, f"#benchmark [data-franchise='{scenario.nsk.pk}']")
     shoot(hq, f"{scenario.operator.language}-network")
