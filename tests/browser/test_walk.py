@@ -308,7 +308,7 @@ def _board_shows_the_crew_confirmed(scenario: Scenario, board: Tab, order: Order
     assert run_due_steps() >= 1
 
     confirmed = page.locator(f"#order-{order.pk} [data-count='confirmed']")
-    confirmed.filter(has_text="3").wait_for()
+    confirmed.filter(has_text=re.compile(r"^\s*3\s*$")).wait_for()
     assert page.evaluate("window.notReloaded") is True  # htmx swapped the rows in place
     status = page.locator(f"#order-{order.pk}").get_attribute("data-status")
     assert status == Order.Status.FILLED
