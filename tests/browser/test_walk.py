@@ -162,14 +162,6 @@ def _visible(page: Any, selector: str) -> Any:
     return locator
 
 
-def _wait_for(predicate: Any, what: str, seconds: float = 20.0) -> None:
-    """Poll the database for what a page's action wrote (the browser answers first)."""
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.1)
-
-
 def _amount(page: Any, selector: str) -> Decimal:
     return Decimal(page.locator(selector).get_attribute("data-amount"))
 
