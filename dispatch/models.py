@@ -34,7 +34,8 @@ class Order(models.Model):
         FIXED = "fixed", _("Fixed ratio (15 for 10)")
         ADAPTIVE = "adaptive", _("Adaptive (from reliabilities)")
 
-    # Which status may follow which; anything else raises IllegalTransition.
+    # Which status may follow which (dispatch/states.py writes them); anything else raises
+    # IllegalTransition.
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.DRAFT: frozenset({Status.CALLING, Status.CANCELLED}),
         Status.CALLING: frozenset({Status.FILLED, Status.IN_PROGRESS, Status.CANCELLED}),
@@ -139,10 +140,6 @@ class Order(models.Model):
 
         return self.start + timedelta(hours=float(self.hours))
 
-    def check_transition(self, new_status: str) -> None:
-        if new_status not in self.TRANSITIONS[self.status]:
-            raise IllegalTransition(f"An order cannot go from {self.status} to {new_status}.")
-
 
 class Offer(models.Model):
     """One worker's invitation to one order, their answer, and what became of them."""
@@ -175,6 +172,22 @@ class Offer(models.Model):
         LINK = "link", _("Link")
         VOICE = "voice", _("Call-back")
 
+    # Attendance marks that take a confirmed worker off a running order's crew: the crew is
+    # still short, and urgent offers may fill the place (dispatch/selectors.py, dispatch/sql.py).
+    OFF_CREW_MARKS = (Attendance.NO_SHOW, Attendance.EXCUSED)
+
+    # Which state may follow which (dispatch/states.py writes them). Released and cancelled
+    # are final: a worker let go or withdrawn is offered again only by a new offer.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        State.OFFERED: frozenset({State.CONFIRMED, State.STANDBY, State.RELEASED,
+                                  State.CANCELLED}),
+        # A standby worker is called in (or came and worked), or withdraws.
+        State.STANDBY: frozenset({State.CONFIRMED, State.CANCELLED}),
+        State.CONFIRMED: frozenset({State.CANCELLED}),
+        State.RELEASED: frozenset(),
+        State.CANCELLED: frozenset(),
+    }
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="offers")
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="offers")
     wave = models.PositiveSmallIntegerField(default=1)
@@ -192,7 +205,8 @@ class Offer(models.Model):
         max_length=10, choices=Attendance.choices, null=True, blank=True
     )
     checked_in_at = models.DateTimeField(null=True, blank=True)
-    hours_worked = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    # To the quarter hour (7.25 is 7 h 15 min), as payroll counts them.
+    hours_worked = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     # A worker beyond the headcount the client asked to keep: billed and paid the hours. An
     # extra not kept goes home with the franchise's show-up fee (dispatch/surplus.py).
     kept = models.BooleanField(default=False)
@@ -257,7 +271,8 @@ class ClientPreference(models.Model):
 class Step(models.Model):
     """A timed step of dispatch, durable: the next wave, a batch assignment, a reminder, the
     no-show check. A periodic job runs the ones whose time has come; a row is claimed with a
-    conditional update, so a step runs once however many sweepers look at it.
+    conditional update and a lease, so a step runs once however many sweepers look at it, and
+    again after the lease if the sweeper that claimed it died.
 
     Celery countdowns are not used for this: eager tasks fire them at once, and Redis
     re-delivers tasks whose countdown outlives its visibility timeout.
@@ -281,7 +296,11 @@ class Step(models.Model):
     )
     due_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The claim holds until then; a sweeper that died mid-step leaves it for another after it.
+    lease_until = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    # Closed unrun: found far past its moment (settings.STEP_STALE_AFTER).
+    missed = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

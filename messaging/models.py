@@ -70,6 +70,9 @@ class Message(models.Model):
     )
     # Inbound: the command the grammar read, and whether a handler acted on it.
     command = models.CharField(max_length=20, blank=True)
+    # Inbound: the webhook's fields that did not have their real format (a sid that is not a
+    # provider sid, a sender that is neither a number nor a name), as received but cleaned.
+    raw = models.JSONField(default=dict, blank=True)
     # Outbound: seconds the offer is useful; past it the carrier drops it instead of delivering.
     validity_period = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

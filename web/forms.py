@@ -71,7 +71,8 @@ class AttendanceForm(forms.Form):
         (Offer.Attendance.LATE, _("Late")),
         (Offer.Attendance.NO_SHOW, _("No-show")),
     ])
-    hours = HoursField(max_digits=4, decimal_places=1, min_value=0, max_value=36,
+    # More places than payroll keeps: the service says why 7.3 is refused (quarter hours).
+    hours = HoursField(max_digits=8, decimal_places=4, min_value=0, max_value=36,
                        required=False)
 
 

@@ -50,6 +50,12 @@ class Worker(models.Model):
         SUSPENDED = "suspended", _("Suspended")
         BLOCKED = "blocked", _("Blocked")
 
+    class SuspensionCause(models.TextChoices):
+        """Why a suspended worker is suspended. Blank: a person's decision (or not suspended),
+        which only a person undoes."""
+
+        NO_SHOW_RULE = "no_show_rule", "The no-show rule"
+
     class Language(models.TextChoices):
         RU = "ru", "Русский"
         EN = "en", "English"
@@ -65,6 +71,11 @@ class Worker(models.Model):
     home_area = models.CharField(max_length=200, blank=True)
     skills = TagSetField(choices_list=SKILLS)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.APPLICANT)
+    # Set by the ratings app when its rule suspends; cleared by any other change of status, so
+    # the rule lifts only a suspension that is still its own.
+    suspension_cause = models.CharField(
+        max_length=20, choices=SuspensionCause.choices, blank=True, default=""
+    )
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.RU)
     photo = models.FileField(upload_to="workers/photos/", blank=True)
     notes = models.TextField(blank=True)
@@ -82,6 +93,12 @@ class Worker(models.Model):
     offers_accepted = models.PositiveIntegerField(default=0)
     last_offer_at = models.DateTimeField(null=True, blank=True)
 
+    # The office that brought the person in (added them, or first interviewed an applicant who
+    # joined by SMS); null while nobody has. It keeps the profile (workers.access).
+    recruited_by = models.ForeignKey(
+        "franchises.Franchise", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="recruits",
+    )
     vetted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

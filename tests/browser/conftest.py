@@ -1,8 +1,8 @@
 """Real headless Chromium (Debian's package, never a downloaded browser) driven by Playwright,
-against the project served by pytest-django's live server.
+against the project served by pytest-django's live server (threaded, one per test process).
 
-The server sends the strict Content-Security-Policy the pages are written for, so Chromium
-reports any inline script, style attribute or handler; every page a test opens is watched
+The project's own Content-Security-Policy (settings, django-csp) is what Chromium enforces, so
+any inline script, style attribute or handler is reported; every page a test opens is watched
 for console errors, uncaught script errors, policy violations and server errors.
 Set SCREENSHOTS_DIR to keep PNGs of the pages a walk passes through.
 """
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from core import clock
 
@@ -61,20 +60,6 @@ def chromium() -> Iterator[Any]:
     finally:
         if allowed_before is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[Any]:
-    """pytest-django's live server (threaded, one per test process), its pages sent with the
-    strict Content-Security-Policy. Its middleware is read when the server starts."""
-    from django.test.utils import override_settings
-    from pytest_django.live_server_helper import LiveServer
-
-    middleware = [*settings.MIDDLEWARE, "tests.browser.csp.StrictContentSecurityPolicy"]
-    with override_settings(MIDDLEWARE=middleware):
-        server = LiveServer("localhost")
-    yield server
-    server.stop()
 
 
 class Watch:
