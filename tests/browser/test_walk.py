@@ -31,7 +31,7 @@ from clients.models import Client, Lead, Site
 from clients.services import client_create, site_create
 from core import clock
 from dispatch.models import Offer, Order
-from dispatch.services import assignment_run, callout_start, order_place, order_update
+from dispatch.services import callout_start, order_place, order_update
 from dispatch.services.onsite import AttendanceEntry, attendance_record, order_complete
 from dispatch.tasks import run_due_steps
 from franchises.models import Franchise, User
@@ -81,7 +81,8 @@ def _worked_october(virtual: clock.VirtualClock, site: Site, crew: list[Worker],
     for worker in crew:
         inbound_receive(provider_sid=None, sender=str(worker.phone), body=f"YES {order.code}")
     virtual.advance(timedelta(minutes=5))
-    assignment_run(franchise_id=franchise.pk)
+    run_due_steps()  # the sweeper: the batch assignment confirms the crew
+    assert order.offers.filter(state=Offer.State.CONFIRMED).count() == len(crew)
     virtual.set(start + timedelta(minutes=5))
     attendance_record(order=order, entries=[
         AttendanceEntry(worker.pk, Offer.Attendance.PRESENT, None) for worker in crew])
