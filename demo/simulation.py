@@ -9,6 +9,11 @@ the grammar and its handlers decide what a reply means) and `order_complete` aft
 Nothing is booked, marked or counted behind the pipeline's back: simulated workers only read
 the outbound `Message` rows the services wrote and text back.
 
+With `history_days` > 0 the pool has a recorded past drawn from those same propensities
+(bench/SIMULATION.md): offer counters, completed orders with each booking's attendance, and
+rating events written as seed_demo writes the demo network's; about a fifth of the pool is new
+and a few join during the run. `history_days` 0 is the cold pool.
+
 Each worker has hidden propensities (reply, accept, show, lateness, withdrawal, reply
 delay) drawn from the distributions in bench/SIMULATION.md; they are drawn from a generator
 seeded by the seed alone, before any order exists, so both policies face the same people.
