@@ -6,6 +6,7 @@ Money is Decimal throughout and rounded half-up to the kopeck/cent only at the e
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 CENT = Decimal("0.01")
 
@@ -48,6 +49,9 @@ class Quote:
     total_bill: Decimal
     total_pay: Decimal
     breakdown: list[str] = field(default_factory=list)
+    # The same steps as data, for a page to write in its own language: (kind, figures), kind
+    # one of "base", "conditions", "night", "weekend", "crew", "minimum_hours".
+    parts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def quote(
@@ -62,26 +66,33 @@ def quote(
     if conditions not in CONDITION_FACTORS:
         raise ValueError(f"unknown conditions {conditions!r}")
     breakdown = [f"base {terms.bill_rate}/h bill, {terms.pay_rate}/h pay"]
+    parts: list[tuple[str, dict[str, Any]]] = [
+        ("base", {"bill": terms.bill_rate, "pay": terms.pay_rate})]
     bill_factor = CONDITION_FACTORS[conditions]
     pay_factor = bill_factor if terms.pay_follows_conditions else Decimal(1)
     if bill_factor != 1:
         breakdown.append(f"{conditions.replace('_', ' ')} x{bill_factor}")
+        parts.append(("conditions", {"conditions": conditions, "factor": bill_factor}))
     if local_start.hour in NIGHT_HOURS:
         bill_factor *= terms.night_factor
         pay_factor *= terms.night_factor
         breakdown.append(f"night x{terms.night_factor}")
+        parts.append(("night", {"factor": terms.night_factor}))
     if local_start.weekday() >= 5:
         bill_factor *= terms.weekend_factor
         pay_factor *= terms.weekend_factor
         breakdown.append(f"weekend x{terms.weekend_factor}")
+        parts.append(("weekend", {"factor": terms.weekend_factor}))
     for minimum, factor in sorted(terms.crew_bands, reverse=True):
         if headcount >= minimum:
             bill_factor *= factor
             breakdown.append(f"crew of {minimum}+ x{factor}")
+            parts.append(("crew", {"minimum": minimum, "factor": factor}))
             break
     hours_billed = max(hours, terms.min_hours)
     if hours_billed != hours:
         breakdown.append(f"minimum {terms.min_hours} h billed")
+        parts.append(("minimum_hours", {"hours": terms.min_hours}))
     bill_rate = money(terms.bill_rate * bill_factor)
     pay_rate = money(terms.pay_rate * pay_factor)
     return Quote(
@@ -92,6 +103,7 @@ def quote(
         total_bill=money(bill_rate * hours_billed * headcount),
         total_pay=money(pay_rate * hours_billed * headcount),
         breakdown=breakdown,
+        parts=parts,
     )
 
 

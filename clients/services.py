@@ -19,6 +19,9 @@ from .models import Client, GeocodeCache, Lead, Site
 # in the year (9999 for 2026). It would also overflow the local-time and month arithmetic
 # that reminders, prices and the books do on the start.
 BOOKING_HORIZON = timedelta(days=365)
+# The codes of an address that cannot be placed, for a page to say it in its own words.
+ADDRESS_NOT_FOUND = "address_not_found"
+GEOCODER_UNAVAILABLE = "geocoder_unavailable"
 
 
 def booking_horizon_error(*, start: datetime, now: datetime) -> str | None:
@@ -66,12 +69,12 @@ def address_geocode(*, address: str) -> geo.GeoPoint:
             result = _geocoder().geocode(query)
         except geo.GeocodingError as exc:
             if not exc.transient:
-                raise ValidationError(
-                    {"address": [f"This address cannot be geocoded ({exc}); give lat and lng."]}
-                ) from exc
-            raise ValidationError(
-                {"address": [f"The geocoder is unavailable ({exc}); give lat and lng instead."]}
-            ) from exc
+                raise ValidationError({"address": [ValidationError(
+                    f"This address cannot be geocoded ({exc}); give lat and lng.",
+                    code=ADDRESS_NOT_FOUND)]}) from exc
+            raise ValidationError({"address": [ValidationError(
+                f"The geocoder is unavailable ({exc}); give lat and lng instead.",
+                code=GEOCODER_UNAVAILABLE)]}) from exc
         try:
             with transaction.atomic():
                 GeocodeCache.objects.create(
@@ -86,7 +89,8 @@ def address_geocode(*, address: str) -> geo.GeoPoint:
             pass  # another request cached the same address a moment ago
         if result is not None:
             return result.point
-    raise ValidationError({"address": ["This address could not be found; give lat and lng."]})
+    raise ValidationError({"address": [ValidationError(
+        "This address could not be found; give lat and lng.", code=ADDRESS_NOT_FOUND)]})
 
 
 def _point_or_geocode(

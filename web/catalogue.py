@@ -110,7 +110,8 @@ class _Reader:
         _append(self.current, self.last, _unquote(literal))
 
     def read(self, text: str) -> list[Entry]:
-        for number, raw in enumerate(text.splitlines(), start=1):
+        # Lines end at "\n" only: a string may hold any other character splitlines() breaks at.
+        for number, raw in enumerate(text.split("\n"), start=1):
             line = raw.strip()
             if not line:
                 self.finish()

@@ -1,9 +1,12 @@
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
+from clients.services import ADDRESS_NOT_FOUND, GEOCODER_UNAVAILABLE
 from dispatch.models import Offer
 from workers.models import Worker
 
@@ -83,3 +86,19 @@ class SurplusForm(forms.Form):
     worker = forms.IntegerField(min_value=1, max_value=2**31 - 1)
     action = forms.ChoiceField(choices=[("keep", _("Keep")), ("unkeep", _("Do not keep")),
                                         ("send_home", _("Send home"))])
+
+
+def address_errors(exc: ValidationError) -> list[str]:
+    """Why an address could not be placed on the map, in the page's language (the service's
+    own words are for the API, and name its lat and lng fields)."""
+    errors = exc.error_dict.get("address", []) if hasattr(exc, "error_dict") else exc.error_list
+    said: list[str] = []
+    for error in errors:
+        if error.code == ADDRESS_NOT_FOUND:
+            said.append(gettext("This address could not be found."))
+        elif error.code == GEOCODER_UNAVAILABLE:
+            said.append(gettext("The map service is unavailable just now; try again in a "
+                                "minute."))
+        else:
+            said.extend(error.messages)
+    return said or exc.messages

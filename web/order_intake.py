@@ -28,6 +28,7 @@ from django.forms.fields import BaseTemporalField
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import formats
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -54,7 +55,7 @@ from franchises.scoping import scope_queryset
 from workers.selectors import suitable_workers_in_reach
 
 from .access import FRANCHISE, HQ, roles_required
-from .forms import HoursField
+from .forms import HoursField, address_errors
 from .local_time import local_time
 from .once import new_form_key, once
 
@@ -269,7 +270,7 @@ def _point(form: OrderIntakeForm) -> tuple[Place | None, str]:
     try:
         return address_place(address=address), ""
     except ValidationError as exc:
-        return None, " ".join(exc.messages)
+        return None, " ".join(address_errors(exc))
 
 
 def _reach(place: Place | None, work_type: str | None) -> list[tuple[float, int]]:
@@ -299,6 +300,27 @@ def _quote(form: OrderIntakeForm, serving: Serving) -> tuple[Quote | None, str]:
     except ValidationError as exc:
         return None, " ".join(exc.messages)
     return quote, ""
+
+
+def quote_lines(quote: Quote) -> list[str]:
+    """How the rate card arrived at the price, step by step, in the page's language."""
+    lines = []
+    for kind, figures in quote.parts:
+        shown = {name: formats.localize(value) for name, value in figures.items()}
+        if kind == "base":
+            lines.append(_("base %(bill)s/h bill, %(pay)s/h pay") % shown)
+        elif kind == "conditions":
+            label = str(CONDITION_LABELS.get(figures["conditions"], figures["conditions"]))
+            lines.append(_("%(conditions)s x%(factor)s") % {**shown, "conditions": label.lower()})
+        elif kind == "night":
+            lines.append(_("night x%(factor)s") % shown)
+        elif kind == "weekend":
+            lines.append(_("weekend x%(factor)s") % shown)
+        elif kind == "crew":
+            lines.append(_("crew of %(minimum)s+ x%(factor)s") % shown)
+        elif kind == "minimum_hours":
+            lines.append(_("minimum %(hours)s h billed") % shown)
+    return lines
 
 
 def _read(request: HttpRequest) -> OrderIntakeForm:
@@ -350,7 +372,8 @@ def _quote_panel(form: OrderIntakeForm) -> dict[str, Any]:
         place, _error = _point(form)
         serving = _serving(form, place.point if place else None)
     quote, error = _quote(form, serving)
-    return {"quote": quote, "quote_error": error, "serving": serving}
+    return {"quote": quote, "quote_lines": quote_lines(quote) if quote else [],
+            "quote_error": error, "serving": serving}
 
 
 @roles_required(HQ, FRANCHISE)

@@ -26,7 +26,7 @@ from ratings.services import rating_params
 from workers.services import worker_create
 
 from .access import FRANCHISE, HQ, LANDING, RECRUITER, role_of, roles_required
-from .forms import IntakeForm
+from .forms import IntakeForm, address_errors
 from .local_time import local_time
 
 
@@ -90,7 +90,7 @@ def _home_point(form: IntakeForm) -> tuple[float | None, float | None] | None:
     except ValidationError as exc:  # not found, or the geocoder is down
         if without:
             return None, None
-        form.add_error("home_area", [*exc.message_dict.get("address", exc.messages), hint])
+        form.add_error("home_area", [*address_errors(exc), hint])
         return None
     return point.lat, point.lng
 

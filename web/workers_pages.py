@@ -43,6 +43,7 @@ from workers.services import worker_interview, worker_update
 
 from . import charts
 from .access import FOREMAN, FRANCHISE, HQ, RECRUITER, role_of, roles_required
+from .forms import address_errors
 from .local_time import LocalTime, local_time
 from .workers_forms import (
     SKILL_LABELS,
@@ -141,7 +142,7 @@ def _search_point(form: WorkerSearchForm) -> SearchPoint | None:
     try:
         point = address_geocode(address=place)
     except ValidationError as exc:
-        form.add_error("place", exc.message_dict.get("address", exc.messages))
+        form.add_error("place", address_errors(exc))
         return None
     return SearchPoint(point, place, radius)
 

@@ -54,7 +54,7 @@ class Worker(models.Model):
         """Why a suspended worker is suspended. Blank: a person's decision (or not suspended),
         which only a person undoes."""
 
-        NO_SHOW_RULE = "no_show_rule", "The no-show rule"
+        NO_SHOW_RULE = "no_show_rule", _("The no-show rule")
 
     class Language(models.TextChoices):
         RU = "ru", "Русский"

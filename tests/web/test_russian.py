@@ -143,6 +143,22 @@ class TestRussianPages:
             for text in texts:
                 assert text in words, (url, text)
 
+    def test_the_price_and_how_it_was_reached_read_in_russian(
+            self, scene: dict[str, Any]) -> None:
+        """The intake's live fragments speak the page's language too: the rate card's steps
+        are written from the quote's data, not from its English words."""
+        terms = {"work_type": "loading", "headcount": "3", "start": "2030-03-11T09:00",
+                 "hours": "6", "conditions": "outdoor"}
+        browser = as_user(scene["people"]["franchise"], "ru")
+        words = text_of(browser.get("/orders/new/quote/", terms).content.decode())
+        for text in ("ставка для клиента за человеко-час", "итого за 3 × 6 ч",
+                     "база: клиенту 220,00/ч, работнику 100,00/ч", "на улице ×1,20"):
+            assert text in words, text
+        browser = as_user(scene["people"]["franchise"], "en")
+        words = text_of(browser.get("/orders/new/quote/", terms).content.decode())
+        assert "base 220.00/h bill, 100.00/h pay" in words
+        assert "outdoor x1.20" in words
+
     def test_the_users_language_wins_over_the_browsers(self, scene: dict[str, Any]) -> None:
         page = read(as_user(scene["people"]["hq"], "ru"), "/board/",
                     HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
@@ -184,6 +200,23 @@ class TestRussianPages:
         assert response.status_code == 200
         assert f"Заказ {order.code} отменён; 3 работника получат SMS." in text_of(
             response.content.decode())
+
+
+    def test_an_address_that_cannot_be_placed_is_said_in_russian_next_to_the_field(
+            self, scene: dict[str, Any]) -> None:
+        browser = as_user(scene["people"]["recruiter"], "ru")
+        response = browser.post("/recruit/", {
+            "name": "Иван Петров", "phone": "8 912 345-67-89", "skills": ["loading"],
+            "home_area": "Nowhere street 999, Atlantis", "language": "ru"})
+        assert response.status_code == 200
+        field = response.content.decode().split('name="home_area"', 1)[1].split("</div>", 1)[0]
+        assert "Этот адрес не найден." in field
+        assert "Сохранить без точки проживания" in field
+        browser = as_user(scene["people"]["franchise"], "ru")
+        place = text_of(browser.get("/orders/new/place/",
+                                    {"address": "Nowhere street 999, Atlantis"}).content.decode())
+        assert "Этот адрес не найден." in place
+        assert "lat" not in place
 
 
 class TestEnglishStays:
@@ -388,6 +421,41 @@ class TestTheChecker:
              "placeholders ['%(fee)s', '%(name)s'] but the translation has ['%(name)s']"),
             ("%(total)s order", "needs 3 plural forms"),
         }
+
+    @given(st.lists(st.tuples(st.text(min_size=1, max_size=40), st.text(max_size=40),
+                              st.sampled_from([None, "interview", "status"]),
+                              st.integers(min_value=1, max_value=5)),
+                    min_size=1, max_size=6, unique_by=lambda t: (t[2], t[0])))
+    def test_whatever_the_text_it_reads_back_what_was_written(
+            self, written: list[tuple[str, str, str | None, int]]) -> None:
+        """Quotes, backslashes, tabs and newlines escaped, strings cut over several lines at
+        any point: the parser gives back each entry's context, msgid and msgstr."""
+
+        def literal(text: str, pieces: int) -> str:
+            escaped = (text.replace("\\", "\\\\").replace('"', '\\"')
+                       .replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r"))
+            cut = max(1, len(escaped) // pieces)
+            parts = [escaped[i:i + cut] for i in range(0, len(escaped), cut)] or [""]
+            # a cut must not split an escape: keep a trailing backslash with what follows
+            joined: list[str] = []
+            for part in parts:
+                if joined and (len(joined[-1]) - len(joined[-1].rstrip("\\"))) % 2:
+                    joined[-1] += part
+                else:
+                    joined.append(part)
+            if len(joined) == 1:
+                return f'"{joined[0]}"'
+            return '""\n' + "\n".join(f'"{part}"' for part in joined)
+
+        blocks = ['msgid ""\nmsgstr "Plural-Forms: nplurals=3; plural=0;\\n"']
+        for msgid, msgstr, context, pieces in written:
+            head = f"msgctxt {literal(context, 1)}\n" if context else ""
+            blocks.append(f"#, python-format\n{head}msgid {literal(msgid, pieces)}\n"
+                          f"msgstr {literal(msgstr, pieces)}")
+        catalogue = parse("\n\n".join(blocks) + "\n")
+        assert [(e.msgctxt, e.msgid, e.msgstr) for e in catalogue.entries] == [
+            (context, msgid, msgstr) for msgid, msgstr, context, _ in written]
+        assert all("python-format" in e.flags for e in catalogue.entries)
 
     def test_a_stale_compiled_catalogue_is_caught(self, tmp_path: Path,
                                                   catalogue: Catalogue) -> None:
