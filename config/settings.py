@@ -165,6 +165,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
 # One catalogue for the whole project: page texts and the messages services raise.
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The console's named date formats ("CONSOLE_DAY_FORMAT"...) per language, beside Django's.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -308,11 +310,31 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# A broker outage heals by itself: workers and beat reconnect at start-up and after a lost
+# connection, for as long as it takes (None: no limit), and nothing waits for a person.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Tasks running when the connection drops finish their work: each claims its rows in
+# PostgreSQL, so the copy the broker delivers again after the reconnection finds them done.
+# Cancelling them instead could stop a send between Twilio's answer and the row's update,
+# and the row would be sent twice after its lease.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# A task not acknowledged within this many seconds is delivered again (Redis has no
+# acknowledgement of its own). Tasks are short, and timed work lives in rows, not countdowns.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 # A publish to a dead broker must fail fast: the outbox row is already committed and the
 # sweeper sends it later, so the caller should not hang waiting for Redis.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+}
 CELERY_TASK_PUBLISH_RETRY = False
+# Beat writes a heartbeat to Redis on every tick, read by `manage.py health --beat`.
+CELERY_BEAT_SCHEDULER = "config.celery:HeartbeatScheduler"
+BEAT_HEARTBEAT_KEY = "crewdispatch:beat-heartbeat"
+# Beat counts as stopped when its heartbeat is older than this (seconds).
+BEAT_HEARTBEAT_MAX_AGE = env.float("BEAT_HEARTBEAT_MAX_AGE", default=120.0)
 
 # --- Integrations: SMS -----------------------------------------------------------------------
 
@@ -329,6 +351,9 @@ OFFER_LINK_BASE = env.str("OFFER_LINK_BASE", default=PUBLIC_BASE_URL or "http://
 SMS_SENDER_RATE_PER_SECOND = env.float("SMS_SENDER_RATE_PER_SECOND", default=10.0)
 SMS_PRICE_PER_SEGMENT = Decimal(env.str("SMS_PRICE_PER_SEGMENT", default="0.05"))
 SMS_MAX_SEND_ATTEMPTS = env.int("SMS_MAX_SEND_ATTEMPTS", default=6)
+# An outbox row a worker took for sending is its for this long (seconds); if the worker was
+# killed mid-send, the sweeper gives the row to another worker afterwards.
+SMS_SENDING_LEASE_SECONDS = env.float("SMS_SENDING_LEASE_SECONDS", default=600.0)
 
 # --- Integrations: geocoding -----------------------------------------------------------------
 
@@ -352,6 +377,16 @@ DEFAULT_BILL_RATE = Decimal(env.str("DEFAULT_BILL_RATE", default="220.00"))
 DEFAULT_PAY_RATE = Decimal(env.str("DEFAULT_PAY_RATE", default="100.00"))
 # A lead not accepted within this many minutes goes to the next candidate franchise.
 LEAD_SLA_MINUTES = env.int("LEAD_SLA_MINUTES", default=15)
+# How long an Idempotency-Key (and a console form's key) is remembered: a retry within this
+# many hours gets the first answer; after it the key may be used afresh.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+# Timed steps: a sweeper that claimed a step holds it this long (seconds); if it died, the
+# step is run again once the lease has run out.
+STEP_LEASE_SECONDS = env.float("STEP_LEASE_SECONDS", default=600.0)
+# A step found this long (seconds) past its moment, e.g. after the servers were down for a
+# night, is closed as missed with a log line instead of being run: reminders of a shift that
+# is over are not sent, and absent crews of old orders do not become no-shows.
+STEP_STALE_AFTER = env.float("STEP_STALE_AFTER", default=6 * 3600.0)
 
 # The call-out: waves of offers, widening radius, batch assignment, reminders.
 DISPATCH = {
@@ -385,6 +420,8 @@ DISPATCH = {
     # Confirmed workers silent after both reminders this long before start get a standby
     # worker called in beside them.
     "SILENCE_CHECK_MINUTES": 60.0,
+    # Attendance refuses hours beyond the shift's length plus this much overtime.
+    "MAX_OVERTIME_HOURS": env.float("MAX_OVERTIME_HOURS", default=4.0),
     "NO_SHOW_GRACE_MINUTES": env.float("NO_SHOW_GRACE_MINUTES", default=30.0),
 }
 

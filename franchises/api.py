@@ -1,12 +1,13 @@
 """API for the network, and the scoped base classes every app's API builds on."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, parsers, permissions, serializers, status, views, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 from core.api import SafeJSONParser
 
 from .auth import issue_token, lockout_message, token_expires_at
+from .idempotency import HEADER, KeyMalformed, KeyReused, claimed, clean_key, fingerprint
 from .models import REPLY_CHANNELS, Franchise
 from .scoping import can_manage_network, scope_queryset
 from .services import franchise_save
@@ -109,6 +111,40 @@ class RecruiterPoolOnly(permissions.BasePermission):
         if getattr(view, "action", None) in getattr(view, "recruiter_actions", ()):
             return True
         return _refuse_once_found(view)
+
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name=HEADER, location=OpenApiParameter.HEADER, required=False, type=str,
+    description="Makes a retry safe: the same key with the same body answers as the first "
+                "request did and records nothing more; the same key with another body is a "
+                "422. Keys are the caller's own and kept for IDEMPOTENCY_KEY_HOURS (24).",
+)
+
+
+def idempotent_response(request: Any, *, scope: str, perform: Callable[[], Response]
+                        ) -> Response:
+    """Run `perform` once per `Idempotency-Key` of the caller for `scope`, replaying its answer
+    to a retry (with `Idempotent-Replayed: true`). Without the header it simply runs."""
+    try:
+        key = clean_key(request.headers.get(HEADER))
+    except KeyMalformed as exc:
+        raise serializers.ValidationError({HEADER: [exc.message]}) from exc
+    if key is None:
+        return perform()
+    try:
+        with claimed(user=request.user, scope=scope, key=key,
+                     asked=fingerprint(scope, request.data)) as claim:
+            if claim.replay is not None:
+                status, body = claim.replay
+                replayed = Response(body, status=status)
+                replayed["Idempotent-Replayed"] = "true"
+                return replayed
+            response = perform()
+            if 200 <= response.status_code < 300:
+                claim.record(response.status_code, response.data)
+            return response
+    except KeyReused as exc:
+        return Response({"detail": exc.message}, status=422)
 
 
 class ScopedViewSetMixin:

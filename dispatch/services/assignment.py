@@ -10,7 +10,7 @@ import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -19,10 +19,10 @@ from django.db.models.functions import Cast
 
 from core import clock
 from messaging.services import sms_queue_many
-from workers.models import Worker
+from workers.models import Skill, Worker
 from workers.selectors import with_opt_out
 
-from .. import optimizer
+from .. import optimizer, states
 from ..models import ClientPreference, Offer, Order
 from ..selectors import busy_worker_ids
 from .notify import sms_items
@@ -39,6 +39,26 @@ class BatchResult:
     released: int = 0
     filled_orders: list[int] = field(default_factory=list)
     solve_seconds: float = 0.0
+
+
+class Acceptance(NamedTuple):
+    """A yes waiting for the batch."""
+
+    offer_id: int
+    order_id: int
+    worker_id: int
+
+
+class Acceptor(NamedTuple):
+    """What the optimiser needs of a worker who said yes."""
+
+    id: int
+    lat: float | None
+    lng: float | None
+    rating: float
+    reliability: float
+    skills: list[str]
+    shifts_completed: int
 
 
 def _standby_places(order: Order) -> int:
@@ -74,11 +94,9 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
     if not orders:
         return result
     by_id = {order.pk: order for order in orders}
-    pending = list(
-        Offer.objects.filter(
-            order_id__in=by_id, response=Offer.Response.ACCEPTED, state=Offer.State.OFFERED
-        ).values_list("id", "order_id", "worker_id")
-    )
+    pending = list(map(Acceptance._make, Offer.objects.filter(
+        order_id__in=by_id, response=Offer.Response.ACCEPTED, state=Offer.State.OFFERED
+    ).values_list("id", "order_id", "worker_id")))
     result.candidates = len(pending)
     open_places = {
         order.pk: max(0, order.booking_target - order.confirmed_count) for order in orders
@@ -86,7 +104,7 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
     # Workers already booked at an overlapping time elsewhere cannot take these orders.
     earliest = min(order.start for order in orders)
     latest = max(order.ends_at for order in orders)
-    worker_ids = {worker_id for _, _, worker_id in pending}
+    worker_ids = {acceptance.worker_id for acceptance in pending}
     booked = defaultdict(list)
     for worker_id, start, ends_at in Offer.objects.filter(
         worker_id__in=worker_ids,
@@ -101,21 +119,20 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
         return all(not (s < order.ends_at and e > order.start) for s, e in booked[worker_id])
 
     eligible = [
-        (worker_id, order_id)
-        for _, order_id, worker_id in pending
-        if open_places[order_id] > 0 and free_for(worker_id, by_id[order_id])
+        (acceptance.worker_id, acceptance.order_id)
+        for acceptance in pending
+        if open_places[acceptance.order_id] > 0
+        and free_for(acceptance.worker_id, by_id[acceptance.order_id])
     ]
     # A worker whose number opted out since saying yes could get no confirmation, address or
     # reminder: such acceptances are not booked.
     workers = {
-        row[0]: row
-        for row in with_opt_out(Worker.objects.filter(pk__in={w for w, _ in eligible}))
-        .filter(opted_out=False)
-        .values_list(
-            "id", "lat", "lng", "rating", "reliability", "skills", "shifts_completed"
-        )
+        acceptor.id: acceptor
+        for acceptor in map(Acceptor._make, with_opt_out(
+            Worker.objects.filter(pk__in={w for w, _ in eligible})
+        ).filter(opted_out=False).values_list(*Acceptor._fields))
     }
-    eligible = [(w, o) for w, o in eligible if workers.get(w) and workers[w][1] is not None]
+    eligible = [(w, o) for w, o in eligible if w in workers and workers[w].lat is not None]
     chosen: list[tuple[int, int]] = []
     # The optimiser gives each worker one order per solve. A worker who accepted orders that
     # do not overlap (a morning and an evening shift) gets the next one in another round,
@@ -139,7 +156,7 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
 
 def _solve(
     orders: list[Order], open_places: dict[int, int], eligible: list[tuple[int, int]],
-    workers: dict[int, tuple], result: BatchResult,
+    workers: dict[int, Acceptor], result: BatchResult,
 ) -> list[tuple[int, int]]:
     config = settings.DISPATCH
     favourites = set(
@@ -153,14 +170,14 @@ def _solve(
     for worker_id, order_id in eligible:
         if (client_of[order_id], worker_id) in favourites:
             adjustments[(worker_id, order_id)] = -config["FAVOURITE_BONUS"]
-        if workers[worker_id][6] < config["NEWCOMER_MAX_SHIFTS"]:
+        if workers[worker_id].shifts_completed < config["NEWCOMER_MAX_SHIFTS"]:
             newcomer_pairs.append((worker_id, order_id))
     candidates = [
         optimizer.Candidate(
-            id=row[0], lat=row[1], lng=row[2], rating=row[3], reliability=row[4],
-            is_foreman="foreman" in row[5],
+            id=acceptor.id, lat=acceptor.lat, lng=acceptor.lng, rating=acceptor.rating,
+            reliability=acceptor.reliability, is_foreman=Skill.FOREMAN in acceptor.skills,
         )
-        for row in workers.values()
+        for acceptor in workers.values()
     ]
     weights = optimizer.Weights(**config["WEIGHTS"])
     chosen: list[tuple[int, int]] = []
@@ -255,8 +272,8 @@ def _record(
             confirmed_ids.add(offer.pk)
             new_confirmed[offer.order_id] += 1
             recipients[(offer.order_id, "confirmed")].append(_person(offer))
-    Offer.objects.filter(pk__in=confirmed_ids).update(
-        state=Offer.State.CONFIRMED, confirmed_at=now
+    states.offers_move(
+        Offer.objects.filter(pk__in=confirmed_ids), to=Offer.State.CONFIRMED, confirmed_at=now
     )
     result.confirmed = len(confirmed_ids)
 
@@ -300,13 +317,13 @@ def _record(
                       *(o for o in waiting[order.pk] if o.response is None)]:
             released_ids.append(offer.pk)
             recipients[(order.pk, "not_needed")].append(_person(offer))
-    Offer.objects.filter(pk__in=standby_ids).update(state=Offer.State.STANDBY)
-    Offer.objects.filter(pk__in=[*released_ids, *overlapping_release]).update(
-        state=Offer.State.RELEASED, released_at=now
+    states.offers_move(Offer.objects.filter(pk__in=standby_ids), to=Offer.State.STANDBY)
+    states.offers_move(
+        Offer.objects.filter(pk__in=[*released_ids, *overlapping_release]),
+        to=Offer.State.RELEASED, released_at=now,
     )
-    Order.objects.filter(pk__in=filled, status=Order.Status.CALLING).update(
-        status=Order.Status.FILLED, filled_at=now
-    )
+    # Only a calling order becomes filled (a filled one called again stays filled).
+    states.orders_move(Order.objects.filter(pk__in=filled), to=Order.Status.FILLED, filled_at=now)
     result.standby = len(standby_ids)
     result.released = len(released_ids) + len(overlapping_release)
     result.filled_orders = filled
