@@ -415,6 +415,9 @@ DISPATCH = {
     "FAVOURITE_BONUS": 3.0,
     # Adaptive booking: the chance that at least the headcount shows up.
     "ADAPTIVE_SHOW_TARGET": 0.95,
+    # Adaptive orders choose among acceptors by cost plus this much per unit of a worker's
+    # chance of not turning up (one unit of cost is a kilometre of travel).
+    "ADAPTIVE_SHOW_WEIGHT": 20.0,
     # Priors for workers with no offer history (reply rate, accept rate once replied).
     "PRIOR_REPLY_RATE": 0.6,
     "PRIOR_ACCEPT_RATE": 0.5,

@@ -24,7 +24,9 @@ from workers.selectors import with_opt_out
 
 from .. import optimizer, states
 from ..models import ClientPreference, Offer, Order
+from ..overbooking import crew_to_book
 from ..selectors import busy_worker_ids
+from .callout import show_probabilities
 from .notify import sms_items
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ class Acceptor(NamedTuple):
     reliability: float
     skills: list[str]
     shifts_completed: int
+    no_shows: int
 
 
 def _standby_places(order: Order) -> int:
@@ -133,12 +136,13 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
         ).filter(opted_out=False).values_list(*Acceptor._fields))
     }
     eligible = [(w, o) for w, o in eligible if w in workers and workers[w].lat is not None]
+    chances = _show_chances(orders, workers, now)
     chosen: list[tuple[int, int]] = []
     # The optimiser gives each worker one order per solve. A worker who accepted orders that
     # do not overlap (a morning and an evening shift) gets the next one in another round,
     # instead of waiting for some later acceptance to start a new batch.
     while eligible:
-        placed = _solve(orders, open_places, eligible, workers, result)
+        placed = _solve(orders, open_places, eligible, workers, result, chances=chances)
         if not placed:
             break
         chosen.extend(placed)
@@ -150,13 +154,64 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
             (w, o) for w, o in eligible
             if (w, o) not in taken and open_places[o] > 0 and free_for(w, by_id[o])
         ]
+    chosen = _as_far_as_needed(orders, chosen, chances, now)
     _record(orders=orders, by_id=by_id, chosen=chosen, booked=booked, now=now, result=result)
     return result
 
 
+def _show_chances(orders: list[Order], workers: dict[int, Acceptor], now: Any) -> dict[int, float]:
+    """Each acceptor's chance of turning up (their record; a newcomer at the franchise's recent
+    show rate), when an adaptive order is in the batch: the adaptive policy books by it."""
+    adaptive = [o for o in orders if o.overbook_policy == Order.Policy.ADAPTIVE]
+    if not adaptive or not workers:
+        return {}
+    ids = list(workers)
+    chances, _ = show_probabilities(
+        adaptive[0], [(workers[w].reliability, workers[w].shifts_completed + workers[w].no_shows)
+                    for w in ids], now)
+    return dict(zip(ids, chances, strict=True))
+
+
+def _as_far_as_needed(orders: list[Order], chosen: list[tuple[int, int]],
+                      chances: dict[int, float], now: Any) -> list[tuple[int, int]]:
+    """An adaptive order books only as far as its target needs: of the acceptors the solve
+    gave it, the likeliest to come, until the chance that the headcount turns up (with the crew
+    already booked) reaches the target; the order is then full at that count. Where all of
+    them fall short it keeps calling beyond the target it started with."""
+    adaptive = {o.pk: o for o in orders if o.overbook_policy == Order.Policy.ADAPTIVE}
+    if not adaptive:
+        return chosen
+    target = settings.DISPATCH["ADAPTIVE_SHOW_TARGET"]
+    crews: dict[int, list[float]] = defaultdict(list)
+    fields = ("order_id", "worker__reliability", "worker__shifts_completed", "worker__no_shows")
+    rows = list(Offer.objects.filter(order_id__in=adaptive, state=Offer.State.CONFIRMED)
+                .values_list(*fields))
+    if rows:
+        booked_chances, _ = show_probabilities(
+            next(iter(adaptive.values())), [(r, s + n) for _, r, s, n in rows], now)
+        for (order_id, *_), chance in zip(rows, booked_chances, strict=True):
+            crews[order_id].append(chance)
+    kept = [(w, o) for w, o in chosen if o not in adaptive]
+    for order_id, order in adaptive.items():
+        mine = sorted((w for w, o in chosen if o == order_id),
+                      key=lambda w: (-chances.get(w, 0.0), w))
+        count, reached = crew_to_book(order.headcount, crews[order_id],
+                                      [chances.get(w, 0.0) for w in mine], target)
+        kept.extend((w, order_id) for w in mine[:count])
+        booked = len(crews[order_id]) + count
+        if reached:
+            order.booking_target = booked
+        elif booked >= order.booking_target:
+            order.booking_target = max(order.headcount, booked + 1)
+        else:
+            continue
+        Order.objects.filter(pk=order_id).update(booking_target=order.booking_target)
+    return kept
+
+
 def _solve(
     orders: list[Order], open_places: dict[int, int], eligible: list[tuple[int, int]],
-    workers: dict[int, Acceptor], result: BatchResult,
+    workers: dict[int, Acceptor], result: BatchResult, *, chances: dict[int, float],
 ) -> list[tuple[int, int]]:
     config = settings.DISPATCH
     favourites = set(
@@ -165,11 +220,16 @@ def _solve(
         ).values_list("client_id", "worker_id")
     )
     client_of = {order.pk: order.client_id for order in orders}
+    adaptive = {o.pk for o in orders if o.overbook_policy == Order.Policy.ADAPTIVE}
     adjustments: dict[tuple[int, int], float] = {}
     newcomer_pairs = []
     for worker_id, order_id in eligible:
         if (client_of[order_id], worker_id) in favourites:
             adjustments[(worker_id, order_id)] = -config["FAVOURITE_BONUS"]
+        if order_id in adaptive and worker_id in chances:
+            # An adaptive order wants the crew likeliest to turn up in full.
+            adjustments[(worker_id, order_id)] = adjustments.get((worker_id, order_id), 0.0) + (
+                config["ADAPTIVE_SHOW_WEIGHT"] * (1.0 - chances[worker_id]))
         if workers[worker_id].shifts_completed < config["NEWCOMER_MAX_SHIFTS"]:
             newcomer_pairs.append((worker_id, order_id))
     candidates = [

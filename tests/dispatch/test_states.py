@@ -1,6 +1,8 @@
 """Orders' and offers' states change only through dispatch/states.py, by its tables."""
 
+import re
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,3 +173,23 @@ def test_an_order_s_recorded_statuses_follow_the_table_through_its_life(
             through_work = (Order.Status.IN_PROGRESS in Order.TRANSITIONS[before]
                             and after in Order.TRANSITIONS[Order.Status.IN_PROGRESS])
             assert direct or through_work, (before, after)
+
+
+def test_no_module_writes_an_order_or_offer_state_but_the_owner() -> None:
+    """An order's status and an offer's state are written only by dispatch/states.py: a bulk
+    `.update(...)` or an assignment elsewhere would bypass the transition tables."""
+    root = Path(__file__).resolve().parents[2]
+    writes = re.compile(
+        r"\.update\([^)]*\b(state=Offer\.State|status=Order\.Status)"
+        r"|\.(state|status)\s*=\s*(Offer\.State|Order\.Status)\.",
+        re.S,
+    )
+    offenders = [
+        str(path.relative_to(root))
+        for app in ("dispatch", "billing", "web", "demo", "messaging", "ratings", "workers",
+                    "clients", "franchises", "core")
+        for path in (root / app).rglob("*.py")
+        if "migrations" not in path.parts and path.name != "states.py"
+        and writes.search(path.read_text())
+    ]
+    assert offenders == []
