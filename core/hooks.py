@@ -23,6 +23,9 @@ Each hook: who calls it, who fills it (in `ready()`), and why.
   suitable workers live near its site.
 - `worker_history`: called by `workers.api`; filled by dispatch. A worker's record counts shifts
   and rating events, which live above the worker pool.
+- `worker_worked_for`: called by `workers.access`; filled by dispatch. Whether a worker has
+  worked a franchise's orders decides what that franchise may change on them, and offers live
+  above the pool.
 - `order_rates`: called by `dispatch.services.orders`; filled by billing. An order placed
   without rates is priced by its franchise's rate card.
 - `order_completed`: called by `dispatch.services.onsite`; filled by billing. A completed (or
@@ -108,6 +111,9 @@ staffing_probe: Slot[Callable[..., int]] = Slot("staffing_probe")
 
 # history(worker, events=) -> the worker's record as operators see it (a JSON-ready dict).
 worker_history: Slot[Callable[..., dict[str, Any]]] = Slot("worker_history")
+
+# worked_for(worker_id, franchise_id) -> whether the worker accepted an offer of its orders.
+worker_worked_for: Slot[Callable[[int, int], bool]] = Slot("worker_worked_for")
 
 # --- Dispatch ----------------------------------------------------------------------------------
 

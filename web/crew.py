@@ -39,6 +39,7 @@ from workers.models import Worker
 
 from .forms import AttendanceForm, SurplusForm
 from .local_time import local_days, local_time
+from .templatetags.hours import hours as hours_shown
 
 # Who is on the crew: the booked workers and the standby ones (a standby worker who turns up
 # is checked in like anyone else, and the service makes them part of the crew).
@@ -135,7 +136,7 @@ def _attendance_text(offer: Offer, hours_typed: Any) -> str:
         "attendance": str(ATTENDANCE_WORDS.get(offer.attendance, offer.attendance)).lower(),
     }
     if offer.hours_worked is not None:
-        text += _(", %(hours)s h") % {"hours": offer.hours_worked}
+        text += _(", %(hours)s h") % {"hours": hours_shown(offer.hours_worked)}
     elif hours_typed is not None:
         text += " " + _("(hours are not kept for a no-show)")
     return text + "."

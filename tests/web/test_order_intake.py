@@ -581,3 +581,26 @@ def test_the_start_field_names_its_zone(desk: Desk, spb_user: Any, nsk_user: Any
     nsk_page = text(logged_in(nsk_user).get("/orders/new/"))
     assert 'id="start-zone" data-zone="Asia/Novosibirsk"' in nsk_page
 
+
+
+class TestLeadsAreTheNetworks:
+    """Only HQ and the official offices hand requests on as leads; a brand franchise places
+    its own orders."""
+
+    def test_a_brand_franchise_has_no_lead_button_and_is_refused(self, desk: Desk) -> None:
+        from franchises.models import Franchise
+
+        brand = Franchise.objects.create(name="Gruzchiki Plus", kind="brand_franchise",
+                                         city="Saint Petersburg")
+        user = user_create(username="brand", password="pw-12345", role="franchise",
+                           franchise=brand)
+        browser = logged_in(user)
+        assert 'id="hand-as-lead"' not in text(browser.get("/orders/new/"))
+        response = browser.post("/orders/new/", TestLead().form())
+        assert response.status_code == 403
+        assert ("Only HQ and the official offices hand requests to the network as leads"
+                in response.content.decode())
+        assert not Lead.objects.exists()
+
+    def test_an_official_office_keeps_the_button(self, desk: Desk, spb_user: Any) -> None:
+        assert 'id="hand-as-lead"' in text(logged_in(spb_user).get("/orders/new/"))
