@@ -188,7 +188,7 @@ def seed(workers: int, operators: int) -> Seeded:
                            role="franchise", franchise=franchise)
         tokens.append(Token.objects.create(user=user).key)
         browser = Browser()
-        browser.force_login(user)
+        browser.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
         sessions.append(browser.cookies["sessionid"].value)
     return Seeded(client.pk, site.pk, phones, tokens, sessions)
 
@@ -482,7 +482,10 @@ def render(result: dict[str, Any], argv: list[str] | None) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, row in result["requests"].items():
-        lines.append(f"| {name} | {row['requests']:,} | {row['errors']} | {row['p50_ms']} "
+        errors = str(row["errors"])
+        if row["error_kinds"]:
+            errors += " (" + ", ".join(f"{k} x{v}" for k, v in row["error_kinds"].items()) + ")"
+        lines.append(f"| {name} | {row['requests']:,} | {errors} | {row['p50_ms']} "
                      f"| {row['p99_ms']} | {row['max_ms']} |")
     lost = result["replies_sent"] - result["inbound_rows"]
     lines += [
