@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.http import HttpResponse
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status, views, viewsets
 from rest_framework.decorators import action
@@ -175,6 +176,7 @@ class InvoiceLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = InvoiceLineSerializer
     filterset_class = InvoiceLineFilter
 
+    @extend_schema(filters=True, responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> HttpResponse:
         """CSV of the filtered lines (e.g. ?period=2026-10) for the accountants."""
@@ -211,6 +213,7 @@ class PayLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = PayLineSerializer
     filterset_class = PayLineFilter
 
+    @extend_schema(filters=True, responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> HttpResponse:
         """CSV of the filtered pay lines: hours, show-up fees and standby fees (`kind`)."""

@@ -184,13 +184,13 @@ class RoyaltyStatement(models.Model):
     foreman_scope = None
 
     class Status(models.TextChoices):
-        ISSUED = "issued", "Issued"
-        PAID = "paid", "Paid"
-        OVERDUE = "overdue", "Overdue"
+        ISSUED = "issued", _("Issued")
+        PAID = "paid", _("Paid")
+        OVERDUE = "overdue", _("Overdue")
         # Nothing due: the total is zero or less (credits and corrections beyond the month's
         # royalty and fee). What is below zero is HQ's debt to the franchise, carried into the
         # franchise's next statement as `brought_forward`; never `paid`, never overdue.
-        CREDIT = "credit", "Credit carried forward"
+        CREDIT = "credit", _("Credit carried forward")
 
     franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="statements")
     period = models.CharField(max_length=7)

@@ -16,8 +16,9 @@ Each hook: who calls it, who fills it (in `ready()`), and why.
   is the worker pool's to know; one query reads the worker with the number's opt-out.
 - `outbox_send`, `outbox_send_many`: called by `messaging.services.outbox`; filled by messaging
   with its Celery tasks. The tasks call the services, so the services must not import them.
-- `delivery_failures`: called by `messaging.services.sending` and `.status`; filled by no app
-  yet. An app may act when an SMS of its purpose finally fails.
+- `delivery_failures`: called by `messaging.services.sending` and `.status`; filled by
+  dispatch for offers. An app may act when an SMS of its purpose finally fails: an offer that
+  never arrived is withdrawn and the next candidate is offered instead.
 - `staffing_probe`: called by `clients.routing`; filled by workers. A routed lead says how many
   suitable workers live near its site.
 - `worker_history`: called by `workers.api`; filled by dispatch. A worker's record counts shifts

@@ -371,7 +371,8 @@ class LeadViewSet(BaseLeadViewSet):
         return Response(LeadSerializer(lead, context=self.get_serializer_context()).data)
 
     @extend_schema(responses=LeadHopSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    # The whole journey at once: a short list, neither paginated nor filtered.
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def hops(self, request: Request, pk: str | None = None) -> Response:
         """The lead's journey: every franchise offered it, and how each answered."""
         lead = self.get_object()

@@ -49,9 +49,9 @@ _TIMEZONES = frozenset(available_timezones())
 
 class Franchise(models.Model):
     class Kind(models.TextChoices):
-        HQ = "hq", "Headquarters"
-        OFFICIAL_OFFICE = "official_office", "Official office"
-        BRAND_FRANCHISE = "brand_franchise", "Brand franchise"
+        HQ = "hq", _("Headquarters")
+        OFFICIAL_OFFICE = "official_office", _("Official office")
+        BRAND_FRANCHISE = "brand_franchise", _("Brand franchise")
 
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from clients.services import address_geocode
@@ -63,7 +63,8 @@ def rating_rules(request: HttpRequest) -> HttpResponse:
     from django.utils.safestring import mark_safe
 
     # The text is the module's own, never user input: safe to render as HTML.
-    html = markdown.markdown(explain(rating_params()), extensions=["tables"])
+    html = markdown.markdown(explain(rating_params(), get_language() or "en"),
+                             extensions=["tables"])
     return render(request, "web/rating_rules.html", {"html": mark_safe(html)})
 
 

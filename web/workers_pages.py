@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from clients.models import Site
@@ -94,7 +94,7 @@ APPEAL_LABELS = {
     Appeal.Status.REVERSED: gettext_lazy("No-show reversed"),
 }
 OUTCOME_LABELS = {Interview.Outcome.PASSED: gettext_lazy("Passed"),
-                  Interview.Outcome.FAILED: gettext_lazy("Failed")}
+                  Interview.Outcome.FAILED: pgettext_lazy("interview", "Failed")}
 
 
 def _skills(worker: Worker) -> list[str]:

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from core import hooks
 from core.geo import GeoPoint
+from core.schema import answers_may_omit
 from franchises.api import ScopedViewSetMixin
 
 from . import services
@@ -30,6 +31,11 @@ def rating_shown(rating: float) -> float:
     4.17 whatever its binary value; `min_rating` relies on exactly this rule.
     """
     return float(Decimal(repr(rating)).quantize(RATING_SHOWN_TO, rounding=ROUND_HALF_UP))
+
+
+answers_may_omit(
+    "Worker", "distance_km", "Kilometres from `near`: only in lists asked with `near=`."
+)
 
 
 class WorkerSerializer(serializers.ModelSerializer):
@@ -170,7 +176,7 @@ class InterviewPageSerializer(serializers.Serializer):
 
 class WorkerHistorySerializer(serializers.Serializer):
     shifts = serializers.IntegerField()
-    hours = serializers.DecimalField(max_digits=10, decimal_places=1)
+    hours = serializers.DecimalField(max_digits=12, decimal_places=2)
     no_shows = serializers.IntegerField()
     offers_received = serializers.IntegerField()
     offers_accepted = serializers.IntegerField()
@@ -193,7 +199,8 @@ class WorkerViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
         history = hooks.worker_history.get()
         if history is None:  # no app above the pool keeps records
             raise NotFound("No record is kept of workers' shifts.")
-        return Response(history(self.get_object(), user=request.user))
+        return Response(WorkerHistorySerializer(
+            history(self.get_object(), user=request.user)).data)
 
     @extend_schema(responses=InterviewPageSerializer)
     @action(detail=True, methods=["get"])

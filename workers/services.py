@@ -139,5 +139,6 @@ def worker_interview(*, worker: Worker, outcome: str, recruiter: Any, notes: str
         # recruiter's review; their history (ratings, no-shows) stays as it was.
         if worker.status in (Worker.Status.APPLICANT, Worker.Status.SUSPENDED):
             worker.status = Worker.Status.ACTIVE
-        worker.save(update_fields=["vetted_at", "status"])
+            worker.suspension_cause = ""
+        worker.save(update_fields=["vetted_at", "status", "suspension_cause"])
     return interview

@@ -14,6 +14,7 @@ from ratings.models import RatingEvent
 from ratings.scoring import EventKind
 from ratings.services import rating_event_record, worker_ratings_recompute
 
+from .. import states
 from ..models import Offer, Order
 from ..selectors import crew_split_of
 from .notify import amount_text, notify_workers
@@ -73,9 +74,12 @@ def _set_attendance(order: Order, offer: Offer, status: str, now: Any) -> bool:
     offer.attendance = status
     if status != Offer.Attendance.NO_SHOW and offer.checked_in_at is None:
         offer.checked_in_at = now
+    written = ["attendance", "checked_in_at"]
     if offer.state == Offer.State.STANDBY:
-        offer.state = Offer.State.CONFIRMED  # a standby who worked is part of the crew
-    offer.save(update_fields=["attendance", "checked_in_at", "state"])
+        # A standby who worked is part of the crew.
+        states.offer_move(offer, to=Offer.State.CONFIRMED, also=written)
+    else:
+        offer.save(update_fields=written)
     if earlier_kind is not None:
         worker_ratings_recompute(worker=offer.worker)
     rating_event_record(
@@ -87,8 +91,7 @@ def _set_attendance(order: Order, offer: Offer, status: str, now: Any) -> bool:
 
 def _start_work(order: Order) -> None:
     if order.status in (Order.Status.CALLING, Order.Status.FILLED):
-        order.status = Order.Status.IN_PROGRESS
-        order.save(update_fields=["status"])
+        states.order_move(order, to=Order.Status.IN_PROGRESS)
 
 
 QUARTER_HOUR = Decimal("0.25")
@@ -360,12 +363,10 @@ def order_complete(*, order: Order) -> Order:
         raise ValidationError({"start": ["An order can be completed once it has started."]})
     no_shows_mark(order=order)
     _confirm_hours(order)
-    if order.status in (Order.Status.CALLING, Order.Status.FILLED):
-        order.status = Order.Status.IN_PROGRESS
-    order.check_transition(Order.Status.COMPLETED)
-    order.status = Order.Status.COMPLETED
-    order.completed_at = now
-    order.save(update_fields=["status", "completed_at"])
+    # An order completed before anyone checked in passes through in progress unwritten.
+    unstarted = order.status in (Order.Status.CALLING, Order.Status.FILLED)
+    states.order_move(order, to=Order.Status.COMPLETED,
+                      via=Order.Status.IN_PROGRESS if unstarted else None, completed_at=now)
     from .steps import steps_cancel
 
     steps_cancel(order=order)

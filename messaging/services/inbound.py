@@ -2,7 +2,6 @@
 grammar, and handed to the handler registered for its command (`core.hooks.inbound_commands`);
 the reply travels back in the webhook's answer."""
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +10,7 @@ from django.db import IntegrityError, connections, router, transaction
 
 from core import clock, hooks
 
-from .. import handlers, texts
+from .. import handlers, sql, texts
 from ..grammar import CommandKind, is_lone_yes, parse
 from ..models import Direction, Message, Status
 from ..segments import count_segments, estimate_cost
@@ -36,25 +35,6 @@ def _sender(phone: str) -> tuple[Any, bool]:
     return sender(phone)
 
 
-# The INSERT every inbound SMS runs is written here as SQL: built by the ORM it cost the webhook
-# one and a half times the CPU, and the webhook's whole budget is a few milliseconds. Columns are
-# named, not `*`, so a statement PostgreSQL keeps prepared stays valid when a migration adds one.
-
-
-@functools.cache
-def _insert_sql(alias: str) -> tuple[str, list[Any]]:
-    quote = connections[alias].ops.quote_name
-    meta = Message._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote(meta.get_field('provider_sid').column)}) DO NOTHING "
-        f"RETURNING {quote(meta.pk.column)}"
-    )
-    return sql, fields
-
-
 def _insert_message(message: Message) -> bool:
     """INSERT `message` unless a row with its provider sid exists (a row without a sid always
     goes in); True when it was inserted.
@@ -72,10 +52,10 @@ def _insert_message(message: Message) -> bool:
         except IntegrityError:
             return False
         return True
-    sql, fields = _insert_sql(connection.alias)
+    statement, fields = sql.insert_one(connection.alias)
     params = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -87,7 +67,8 @@ def _insert_message(message: Message) -> bool:
 
 @transaction.atomic
 def inbound_receive(
-    *, provider_sid: str | None, sender: str, body: str, recipient: str = ""
+    *, provider_sid: str | None, sender: str, body: str, recipient: str = "",
+    raw: dict[str, str] | None = None,
 ) -> InboundResult:
     """Store an inbound SMS, act on it once, and return the reply to send (or None).
 
@@ -115,6 +96,7 @@ def inbound_receive(
         provider_sid=provider_sid or None,
         worker=worker,
         command=command.kind.value,
+        raw=raw or {},
         created_at=now,
     )
     if not _insert_message(message):
