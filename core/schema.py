@@ -10,6 +10,8 @@ answer with an error, and a client generated from the schema should know their s
 - 403: the caller's role may not do this;
 - 404: no such row in the caller's scope (or a page past the last); operations on a row or
   on a paginated list;
+- 422: an `Idempotency-Key` already used with a different request (placing an order, paying
+  a statement);
 - 429: the login is locked out after too many failures (the token exchange).
 
 It also lets a serializer say that an answer may leave a field out (`answers_may_omit`):
@@ -39,6 +41,7 @@ DESCRIPTIONS = {
     "401": "No credentials, or a token that is unknown, expired or revoked.",
     "403": "The caller's role may not do this.",
     "404": "No such row in the caller's scope, or no such page.",
+    "422": "This Idempotency-Key was already used with a different request.",
     "429": "Locked out after too many failed logins; Retry-After says for how long.",
 }
 
@@ -73,6 +76,9 @@ def _error_codes(path: str, method: str, operation: dict[str, Any]) -> list[str]
         codes += ["401", "403"]
     if not public and (names_a_row or paginated):
         codes.append("404")
+    if any(parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key"
+           for parameter in parameters):
+        codes.append("422")
     return codes
 
 
