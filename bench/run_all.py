@@ -17,6 +17,10 @@
    worker processes on Redis db 5 and SMS through the ``twilio`` client to a local fake
    ("## Network scale run"); the longest: 12-15 minutes on a 2-core machine (time
    limit 60).
+6. ``bench.bench_morning``: a morning replayed on loopback, 20,000 signed inbound replies at
+   200/s while operators place 500 orders, start their call-outs and read the board, through
+   gunicorn, a Celery worker and beat on a private redis-server, and PostgreSQL
+   ("## Morning replay"): errors, p99 per request, rows stored = replies sent (time limit 60).
 
 Each runs in its own process with ``--write``, one after the other (the machine has few cores
 and they would disturb each other's figures). The PostgreSQL benchmarks create and drop their
@@ -60,6 +64,7 @@ BENCHMARKS = (
     Benchmark("bench.bench_webhooks", ("--write", "--seconds", str(WEBHOOK_SECONDS)), 600),
     Benchmark("bench.bench_console", ("--write",), 900),
     Benchmark("bench.bench_scale", ("--write",), 3600),
+    Benchmark("bench.bench_morning", ("--write",), 3600),
 )
 
 

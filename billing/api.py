@@ -273,8 +273,8 @@ class RoyaltyStatementSerializer(serializers.ModelSerializer):
     class Meta:
         model = RoyaltyStatement
         fields = ["id", "franchise", "period", "invoiced", "credits", "adjustment", "turnover",
-                  "royalty_rate", "royalty", "monthly_fee", "total", "paid", "currency",
-                  "status", "issued_at", "due_on"]
+                  "royalty_rate", "royalty", "monthly_fee", "brought_forward", "total", "paid",
+                  "currency", "status", "carried_into", "issued_at", "due_on"]
         read_only_fields = fields
 
 

@@ -187,6 +187,10 @@ class RoyaltyStatement(models.Model):
         ISSUED = "issued", _("Issued")
         PAID = "paid", _("Paid")
         OVERDUE = "overdue", _("Overdue")
+        # Nothing due: the total is zero or less (credits and corrections beyond the month's
+        # royalty and fee). What is below zero is HQ's debt to the franchise, carried into the
+        # franchise's next statement as `brought_forward`; never `paid`, never overdue.
+        CREDIT = "credit", _("Credit carried forward")
 
     franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="statements")
     period = models.CharField(max_length=7)
@@ -209,6 +213,12 @@ class RoyaltyStatement(models.Model):
     # This month's own turnover as last accounted for: at issue, then each time a later
     # statement carries a change of it as its adjustment.
     settled_turnover = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal(0))
+    # The credit of earlier statements (their totals below zero) this one takes off its total:
+    # zero or negative. total = royalty + monthly_fee + brought_forward.
+    brought_forward = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal(0))
+    # For a `credit` statement: the period of the statement that carried its credit, blank
+    # until one has.
+    carried_into = models.CharField(max_length=7, blank=True, default="")
 
     class Meta:
         ordering = ["-period", "franchise_id"]

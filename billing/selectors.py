@@ -7,12 +7,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from statistics import fmean
 from typing import Any
 
-from django.db.models import Avg, Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from dispatch.models import Offer, Order
 from franchises.models import Franchise
+from ratings.selectors import ratings_at
 
 from . import pricing
 from .benchmarks import LocationRow, Money, OrderFacts, location_row
@@ -127,6 +129,27 @@ def month_money(*, franchise: Franchise, period: str) -> Money:
     return _money(completed, billed, paid)
 
 
+def _ratings_at_month_end(franchise_ids: list[int], *, start: datetime, end: datetime
+                          ) -> dict[int, float]:
+    """Per franchise, the mean rating of the workers on its month's shifts (one per shift
+    worked), each rating as it stood at the month's end: a closed month's figure does not
+    drift with what the workers did since. Two queries for all the franchises of a zone."""
+    worked = list(
+        Offer.objects.filter(
+            order__franchise_id__in=franchise_ids, order__start__gte=start,
+            order__start__lt=end,
+            attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE],
+        ).values_list("order__franchise_id", "worker_id")
+    )
+    if not worked:
+        return {}
+    standing = ratings_at({worker_id for _, worker_id in worked}, end)
+    shifts: dict[int, list[float]] = defaultdict(list)
+    for franchise_id, worker_id in worked:
+        shifts[franchise_id].append(standing[worker_id])
+    return {franchise_id: fmean(values) for franchise_id, values in shifts.items()}
+
+
 def benchmark_rows(*, period: str) -> list[LocationRow]:
     """Every franchise's figures for `period` (orders by their start in local time).
 
@@ -162,13 +185,7 @@ def benchmark_rows(*, period: str) -> list[LocationRow]:
             if calling_since and filled_at:
                 minutes = (filled_at - calling_since).total_seconds() / 60
             facts[franchise_id].append(OrderFacts(headcount, present, missing, confirmed, minutes))
-        ratings.update(
-            Offer.objects.filter(
-                order__franchise_id__in=ids, order__start__gte=start, order__start__lt=end,
-                attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE],
-            ).values("order__franchise_id").annotate(avg=Avg("worker__rating"))
-            .values_list("order__franchise_id", "avg")
-        )
+        ratings.update(_ratings_at_month_end(ids, start=start, end=end))
     invoiced = dict(
         InvoiceLine.objects.filter(period=period).values("franchise_id")
         .annotate(total=Sum("amount")).values_list("franchise_id", "total")

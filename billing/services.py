@@ -283,6 +283,8 @@ class StatementDraft:
     currency: str
     # This month's own turnover (invoiced - credits), without what is carried from before.
     own_turnover: Decimal
+    # Earlier credit statements' totals (zero or less) taken off this total.
+    brought_forward: Decimal = Decimal(0)
 
 
 def statement_draft(
@@ -298,27 +300,47 @@ def statement_draft(
                      Decimal(0))
     turnover = own["turnover"] + adjustment
     royalty, total = pricing.royalty(turnover, franchise.royalty_rate, franchise.monthly_fee)
+    brought_forward = sum((credit.total for credit in _credits_to_carry(
+        franchise=franchise, period=period, lock=lock)), Decimal(0))
     draft = StatementDraft(
         period=period, invoiced=own["invoiced"], credits=own["credits"], adjustment=adjustment,
         turnover=turnover, royalty_rate=franchise.royalty_rate, royalty=royalty,
-        monthly_fee=franchise.monthly_fee, total=total, currency=franchise.currency,
-        own_turnover=own["turnover"],
+        monthly_fee=franchise.monthly_fee, total=total + brought_forward,
+        currency=franchise.currency, own_turnover=own["turnover"],
+        brought_forward=brought_forward,
     )
     return draft, restated
 
 
+def _credits_to_carry(*, franchise: Franchise, period: str, lock: bool
+                      ) -> list[RoyaltyStatement]:
+    """The franchise's earlier `credit` statements not yet carried into a later one."""
+    credits = RoyaltyStatement.objects.filter(
+        franchise=franchise, period__lt=period, status=RoyaltyStatement.Status.CREDIT,
+        carried_into="",
+    )
+    if lock:
+        credits = credits.select_for_update()
+    return list(credits.order_by("period"))
+
+
 def _statement_issue(*, franchise: Franchise, period: str, now: datetime) -> RoyaltyStatement:
     draft, restated = statement_draft(franchise=franchise, period=period, lock=True)
-    # Nothing to pay is already paid: no payment could ever settle it, so it must not turn
-    # overdue.
-    status = (RoyaltyStatement.Status.PAID if draft.total <= 0
+    # Nothing to pay is no payment made: such a month is a credit, carried into the next
+    # statement (its total below zero comes off that one's), and never turns overdue.
+    status = (RoyaltyStatement.Status.CREDIT if draft.total <= 0
               else RoyaltyStatement.Status.ISSUED)
+    RoyaltyStatement.objects.filter(
+        pk__in=[credit.pk for credit in _credits_to_carry(
+            franchise=franchise, period=period, lock=False)]
+    ).update(carried_into=period)
     statement = RoyaltyStatement.objects.create(
         franchise=franchise, period=period, royalty_rate=draft.royalty_rate,
         monthly_fee=draft.monthly_fee, currency=draft.currency, issued_at=now,
         due_on=_due_on(period), status=status, invoiced=draft.invoiced,
         credits=draft.credits, adjustment=draft.adjustment, turnover=draft.turnover,
         royalty=draft.royalty, total=draft.total, settled_turnover=draft.own_turnover,
+        brought_forward=draft.brought_forward,
     )
     for earlier, turnover_now in restated:
         earlier.settled_turnover = turnover_now
@@ -428,6 +450,10 @@ def statement_pay(*, statement: RoyaltyStatement, amount: Decimal, paid_on: date
                  .select_related("franchise").get(pk=statement.pk))
     if amount <= 0:
         raise ValidationError({"amount": ["A payment must be more than zero."]})
+    if statement.status == RoyaltyStatement.Status.CREDIT:
+        raise ValidationError({"amount": [
+            f"Nothing is due on the {statement.period} statement: its credit is carried into "
+            f"the next one."]})
     outstanding = statement.total - statement.paid
     if amount > outstanding:
         raise ValidationError(

@@ -287,6 +287,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI would otherwise fetch a validation badge from validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name `outcome`: each gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "LeadHopOutcomeEnum": "clients.models.LeadHop.Outcome",
+        "InterviewOutcomeEnum": "workers.models.Interview.Outcome",
+    },
     # Error answers (400/401/403/404/429) documented per operation, with their shapes.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

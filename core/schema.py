@@ -3,13 +3,15 @@
 drf-spectacular documents each operation's success only. Every operation here can also
 answer with an error, and a client generated from the schema should know their shapes:
 
-- 400: the request's fields or query parameters are wrong: `{"field": ["message", ...]}`,
-  `detail` or `non_field_errors` for the request as a whole; operations that take a body or
-  query parameters;
+- 400: the request's fields or query parameters are wrong, or the row's state refuses the
+  change: `{"field": ["message", ...]}`, `detail` or `non_field_errors` for the request as a
+  whole; operations that change something or take query parameters;
 - 401: no credentials, or a token that is unknown, expired or revoked;
 - 403: the caller's role may not do this;
 - 404: no such row in the caller's scope (or a page past the last); operations on a row or
   on a paginated list;
+- 422: an `Idempotency-Key` already used with a different request (placing an order, paying
+  a statement);
 - 429: the login is locked out after too many failures (the token exchange).
 
 It also lets a serializer say that an answer may leave a field out (`answers_may_omit`):
@@ -39,6 +41,7 @@ DESCRIPTIONS = {
     "401": "No credentials, or a token that is unknown, expired or revoked.",
     "403": "The caller's role may not do this.",
     "404": "No such row in the caller's scope, or no such page.",
+    "422": "This Idempotency-Key was already used with a different request.",
     "429": "Locked out after too many failed logins; Retry-After says for how long.",
 }
 
@@ -56,11 +59,12 @@ def _ref(name: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
 
 
-def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
+def _error_codes(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     security = operation.get("security")
     public = not security or {} in security
     parameters = operation.get("parameters", [])
-    takes_input = "requestBody" in operation or any(
+    # A change can also be refused for the row's state ("only a draft can be deleted").
+    takes_input = method != "get" or "requestBody" in operation or any(
         parameter.get("in") == "query" for parameter in parameters
     )
     names_a_row = "{" in path
@@ -72,6 +76,9 @@ def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
         codes += ["401", "403"]
     if not public and (names_a_row or paginated):
         codes.append("404")
+    if any(parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key"
+           for parameter in parameters):
+        codes.append("422")
     return codes
 
 
@@ -93,7 +100,7 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
             if method not in HTTP_METHODS:
                 continue
             responses = operation.setdefault("responses", {})
-            for code in _error_codes(path, operation):
+            for code in _error_codes(path, method, operation):
                 responses.setdefault(code, {"description": DESCRIPTIONS[code]})
             for code, response in responses.items():
                 # Declared by a view without a body (`OpenApiResponse(description=...)`).

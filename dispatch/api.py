@@ -352,7 +352,7 @@ class LeadViewSet(BaseLeadViewSet):
                             user=request.user)
         return Response(LeadSerializer(lead, context=self.get_serializer_context()).data)
 
-    @extend_schema(request=None, responses=OrderSerializer)
+    @extend_schema(request=None, responses={201: OrderSerializer})
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str | None = None) -> Response:
         order = lead_accept(lead=self.get_object(), user=request.user)

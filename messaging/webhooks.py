@@ -16,6 +16,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from core.retry import run_retrying
+
 from . import services
 
 logger = logging.getLogger(__name__)
@@ -73,13 +75,15 @@ def inbound_sms(request: HttpRequest) -> HttpResponse:
     _, raw_sender = services.sender_fields(sender)
     if raw_sender is not None:
         raw["From"] = raw_sender
-    result = services.inbound_receive(
+    # A deadlock victim wrote nothing: run the whole transaction again rather than lose the
+    # message to a 500 that Twilio does not retry.
+    result = run_retrying(lambda: services.inbound_receive(
         provider_sid=sid,
         sender=sender,
         body=form.get("Body", ""),
         recipient=services.storable(form.get("To", "")),
         raw=raw,
-    )
+    ))
     return twiml(result.reply)
 
 

@@ -177,11 +177,13 @@ STATUS_BADGE = {
     RoyaltyStatement.Status.PAID: "ok",
     RoyaltyStatement.Status.ISSUED: "",
     RoyaltyStatement.Status.OVERDUE: "bad",
+    RoyaltyStatement.Status.CREDIT: "ok",
 }
 STATUS_LABEL = {
     RoyaltyStatement.Status.PAID: gettext_lazy("Paid"),
     RoyaltyStatement.Status.ISSUED: gettext_lazy("Issued"),
     RoyaltyStatement.Status.OVERDUE: gettext_lazy("Overdue"),
+    RoyaltyStatement.Status.CREDIT: gettext_lazy("Credit carried forward"),
 }
 
 
@@ -191,12 +193,15 @@ def dress_statements(statements: list[RoyaltyStatement], *, next_path: str,
     the payments in the franchise's days, and a payment form while anything is owed."""
     for statement in statements:
         zone = statement.franchise.timezone
-        statement.outstanding = statement.total - statement.paid
+        # A credit statement owes nothing: its total below zero is carried, not outstanding.
+        statement.outstanding = (Decimal(0) if statement.status == RoyaltyStatement.Status.CREDIT
+                                 else statement.total - statement.paid)
         statement.rate_percent = statement.royalty_rate * 100
         statement.badge = STATUS_BADGE.get(statement.status, "")
         statement.status_label = STATUS_LABEL.get(statement.status, statement.status)
         statement.issued_local = local_time(statement.issued_at, zone)
-        statement.is_open = statement.status != RoyaltyStatement.Status.PAID
+        statement.is_open = statement.status in (RoyaltyStatement.Status.ISSUED,
+                                                 RoyaltyStatement.Status.OVERDUE)
         if statement.is_open:
             statement.pay_form = (forms_by_id or {}).get(statement.pk) or PaymentForm(
                 statement=statement,
@@ -358,7 +363,8 @@ def books(request: HttpRequest) -> HttpResponse:
         status = ""
     statements = RoyaltyStatement.objects.filter(period=period)
     if status == "open":
-        statements = statements.exclude(status=RoyaltyStatement.Status.PAID)
+        statements = statements.filter(status__in=[RoyaltyStatement.Status.ISSUED,
+                                                   RoyaltyStatement.Status.OVERDUE])
     elif status:
         statements = statements.filter(status=status)
     listed = list(statements_with_payments(statements).order_by("franchise__name", "id"))

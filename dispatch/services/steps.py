@@ -67,10 +67,20 @@ def step_finish(step_id: int, *, now: datetime) -> None:
 
 def steps_close_missed(*, now: datetime) -> int:
     """Close, unrun, every pending step further past its moment than STEP_STALE_AFTER, with a
-    log line for each; returns how many were closed."""
+    log line for each; returns how many were closed.
+
+    Two kinds are about the present rather than their moment, and are run however late: the
+    batch assignment, which books the acceptances waiting now (new ones join the pending step
+    whatever its moment, so closing it would leave them unbooked for good), and a wave of an
+    order that has not started, whose call-out would otherwise stop until someone noticed."""
     stale_before = now - timedelta(seconds=settings.STEP_STALE_AFTER)
     closed = 0
-    stale = Step.objects.filter(claimable(now), due_at__lt=stale_before).order_by("due_at", "id")
+    stale = (
+        Step.objects.filter(claimable(now), due_at__lt=stale_before)
+        .exclude(kind=Step.Kind.ASSIGN)
+        .exclude(kind=Step.Kind.WAVE, order__start__gt=now)
+        .order_by("due_at", "id")
+    )
     for step in stale.select_related("order")[:1000]:
         took = (
             Step.objects.filter(claimable(now), pk=step.pk)

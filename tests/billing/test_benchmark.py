@@ -181,9 +181,16 @@ def _report(api: APIClient, **params: str) -> Any:
 
 
 def _average_rating(orders: list[Order]) -> float:
+    """The mean, over the month's shifts, of each worker's rating as their history drew it at
+    the end of November in the franchise's zone (a late arrival's penalty faded by then)."""
+    from billing.services import period_bounds
+    from ratings.selectors import rating_history
+
+    end = period_bounds(NOVEMBER, orders[0].franchise.timezone)[1]
     return mean(
-        Offer.objects.filter(order__in=orders, attendance__in=["present", "late"])
-        .values_list("worker__rating", flat=True)
+        rating_history(offer.worker, until=end).points[-1].rating
+        for offer in Offer.objects.filter(order__in=orders, attendance__in=["present", "late"])
+        .select_related("worker")
     )
 
 

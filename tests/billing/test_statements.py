@@ -343,9 +343,9 @@ class TestOverdue:
         books.clock.set(datetime(2026, 12, 1, 3, 0, tzinfo=UTC))
         royalty_statements_issue(period="2026-11")
         empty = _statement(nsk)
-        assert (empty.total, empty.status) == (Decimal("0.00"), "paid")
+        assert (empty.total, empty.status) == (Decimal("0.00"), "credit")
         statements_mark_overdue(today=date(2027, 3, 1))
-        assert _statement(nsk).status == "paid"
+        assert _statement(nsk).status == "credit"
 
 
 @pytest.mark.django_db

@@ -386,3 +386,29 @@ class TestLeaseAndStaleSteps:
         desk.sweep(at=FINAL + timedelta(minutes=59))
         assert _reminded(desk, order) == {w.pk: 1 for w in crew}
         assert not Step.objects.get(order=order, kind=Step.Kind.REMINDER_FINAL).missed
+
+    def test_acceptances_waiting_in_a_late_batch_are_booked_not_dropped(
+        self, desk: Desk, settings: object
+    ) -> None:
+        """The sweeper was down for longer than the setting while a worker said yes to an order
+        two days ahead: the batch runs when it comes back, and books them."""
+        worker = desk.worker(1)
+        later = desk.called(1, start=START + timedelta(days=2))
+        desk.accept(worker, later)
+        due = desk.batch_due()
+        desk.sweep(at=due + timedelta(seconds=settings.STEP_STALE_AFTER + 3600))
+        assert desk.in_state(later, CONFIRMED) == {worker.pk}
+        assert not Step.objects.filter(kind=Step.Kind.ASSIGN, missed=True).exists()
+
+    def test_a_late_wave_of_an_order_still_ahead_calls_on(
+        self, desk: Desk, settings: object
+    ) -> None:
+        near = desk.workers(1, km=1)
+        far = desk.workers(3, km=12)
+        later = desk.called(3, start=START + timedelta(days=2))
+        assert desk.offered(later) == {w.pk for w in near}
+        wave = Step.objects.get(order=later, kind=Step.Kind.WAVE, done_at__isnull=True)
+        desk.sweep(at=wave.due_at + timedelta(seconds=settings.STEP_STALE_AFTER + 3600))
+        wave.refresh_from_db()
+        assert (wave.done_at is not None, wave.missed) == (True, False)
+        assert desk.offered(later) >= {w.pk for w in far}

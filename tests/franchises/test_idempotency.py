@@ -221,3 +221,14 @@ class TestConsoleForms:
         again = browser.post(f"/statements/{statement.pk}/", form, follow=True)
         assert "This payment form was already sent" in again.content.decode()
         assert RoyaltyPayment.objects.count() == 1
+
+
+@pytest.mark.parametrize(("path", "method"), [
+    ("/api/v1/orders/", "post"), ("/api/v1/royalty-statements/{id}/pay/", "post")])
+def test_the_schema_documents_the_key_and_its_422(path: str, method: str) -> None:
+    schema = APIClient().get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"][path][method]
+    assert {(p["in"], p["name"]) for p in operation["parameters"]} >= {
+        ("header", "Idempotency-Key")}
+    assert operation["responses"]["422"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorDetail"}

@@ -120,6 +120,14 @@ class TestPageLockout:
         assert 'value="spb-manager"' in page
         assert browser.get("/board/").status_code == 302
 
+    def test_the_lock_out_speaks_the_browsers_language(self, spb_user: Any) -> None:
+        browser = BrowserClient(REMOTE_ADDR="10.0.4.5", HTTP_ACCEPT_LANGUAGE="ru")
+        for _ in range(5):
+            browser.post(LOGIN_PAGE, WRONG)
+        refused = browser.post(LOGIN_PAGE, RIGHT)
+        assert refused.status_code == 429
+        assert "Вход заблокирован на 15 мин." in refused.content.decode()
+
     def test_the_page_logs_in_after_the_cool_off(self, spb_user: Any) -> None:
         browser = BrowserClient(REMOTE_ADDR="10.0.4.2")
         for _ in range(5):

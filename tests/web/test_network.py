@@ -189,7 +189,7 @@ class TestOverdue:
         nsk_row = page[page.index(f'id="overdue-{issued[nsk.pk].pk}"'):]
         assert 'data-amount="260.00"' in nsk_row[:nsk_row.index("</tr>")]  # 360 less 100
         neva_statement = next(s for f, s in issued.items() if f not in (spb.pk, nsk.pk))
-        assert neva_statement.status == "paid"  # nothing was owed
+        assert neva_statement.status == "credit"  # nothing was owed: a credit of nothing
         assert f'id="overdue-{neva_statement.pk}"' not in page
         assert page.index(f"overdue-{issued[nsk.pk].pk}") < page.index(
             f"overdue-{issued[spb.pk].pk}")  # by name within the same due date

@@ -268,3 +268,10 @@ class TestLeads:
         assert response.status_code == 403
         assert "Only HQ and the official offices post leads" in response.json()["detail"]
         assert not Lead.objects.exists()
+
+    def test_foremen_and_recruiters_do_not(self, foreman_api: APIClient, spb: Any) -> None:
+        recruiter = user_create(username="spb-recruiter", password="pw-12345",
+                                role="recruiter", franchise=spb)
+        for api in (foreman_api, api_as(recruiter)):
+            assert api.post("/api/v1/leads/", self._body(), format="json").status_code == 403
+        assert not Lead.objects.exists()

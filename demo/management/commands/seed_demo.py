@@ -94,7 +94,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             franchises = self._franchises()
             self._logins(franchises)
-            created_workers = self._workers(rng, seed=options["seed"])
+            created_workers = self._workers(rng, seed=options["seed"], franchises=franchises)
             created_clients = self._clients(rng, franchises)
         history = 0
         if not options["no_history"]:
@@ -155,7 +155,8 @@ class Command(BaseCommand):
             user.password = password_hash
             user.save()
 
-    def _workers(self, rng: random.Random, *, seed: int) -> int:
+    def _workers(self, rng: random.Random, *, seed: int,
+                 franchises: dict[str, Franchise]) -> int:
         now = clock.now()
         past_ends = history_start(now) - timedelta(days=1)
         existing = set(Worker.objects.values_list("phone", flat=True))
@@ -178,6 +179,8 @@ class Command(BaseCommand):
                     random.Random(f"{seed}:{phone}"), record, worker.vetted_at, past_ends
                 )
                 past_figures_set(worker, events, now=now)
+                # Each city's office recruited its people: it keeps their profiles.
+                worker.recruited_by = franchises[city.key]
                 past[phone] = events
                 new_workers.append(worker)
         Worker.objects.bulk_create(new_workers, batch_size=1000)
