@@ -1,4 +1,10 @@
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from dispatch.models import Order
 
 
 class BillingConfig(AppConfig):
@@ -10,10 +16,10 @@ class BillingConfig(AppConfig):
 
         from .services import order_invoice, rate_quote
 
-        def invoice(order: object) -> None:
+        def invoice(order: "Order") -> None:
             order_invoice(order=order)
 
-        def rates(**terms: object) -> tuple[object, object]:
+        def rates(**terms: Any) -> tuple[Decimal, Decimal]:
             quoted = rate_quote(**terms)
             return quoted.bill_rate, quoted.pay_rate
 

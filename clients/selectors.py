@@ -184,7 +184,7 @@ class LeadRouting:
     per_franchise: dict[int, FranchiseLeads] = field(default_factory=dict)
 
 
-_OUTCOMES = {
+_OUTCOMES: dict[str, str] = {
     LeadHop.Outcome.ACCEPTED: "accepted",
     LeadHop.Outcome.REJECTED: "rejected",
     LeadHop.Outcome.TIMED_OUT: "timed_out",

@@ -58,7 +58,7 @@ def address_geocode(*, address: str) -> geo.GeoPoint:
     query = " ".join(address.split())[:300]
     key = geocode_key(query)
     cached = GeocodeCache.objects.filter(query=key).first()
-    if cached is not None and cached.found:
+    if cached is not None and cached.found and cached.lat is not None and cached.lng is not None:
         return geo.GeoPoint(cached.lat, cached.lng)
     if cached is None:
         try:

@@ -49,6 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -307,7 +308,7 @@ class Simulation:
 
         self._build_network()
         for plan in self.plans:
-            self.at(plan.place_at, lambda plan=plan: self._place(plan))
+            self.at(plan.place_at, partial(self._place, plan))
         end = max(p.start + timedelta(hours=p.hours + 2) for p in self.plans)
         # The periodic sweeper runs every few seconds: a step it could not finish (a failure,
         # or more due steps than one sweep takes) is tried again at the next sweep, not in a

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -44,9 +44,36 @@ _COUNTS = {
 COUNT_NAMES = tuple(_COUNTS)
 
 
-def orders_with_counts(queryset: QuerySet[Order]) -> QuerySet[Order]:
+class OrderCounts(TypedDict):
+    """The annotations `orders_with_counts` adds (one per entry of `_COUNTS`)."""
+
+    count_invited: int
+    count_accepted: int
+    count_confirmed: int
+    count_standby: int
+    count_present: int
+    count_no_show: int
+
+
+class OrderCheckins(OrderCounts):
+    """`orders_with_checkins`' annotations: the counts, and the crew's check-in state."""
+
+    count_late: int
+    count_awaiting: int
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    OrderWithCounts = WithAnnotations[Order, OrderCounts]
+    OrderWithCheckins = WithAnnotations[Order, OrderCheckins]
+
+
+def orders_with_counts(queryset: QuerySet[Order]) -> "QuerySet[OrderWithCounts]":
     """Orders annotated with their offer funnel, one query however many orders."""
-    return queryset.annotate(**{f"count_{name}": agg for name, agg in _COUNTS.items()})
+    counted = queryset.annotate(**{f"count_{name}": agg for name, agg in _COUNTS.items()})
+    # The names come from `_COUNTS`, which the checker cannot read through `**`.
+    return cast("QuerySet[OrderWithCounts]", counted)
 
 
 def crew_split_of(order: Order) -> tuple[CrewSplit, dict[int, Decimal]]:
@@ -68,7 +95,7 @@ def crew_split_of(order: Order) -> tuple[CrewSplit, dict[int, Decimal]]:
     return split, hours
 
 
-def orders_with_checkins(queryset: QuerySet[Order]) -> QuerySet[Order]:
+def orders_with_checkins(queryset: QuerySet[Order]) -> "QuerySet[OrderWithCheckins]":
     """`orders_with_counts` plus the crew's check-in state: `count_late` (also counted in
     `count_present`) and `count_awaiting`, the confirmed workers nobody has checked in or
     marked absent yet. One query however many orders."""
@@ -103,7 +130,7 @@ def orders_of_local_day(queryset: QuerySet[Order], *, day: date, zones: Iterable
     return queryset.filter(window)
 
 
-def orders_with_counts_by_id(order_ids: list[int]) -> list[Order]:
+def orders_with_counts_by_id(order_ids: list[int]) -> "list[OrderWithCounts]":
     """The orders of `order_ids` in that order, with their franchise, client and site and
     their offer funnel (`orders_with_counts`): one query for a page of a board, however long
     the day it pages through (counting offers for the page's orders only)."""
@@ -123,7 +150,7 @@ class Risk(StrEnum):
     ON_SITE_SHORT = "on_site_short"  # under way with fewer on site than needed
 
 
-def order_risk(order: Order, *, now: datetime, near: timedelta) -> Risk | None:
+def order_risk(order: "OrderWithCounts", *, now: datetime, near: timedelta) -> Risk | None:
     """An order annotated by `orders_with_counts` is at risk when its start is within
     `near` (or has passed) while fewer workers are confirmed than its headcount, or when
     it is in progress with fewer present than its headcount."""
@@ -196,7 +223,8 @@ def _candidate_sql(alias: str, n_skills: int) -> str:
     offered = rows.Table(alias, Offer, "f")
     blocked = rows.Table(alias, ClientPreference, "p")
     favourite = rows.Table(alias, ClientPreference, "fp")
-    like = connection.operators["contains"]
+    # Every backend's wrapper has `operators`; django-stubs leaves it out of the base class.
+    like = connection.operators["contains"]  # type: ignore[attr-defined]
     kind = ClientPreference.Kind
     if connection.vendor == "postgresql":
         # Served by the GiST index of workers' migration 0002.
@@ -612,8 +640,11 @@ def _step_entries(order: Order, texts: dict[str, dict[datetime, int]], *, no_sho
     told: set[tuple[str, datetime]] = set()
 
     def sent_during(purpose: str, step: Step) -> int:
+        began, ended = step.claimed_at, step.done_at
+        if began is None or ended is None:  # not run yet: nothing sent by it
+            return 0
         found = [(at, count) for at, count in texts.get(purpose, {}).items()
-                 if step.claimed_at <= at <= step.done_at]
+                 if began <= at <= ended]
         told.update((purpose, at) for at, _ in found)
         return sum(count for _, count in found)
 

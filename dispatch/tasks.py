@@ -17,15 +17,23 @@ logger = logging.getLogger(__name__)
 def _run_step(step: Step) -> None:
     kind = step.kind
     if kind == Step.Kind.ASSIGN:
-        assignment_run(franchise_id=step.franchise_id)
+        assignment_run(franchise_id=_key(step, step.franchise_id))
     elif kind == Step.Kind.WAVE:
-        wave_next(order_id=step.order_id)
+        wave_next(order_id=_key(step, step.order_id))
     elif kind in (Step.Kind.REMINDER_EVENING, Step.Kind.REMINDER_FINAL):
-        reminders_send(order_id=step.order_id)
+        reminders_send(order_id=_key(step, step.order_id))
     elif kind == Step.Kind.SILENCE_CHECK:
-        silence_check(order_id=step.order_id)
+        silence_check(order_id=_key(step, step.order_id))
     elif kind == Step.Kind.NO_SHOW_CHECK:
-        no_show_check(order_id=step.order_id)
+        no_show_check(order_id=_key(step, step.order_id))
+
+
+def _key(step: Step, key: int | None) -> int:
+    """The franchise (a batch) or order (any other step) the step runs for; every step of
+    that kind has one."""
+    if key is None:
+        raise ValueError(f"Step {step.pk} ({step.kind}) names nothing to run for")
+    return key
 
 
 @shared_task(ignore_result=True)

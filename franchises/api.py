@@ -1,15 +1,19 @@
 """API for the network, and the scoped base classes every app's API builds on."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
 from django_filters import rest_framework as filters
 from rest_framework import parsers, permissions, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
 
 from core.api import SafeJSONParser
 
-from .models import REPLY_CHANNELS, Franchise
+from .models import REPLY_CHANNELS, Franchise, User
 from .scoping import can_manage_network, scope_queryset
 from .services import franchise_save
 
@@ -23,6 +27,8 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self) -> Any:
         queryset = super().get_queryset()
+        if queryset is None:  # a read-only field has no queryset to narrow
+            return None
         request = self.context.get("request")
         return scope_queryset(queryset, getattr(request, "user", None))
 
@@ -103,13 +109,24 @@ class RecruiterPoolOnly(permissions.BasePermission):
         return _refuse_once_found(view)
 
 
-class ScopedViewSetMixin:
-    """Narrows the queryset to the caller's scope: outside it, objects are 404."""
+def caller(request: Request) -> User:
+    """The signed-in user of a request that passed `IsAuthenticated`."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
 
-    permission_classes = (permissions.IsAuthenticated, ForemanReadOnly, RecruiterPoolOnly)
+
+class ScopedViewSetMixin(GenericAPIView):
+    """Narrows the queryset to the caller's scope: outside it, objects are 404. Put it before
+    the viewset class it narrows (`class XViewSet(ScopedViewSetMixin, ModelViewSet)`)."""
+
+    permission_classes: Sequence[type[permissions.BasePermission]] = (
+        permissions.IsAuthenticated, ForemanReadOnly, RecruiterPoolOnly,
+    )
 
     def get_queryset(self) -> Any:
-        return scope_queryset(super().get_queryset(), self.request.user)  # type: ignore[misc]
+        return scope_queryset(super().get_queryset(), self.request.user)
 
 
 class FranchiseSerializer(serializers.ModelSerializer):
@@ -157,7 +174,7 @@ class FranchiseViewSet(viewsets.ModelViewSet):
     queryset = Franchise.objects.order_by("id")
 
     def get_queryset(self) -> Any:
-        user = self.request.user
+        user = caller(self.request)
         queryset = super().get_queryset()
         if getattr(self, "swagger_fake_view", False) or user.is_hq:
             return queryset

@@ -36,7 +36,9 @@ def _validate_territory(*, franchise: Franchise) -> None:
         kind=Franchise.Kind.OFFICIAL_OFFICE, territory__isnull=False
     ).exclude(pk=franchise.pk)
     for rival in rivals.only("id", "name", "territory"):
-        if territories_overlap(franchise.territory, rival.territory):
+        if rival.territory is not None and territories_overlap(
+            franchise.territory, rival.territory
+        ):
             raise ValidationError(
                 {"territory": [f"Overlaps the territory of official office '{rival.name}'."]}
             )

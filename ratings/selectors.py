@@ -33,7 +33,8 @@ def rating_history(worker: Worker, *, until: datetime | None = None) -> RatingHi
         .values_list("at", "id", "kind", "score", "source")
     )  # by time, then id: the order the fold applies them in, so each point has its event
     events = [
-        scoring.Event(kind=kind, at=at, score=score, source=source or None)
+        scoring.Event(kind=scoring.EventKind(kind), at=at, score=score,
+                      source=scoring.ScoreSource(source) if source else None)
         for at, _, kind, score, source in rows
     ]
     points = scoring.figures_over_time(events, rating_params(), since=worker.created_at,

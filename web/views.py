@@ -19,13 +19,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from clients.services import address_geocode
+from dispatch.models import Offer
 from dispatch.selectors import order_invitees
 from franchises.models import Franchise
 from ratings.rules import explain
 from ratings.services import rating_params
 from workers.services import worker_create
 
-from .access import FRANCHISE, HQ, LANDING, RECRUITER, role_of, roles_required
+from .access import FRANCHISE, HQ, LANDING, RECRUITER, SignedInRequest, role_of, roles_required
 from .forms import IntakeForm
 from .local_time import local_time
 
@@ -95,7 +96,7 @@ def _home_point(form: IntakeForm) -> tuple[float | None, float | None] | None:
 
 
 @roles_required(HQ, FRANCHISE, RECRUITER)
-def intake(request: HttpRequest) -> HttpResponse:
+def intake(request: SignedInRequest) -> HttpResponse:
     """The recruiter's intake form: an applicant, interviewed later, never sent to a client
     before the interview passes."""
     form = IntakeForm(request.POST or None, request.FILES or None)
@@ -143,7 +144,7 @@ def _applicant_added(form: IntakeForm, lat: float | None, lng: float | None) -> 
 
 
 @roles_required(HQ)
-def phone_simulator(request: HttpRequest) -> HttpResponse:
+def phone_simulator(request: SignedInRequest) -> HttpResponse:
     """The built-in phone: read what a number was sent, and text back as that number.
 
     With the simulator SMS backend nothing leaves the machine; this page is the worker's
@@ -161,7 +162,8 @@ def phone_simulator(request: HttpRequest) -> HttpResponse:
         inbound_receive(provider_sid=None, sender=phone, body=form.cleaned_data["body"])
         query = {"phone": phone, **({"order": code} if code else {})}
         return redirect(f"{request.path}?{urlencode(query)}")
-    order, invitees, order_error = None, [], ""
+    invitees: list[Offer] = []
+    order, order_error = None, ""
     if code:
         order, invitees = order_invitees(code=code)
         if order is None:

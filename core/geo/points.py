@@ -85,7 +85,10 @@ def haversine_km_vec(
     half_dlng = (lng2_rad - math.radians(lng1)) / 2.0
     h = np.sin(half_dlat) ** 2 + math.cos(lat1_rad) * np.cos(lat2_rad) * np.sin(half_dlng) ** 2
     # Rounding can push h a hair above 1 for antipodal points; arcsin would return NaN.
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    distances: npt.NDArray[np.float64] = (
+        2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    )
+    return distances
 
 
 # A few millimetres of slack so a point exactly on the circle is never lost to rounding.

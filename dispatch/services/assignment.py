@@ -9,8 +9,9 @@ two batches, or a batch and a cancellation, never book the same place twice.
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -26,6 +27,23 @@ from .. import optimizer
 from ..models import ClientPreference, Offer, Order
 from ..selectors import busy_worker_ids
 from .notify import sms_items
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _Booked(TypedDict):
+    """What a batch reads with each order: its crew so far."""
+
+    confirmed_count: int
+    standby_count: int
+
+
+class _Contact(TypedDict):
+    """What a batch reads with each offer to text its worker."""
+
+    phone_text: str
+    worker_language: str
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +156,7 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
 
 
 def _solve(
-    orders: list[Order], open_places: dict[int, int], eligible: list[tuple[int, int]],
+    orders: Sequence[Order], open_places: dict[int, int], eligible: list[tuple[int, int]],
     workers: dict[int, tuple], result: BatchResult,
 ) -> list[tuple[int, int]]:
     config = settings.DISPATCH
@@ -206,7 +224,7 @@ def _solve(
     return chosen
 
 
-def _person(offer: Offer) -> tuple[int, str, str]:
+def _person(offer: "WithAnnotations[Offer, _Contact]") -> tuple[int, str, str]:
     return (offer.worker_id, offer.phone_text, offer.worker_language)
 
 
@@ -215,11 +233,12 @@ def _overlaps(order: Order, spans: list[tuple[Any, Any]]) -> bool:
 
 
 def _standby_pick(
-    order: Order, acceptors: list[Offer], room: int, booked: dict[int, list[tuple[Any, Any]]]
-) -> list[Offer]:
+    order: Order, acceptors: "list[WithAnnotations[Offer, _Contact]]", room: int,
+    booked: dict[int, list[tuple[Any, Any]]],
+) -> "list[WithAnnotations[Offer, _Contact]]":
     """The best `room` acceptors who could come if called. Someone booked or standing by at
     an overlapping time (for any franchise) could not, and is let go instead."""
-    picked: list[Offer] = []
+    picked: list[WithAnnotations[Offer, _Contact]] = []
     for offer in acceptors:
         if len(picked) >= room:
             break
@@ -231,7 +250,8 @@ def _standby_pick(
 
 
 def _record(
-    *, orders: list[Order], by_id: dict[int, Order], chosen: list[tuple[int, int]],
+    *, orders: "Sequence[WithAnnotations[Order, _Booked]]",
+    by_id: "Mapping[int, WithAnnotations[Order, _Booked]]", chosen: list[tuple[int, int]],
     booked: dict[int, list[tuple[Any, Any]]], now: Any, result: BatchResult,
 ) -> None:
     """Write the batch's outcome with bulk updates and queue everybody's text.
@@ -265,7 +285,7 @@ def _record(
     standby_ids: list[int] = []
     released_ids: list[int] = []
     filled: list[int] = []
-    waiting = defaultdict(list)
+    waiting: defaultdict[int, list[WithAnnotations[Offer, _Contact]]] = defaultdict(list)
     for offer in offers:
         if offer.pk in confirmed_ids:
             continue

@@ -29,7 +29,7 @@ LATE_AFTER = timedelta(minutes=15)
 # old crew nobody remembers. Three days covers a weekend and a slow reply.
 CLIENT_SCORE_ANSWERS_WITHIN = timedelta(days=3)
 
-ATTENDANCE_EVENT = {
+ATTENDANCE_EVENT: dict[str, EventKind] = {
     Offer.Attendance.PRESENT: EventKind.SHOW,
     Offer.Attendance.LATE: EventKind.LATE,
     Offer.Attendance.NO_SHOW: EventKind.NO_SHOW,

@@ -228,7 +228,7 @@ def _client_feedback(inbound: handlers.Inbound) -> str | None:
         .order_by("-created_at", "-id")
         .first()
     )
-    if asked is None:
+    if asked is None or asked.order is None:
         return None
     order = asked.order
     inbound.message.order = order
@@ -275,9 +275,10 @@ def _handle_answer(  # noqa: PLR0911 - one answer per situation the worker may b
             return texts.render(key, language, codes=codes, first=first)
         offer = candidates[0]
     else:
-        offer = _find_offer(worker, code)
-        if offer is None:
+        found = _find_offer(worker, code)
+        if found is None:
             return texts.render("unknown_code", language, code=code)
+        offer = found
     order = offer.order
     inbound.message.order = order
     inbound.message.save(update_fields=["order"])

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
 
-from core import clock, hooks
+from core import clock, hooks, rows
 
 from .. import handlers, texts
 from ..grammar import CommandKind, is_lone_yes, parse
@@ -46,11 +46,12 @@ def _insert_sql(alias: str) -> tuple[str, list[Any]]:
     quote = connections[alias].ops.quote_name
     meta = Message._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
+    names = ", ".join(quote(rows.db_column(f)) for f in fields)
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"INSERT INTO {quote(meta.db_table)} ({names}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote(meta.get_field('provider_sid').column)}) DO NOTHING "
-        f"RETURNING {quote(meta.pk.column)}"
+        f"ON CONFLICT ({quote(rows.db_column(meta.get_field('provider_sid')))}) DO NOTHING "
+        f"RETURNING {quote(rows.db_column(meta.pk))}"
     )
     return sql, fields
 

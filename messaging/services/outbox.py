@@ -16,7 +16,7 @@ from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core import clock, hooks
+from core import clock, hooks, rows
 
 from ..models import Direction, Message, OptOut, Status
 from ..segments import count_segments, estimate_cost
@@ -204,8 +204,8 @@ def _insert_many_sql(alias: str) -> tuple[str, list[Any]]:
     arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
     sql = (
         f"INSERT INTO {quote(Message._meta.db_table)} "
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"SELECT * FROM unnest({arrays}) RETURNING {quote(Message._meta.pk.column)}"
+        f"({', '.join(quote(rows.db_column(field)) for field in fields)}) "
+        f"SELECT * FROM unnest({arrays}) RETURNING {quote(rows.db_column(Message._meta.pk))}"
     )
     return sql, fields
 
