@@ -3,6 +3,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.apps import AppConfig
 
+from core import hooks
+
 if TYPE_CHECKING:
     from dispatch.models import Order
 
@@ -12,9 +14,8 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing and royalties"
 
     def ready(self) -> None:
-        from core import hooks
-
-        from .services import order_invoice, rate_quote
+        # Imported once the app registry is ready: the services load models.
+        from .services import order_invoice, rate_quote  # noqa: PLC0415
 
         def invoice(order: "Order") -> None:
             order_invoice(order=order)

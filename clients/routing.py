@@ -18,6 +18,7 @@ from django.db.models import Count, Q
 from core import clock, hooks
 from core.geo import territory_contains
 from franchises.models import Franchise
+from messaging.services import sms_queue
 
 from .models import Client, Lead, LeadHop
 
@@ -152,7 +153,6 @@ def _hand_to(lead: Lead, franchise: Franchise | None, *, reason: str, now: datet
     lead.save(update_fields=["franchise", "status", "respond_by", "routed_at", *also])
     LeadHop.objects.create(lead=lead, franchise=franchise, reason=reason[:200], offered_at=now)
     if franchise is not None and franchise.manager_phone:
-        from messaging.services import sms_queue
 
         sms_queue(
             phone=franchise.manager_phone,

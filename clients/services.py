@@ -13,6 +13,7 @@ from core import clock, geo
 from franchises.models import Franchise
 
 from .models import Client, GeocodeCache, Lead, Site
+from .routing import lead_route, routing_candidates
 
 # Labour is booked days or weeks ahead, never years: a start further out than this is a typo
 # in the year (9999 for 2026). It would also overflow the local-time and month arithmetic
@@ -162,7 +163,6 @@ def lead_create(
 
     A naive `start` is the local time of the franchise the lead goes to first (HQ's when
     nobody covers the point): the time the client said on the phone."""
-    from .routing import lead_route, routing_candidates
 
     now = clock.now()
     lat, lng = _point_or_geocode(address=address, lat=lat, lng=lng)

@@ -54,8 +54,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
+from billing.selectors import orders_money
+from clients.services import client_create, site_create
 from core import clock
+from dispatch.models import Offer, Order, Step
+from dispatch.services import callout_start, order_place
+from dispatch.services.onsite import order_complete
+from dispatch.tasks import run_due_steps
+from franchises.models import Franchise
+from messaging.models import Direction, Message
+from messaging.services import inbound_receive
+from workers.models import Worker
 
 KM_PER_DEGREE = 6371.009 * math.pi / 180
 # A place no demo or test data uses, so a run against a populated database meets nobody else.
@@ -238,11 +249,6 @@ class Simulation:
     # --- setting up -------------------------------------------------------------------------
 
     def _build_network(self) -> None:
-        from clients.services import client_create, site_create
-        from franchises.models import Franchise
-        from messaging.models import Message
-        from workers.models import Worker
-
         half = 1.0
         lat, lng = CENTRE
         franchise = Franchise.objects.create(
@@ -295,8 +301,6 @@ class Simulation:
         heapq.heappush(self.events, _Event(moment, self.sequence, action))
 
     def _next_step_due(self) -> datetime | None:
-        from dispatch.models import Step
-
         return (
             Step.objects.filter(done_at__isnull=True, claimed_at__isnull=True)
             .order_by("due_at").values_list("due_at", flat=True).first()
@@ -304,7 +308,6 @@ class Simulation:
 
     def run(self) -> dict[str, Any]:
         """Drive the whole run; returns the metrics (CONTRACT.md §6)."""
-        from dispatch.tasks import run_due_steps
 
         self._build_network()
         for plan in self.plans:
@@ -339,8 +342,6 @@ class Simulation:
     # --- what the operator does -------------------------------------------------------------
 
     def _place(self, plan: OrderPlan) -> None:
-        from dispatch.services import callout_start, order_place
-
         client, site = self.sites[plan.client_index]
         with transaction.atomic():
             order = order_place(
@@ -355,9 +356,6 @@ class Simulation:
         self.at(order.ends_at + timedelta(minutes=30), lambda: self._complete(order.pk))
 
     def _complete(self, order_id: int) -> None:
-        from dispatch.models import Order
-        from dispatch.services.onsite import order_complete
-
         order = Order.objects.get(pk=order_id)
         if order.status in (Order.Status.IN_PROGRESS, Order.Status.CALLING,
                             Order.Status.FILLED):
@@ -366,8 +364,6 @@ class Simulation:
     # --- what the workers do ----------------------------------------------------------------
 
     def _text(self, person: Person, body: str) -> None:
-        from messaging.services import inbound_receive
-
         self.sid += 1
         inbound_receive(provider_sid=f"SMSIM{self.config.seed}x{self.sid:012d}",
                         sender=person.phone, body=body)
@@ -382,7 +378,6 @@ class Simulation:
 
     def _read_outbox(self) -> None:
         """Hand every new outbound SMS to the simulated worker it was written for."""
-        from messaging.models import Direction, Message
 
         rows = list(
             Message.objects.filter(id__gt=self.last_message_id, direction=Direction.OUT)
@@ -466,10 +461,7 @@ class Simulation:
     # --- the figures --------------------------------------------------------------------------
 
     def _metrics(self) -> dict[str, Any]:
-        from django.db.models import Q
 
-        from dispatch.models import Offer, Order
-        from messaging.models import Direction, Message
 
         grace = timedelta(minutes=settings.DISPATCH["NO_SHOW_GRACE_MINUTES"])
         orders = list(
@@ -521,7 +513,6 @@ class Simulation:
     def _money(self) -> dict[str, float]:
         """What over-booking cost and what the franchise kept, per order, from the books the
         real completion wrote (invoice and pay lines)."""
-        from billing.selectors import orders_money
 
         books = orders_money(order_ids=self.order_ids)
         return {

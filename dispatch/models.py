@@ -1,5 +1,6 @@
 """Orders, the offers sent for them, and each offer's life from invitation to attendance."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -134,8 +135,6 @@ class Order(models.Model):
 
     @property
     def end(self):
-        from datetime import timedelta
-
         return self.start + timedelta(hours=float(self.hours))
 
     def check_transition(self, new_status: str) -> None:

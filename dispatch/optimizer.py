@@ -549,7 +549,8 @@ def _solve_with_foremen(
     The flow's answer is the hint. Returns (mask, proven optimal); an answer found before the
     time limit but not proven is kept only if it beats the flow's.
     """
-    from ortools.sat.python import cp_model
+    # CP-SAT takes seconds to load; only solves short of foremen need it.
+    from ortools.sat.python import cp_model  # noqa: PLC0415
 
     started = time.perf_counter()
     n_pairs = len(compiled.pair_cost)

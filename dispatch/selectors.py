@@ -19,11 +19,12 @@ from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, Quer
 from clients.models import Lead, LeadHop
 from core import rows
 from core.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
+from franchises.scoping import scope_queryset
 from messaging.models import Direction, Message, OptOut
 from ratings.models import RatingEvent
 from workers.models import Skill, Worker, skills_for_work_type
 
-from .models import ClientPreference, Offer, Order, Step
+from .models import Appeal, ClientPreference, Offer, Order, Step
 from .overbooking import shrunk_rate
 from .surplus import CrewSplit, Present, crew_split
 
@@ -747,7 +748,6 @@ def offers_of_worker(worker: Worker, *, user: Any, limit: int = 50) -> tuple[lis
                                                                           int]:
     """The worker's latest `limit` offers, newest first, and how many there are. Two queries
     however many offers and franchises."""
-    from franchises.scoping import scope_queryset
 
     readable = scope_queryset(Order.objects.filter(pk=OuterRef("order_id")), user)
     offers = (
@@ -792,9 +792,7 @@ class WorkerAppeal:
 
 def appeals_of_worker(worker: Worker, *, user: Any) -> list[WorkerAppeal]:
     """Every appeal the worker made, newest first, in one query."""
-    from franchises.scoping import scope_queryset
 
-    from .models import Appeal
 
     in_scope = scope_queryset(Appeal.objects.filter(pk=OuterRef("pk")), user)
     appeals = (
@@ -820,7 +818,6 @@ def appeals_of_worker(worker: Worker, *, user: Any) -> list[WorkerAppeal]:
 
 def order_codes_readable(order_ids: Iterable[int], *, user: Any) -> dict[int, str]:
     """The codes of those orders the reader may see (rating events name orders by id)."""
-    from franchises.scoping import scope_queryset
 
     ids = {order_id for order_id in order_ids if order_id is not None}
     if not ids:

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from core import clock
 
-from .models import Step
+from .models import Order, Step
 from .services import assignment_run, callout_start, wave_next
 from .services.lifecycle import no_show_check, reminders_send, silence_check
 from .services.steps import step_claim, step_finish
@@ -66,8 +66,6 @@ def run_due_steps(limit: int = 200) -> int:
 
 @shared_task(ignore_result=True)
 def start_callout(order_id: int) -> None:
-    from .models import Order
-
     order = Order.objects.filter(pk=order_id, status=Order.Status.DRAFT).first()
     if order is None:
         logger.info("order %s is not a draft any more; call-out not started", order_id)

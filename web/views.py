@@ -3,6 +3,7 @@
 from typing import Any
 from urllib.parse import urlencode
 
+import markdown
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -22,6 +24,8 @@ from clients.services import address_geocode
 from dispatch.models import Offer
 from dispatch.selectors import order_invitees
 from franchises.models import Franchise
+from messaging.models import Message
+from messaging.services import inbound_receive, normalise_phone
 from ratings.rules import explain
 from ratings.services import rating_params
 from workers.services import worker_create
@@ -60,8 +64,6 @@ def language(request: HttpRequest) -> HttpResponse:
 @login_required
 def rating_rules(request: HttpRequest) -> HttpResponse:
     """The published rating formula, with a worked example computed by the live parameters."""
-    import markdown
-    from django.utils.safestring import mark_safe
 
     # The text is the module's own, never user input: safe to render as HTML.
     html = markdown.markdown(explain(rating_params()), extensions=["tables"])
@@ -151,8 +153,6 @@ def phone_simulator(request: SignedInRequest) -> HttpResponse:
     phone. Replies go through the same path as a real inbound SMS (grammar, handlers). An
     order's code lists the workers it offered, to switch between their phones.
     """
-    from messaging.models import Message
-    from messaging.services import inbound_receive, normalise_phone
 
     source = request.POST if request.method == "POST" else request.GET
     phone = normalise_phone(source.get("phone") or "")

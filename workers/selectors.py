@@ -13,7 +13,7 @@ from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
 from core.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box
 from messaging.models import OptOut
 
-from .models import Worker
+from .models import Worker, skills_for_work_type
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -72,7 +72,6 @@ def workers_near(
 
 def suitable_workers_in_reach(*, lat: float, lng: float, radius_km: float, work_type: str) -> int:
     """How many active, vetted, reachable workers with the skill live within `radius_km`."""
-    from .models import skills_for_work_type
 
     skill_match = Q()
     for skill in skills_for_work_type(work_type):

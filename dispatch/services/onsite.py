@@ -9,13 +9,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core import clock, hooks
+from messaging.services import sms_queue
 from ratings.models import RatingEvent
 from ratings.scoring import EventKind
 from ratings.services import rating_event_record, worker_ratings_recompute
 
+from .. import texts
 from ..models import Offer, Order
 from ..selectors import crew_split_of
-from .notify import amount_text, notify_workers
+from .lifecycle import no_shows_mark
+from .notify import amount_text, notify_workers, order_values
+from .steps import steps_cancel
 
 # The foreman may record attendance from an hour before the start until a week after the end.
 ATTENDANCE_OPENS = timedelta(minutes=60)
@@ -317,7 +321,6 @@ def order_complete(*, order: Order) -> Order:
     confirmed before the start and has no attendance is marked a no-show here, as the check
     would have done (completing within the grace period must not excuse anyone); the check
     itself then finds nothing left to mark."""
-    from .lifecycle import no_shows_mark
 
     now = clock.now()
     order = Order.objects.select_for_update().get(pk=order.pk)
@@ -335,7 +338,6 @@ def order_complete(*, order: Order) -> Order:
     order.status = Order.Status.COMPLETED
     order.completed_at = now
     order.save(update_fields=["status", "completed_at"])
-    from .steps import steps_cancel
 
     steps_cancel(order=order)
     # Billing (above dispatch) writes the invoice and pay lines; each listener is idempotent.
@@ -346,10 +348,7 @@ def order_complete(*, order: Order) -> Order:
 
 
 def _ask_client_feedback(order: Order) -> None:
-    from messaging.services import sms_queue
 
-    from .. import texts
-    from .notify import order_values
 
     client = order.client
     if not client.phone or not order.offers.filter(

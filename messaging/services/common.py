@@ -1,12 +1,12 @@
 """What the outbox and the inbound path share: phone numbers and text the database can store."""
 
 from django.conf import settings
+from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 
 def normalise_phone(raw: str) -> str:
     """E.164 when the text is a phone number; otherwise the sender as given (short codes,
     alphanumeric names). Never raises."""
-    from phonenumber_field.phonenumber import PhoneNumber, to_python
 
     text = (raw or "").strip()
     try:

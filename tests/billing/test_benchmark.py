@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.benchmarks import METRICS, LocationRow, OrderFacts, location_row, network_medians
+from billing.services import royalty_statements_issue
 from core import clock
 from dispatch.models import Offer, Order
 from dispatch.services import assignment_run, callout_start, order_place
@@ -233,8 +234,6 @@ class TestReport:
     def test_the_royalty_is_fifteen_percent_of_the_statement_turnover(
         self, network: dict[str, Any], hq_api: APIClient, spb: Franchise
     ) -> None:
-        from billing.services import royalty_statements_issue
-
         with clock.use_clock(lambda: datetime(2026, 12, 1, 3, 0, tzinfo=UTC)):
             statements = {s.franchise_id: s for s in royalty_statements_issue(period=NOVEMBER)}
         rows = {row["franchise"]: row for row in _report(hq_api).json()["results"]}

@@ -1,12 +1,16 @@
 """The simulator: deterministic, honest about its keys, and driving the real dispatch path."""
 
 import json
+from decimal import Decimal
 from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Count, Q, Sum
 
+from billing.models import InvoiceLine, PayLine
+from billing.pricing import money
 from demo.simulation import METRIC_KEYS, Simulation, SimulationConfig, simulate
 from dispatch.models import Offer, Order, Step
 from messaging.models import Direction, Message
@@ -92,12 +96,8 @@ def test_the_money_figures_are_the_books_completion_wrote() -> None:
     """Over-booking cost and margin per order come from the invoice and pay lines: the surplus
     of each order went home with the show-up fee, standby never called got the standby fee,
     and the client was billed at most its headcount."""
-    from decimal import Decimal
 
-    from django.db.models import Count, Q, Sum
 
-    from billing.models import InvoiceLine, PayLine
-    from billing.pricing import money
 
     result = simulate(SimulationConfig(**{**SMALL, "orders": 8}, policy="fixed", seed=3),
                       keep=True)

@@ -302,7 +302,6 @@ def test_concurrent_sweepers_run_each_step_once(desk: Desk) -> None:
 def test_no_wave_is_rescheduled_once_the_offer_cap_is_reached(desk: Desk, settings: object) -> None:
     """With the per-order cap used up and acceptances still short, the wave steps stop
     instead of falling due again and again until the start."""
-    from dispatch.models import Step
 
     set_dispatch(settings, MAX_OFFERS_PER_ORDER=3)
     desk.workers(5, km=1)
