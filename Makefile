@@ -37,6 +37,7 @@ lint: dev-venv
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/lint-imports
+	$(PY) manage.py check_translations
 	$(PY) -m mypy
 
 bench: dev-venv

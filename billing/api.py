@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.http import HttpResponse
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status, views, viewsets
 from rest_framework.decorators import action
@@ -22,10 +23,12 @@ from core import clock
 from core.api import START_HELP, WallClockDateTimeField
 from core.filters import RelatedIdFilter, ScopedFilterSet
 from franchises.api import (
+    IDEMPOTENCY_KEY_PARAMETER,
     IsHQOrReadOnly,
     OwnFranchiseField,
     ScopedViewSetMixin,
     caller,
+    idempotent_response,
 )
 from franchises.models import Franchise
 
@@ -174,6 +177,7 @@ class InvoiceLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = InvoiceLineSerializer
     filterset_class = InvoiceLineFilter
 
+    @extend_schema(filters=True, responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> HttpResponse:
         """CSV of the filtered lines (e.g. ?period=2026-10) for the accountants."""
@@ -210,6 +214,7 @@ class PayLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = PayLineSerializer
     filterset_class = PayLineFilter
 
+    @extend_schema(filters=True, responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> HttpResponse:
         """CSV of the filtered pay lines: hours, show-up fees and standby fees (`kind`)."""
@@ -295,17 +300,24 @@ class RoyaltyStatementViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet)
     serializer_class = RoyaltyStatementSerializer
     filterset_class = RoyaltyStatementFilter
 
-    @extend_schema(request=PaymentSerializer, responses=RoyaltyStatementSerializer)
+    @extend_schema(request=PaymentSerializer, responses=RoyaltyStatementSerializer,
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER])
     @action(detail=True, methods=["post"])
     def pay(self, request: Request, pk: str | None = None) -> Response:
-        """Record a payment against the statement (HQ or the franchise's own login)."""
+        """Record a payment against the statement (HQ or the franchise's own login). With an
+        `Idempotency-Key`, a retry answers as the first request did and pays nothing more."""
         statement = self.get_object()  # another franchise's statement is 404, whatever the body
-        form = PaymentSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        statement = services.statement_pay(
-            statement=statement, recorded_by=request.user, **form.validated_data
-        )
-        return Response(RoyaltyStatementSerializer(statement).data)
+
+        def pay_once() -> Response:
+            form = PaymentSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            paid = services.statement_pay(
+                statement=statement, recorded_by=request.user, **form.validated_data
+            )
+            return Response(RoyaltyStatementSerializer(paid).data)
+
+        return idempotent_response(request, scope=f"royalty-statements/{statement.pk}/pay",
+                                   perform=pay_once)
 
     @extend_schema(responses=InvoiceLineSerializer(many=True))
     @action(detail=True, methods=["get"])

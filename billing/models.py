@@ -83,7 +83,7 @@ class InvoiceLine(models.Model):
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="+")
     # The month of the order's start in the franchise's time zone, "YYYY-MM".
     period = models.CharField(max_length=7, db_index=True)
-    hours = models.DecimalField(max_digits=5, decimal_places=1)
+    hours = models.DecimalField(max_digits=6, decimal_places=2)  # to the quarter hour
     rate = models.DecimalField(max_digits=10, decimal_places=2)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
@@ -131,7 +131,7 @@ class PayLine(models.Model):
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="pay_lines")
     period = models.CharField(max_length=7, db_index=True)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.HOURS)
-    hours = models.DecimalField(max_digits=5, decimal_places=1)
+    hours = models.DecimalField(max_digits=6, decimal_places=2)  # to the quarter hour
     rate = models.DecimalField(max_digits=10, decimal_places=2)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
@@ -184,9 +184,9 @@ class RoyaltyStatement(models.Model):
     foreman_scope = None
 
     class Status(models.TextChoices):
-        ISSUED = "issued", "Issued"
-        PAID = "paid", "Paid"
-        OVERDUE = "overdue", "Overdue"
+        ISSUED = "issued", _("Issued")
+        PAID = "paid", _("Paid")
+        OVERDUE = "overdue", _("Overdue")
 
     franchise = models.ForeignKey(Franchise, on_delete=models.PROTECT, related_name="statements")
     period = models.CharField(max_length=7)

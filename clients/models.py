@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
@@ -15,19 +16,19 @@ from franchises.models import Franchise
 class WorkType(models.TextChoices):
     """What an order asks for; the same words are worker skills."""
 
-    LOADING = "loading", "Loading"
-    MOVING = "moving", "Moving"
-    SNOW_CLEARING = "snow_clearing", "Snow clearing"
-    ROOFING = "roofing", "Roofing"
-    CLEANING = "cleaning", "Cleaning"
-    GENERAL = "general", "General labour"
+    LOADING = "loading", _("Loading")
+    MOVING = "moving", _("Moving")
+    SNOW_CLEARING = "snow_clearing", _("Snow clearing")
+    ROOFING = "roofing", _("Roofing")
+    CLEANING = "cleaning", _("Cleaning")
+    GENERAL = "general", _("General labour")
 
 
 class Conditions(models.TextChoices):
-    WARM_INDOOR = "warm_indoor", "Warm indoor"
-    COLD_INDOOR = "cold_indoor", "Cold indoor"
-    OUTDOOR = "outdoor", "Outdoor"
-    HEAVY = "heavy", "Heavy"
+    WARM_INDOOR = "warm_indoor", _("Warm indoor")
+    COLD_INDOOR = "cold_indoor", _("Cold indoor")
+    OUTDOOR = "outdoor", _("Outdoor")
+    HEAVY = "heavy", _("Heavy")
 
 
 LAT_RANGE = Q(lat__gte=-90) & Q(lat__lte=90)
@@ -90,11 +91,11 @@ class Lead(models.Model):
     foreman_scope = None
 
     class Status(models.TextChoices):
-        NEW = "new", "New"
-        OFFERED = "offered", "Offered to a franchise"
-        ACCEPTED = "accepted", "Accepted"
-        REJECTED = "rejected", "Rejected by every candidate"
-        EXPIRED = "expired", "Expired"
+        NEW = "new", _("New")
+        OFFERED = "offered", _("Offered to a franchise")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected by every candidate")
+        EXPIRED = "expired", _("Expired")
 
     contact_name = models.CharField(max_length=200)
     phone = PhoneNumberField()
@@ -152,11 +153,11 @@ class LeadHop(models.Model):
     """One step of a lead's journey: who was offered it, and how that ended."""
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACCEPTED = "accepted", "Accepted"
-        REJECTED = "rejected", "Rejected"
-        TIMED_OUT = "timed_out", "Not answered in time"
-        HANDED_ON = "handed_on", "Handed on by HQ"
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        TIMED_OUT = "timed_out", _("Not answered in time")
+        HANDED_ON = "handed_on", _("Handed on by HQ")
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="hops")
     franchise = models.ForeignKey(

@@ -26,6 +26,21 @@ RECENT_LEADS_WINDOW = timedelta(days=30)
 # Workers are looked for within this distance of the site when a lead is routed.
 STAFFING_RADIUS_KM = 35.0
 
+SHORT, TIGHT = "short", "tight"
+
+
+def staffing_level(in_reach: int | None, headcount: int) -> str | None:
+    """SHORT when fewer suitable workers live within reach than the lead has places, TIGHT
+    when fewer than three for each place, None when there are enough or nobody knows."""
+    if in_reach is None:
+        return None
+    if in_reach < headcount:
+        return SHORT
+    if in_reach < 3 * headcount:
+        return TIGHT
+    return None
+
+
 def _workers_in_reach(lead: Lead) -> int | None:
     """How many suitable workers live within reach of the lead's site: the worker pool, above
     clients, answers through `core.hooks.staffing_probe`."""
@@ -122,17 +137,17 @@ def lead_route(*, lead: Lead, reason: str) -> Lead:
     in_reach = _workers_in_reach(lead)
     lead.workers_in_reach = in_reach
     lead.staffing_note = ""
-    if in_reach is not None:
-        if in_reach < lead.headcount:
-            lead.staffing_note = (
-                f"Not enough: {in_reach} suitable workers within {STAFFING_RADIUS_KM:.0f} km "
-                f"for {lead.headcount} places."
-            )
-        elif in_reach < 3 * lead.headcount:
-            lead.staffing_note = (
-                f"Tight: {in_reach} suitable workers within {STAFFING_RADIUS_KM:.0f} km for "
-                f"{lead.headcount} places."
-            )
+    level = staffing_level(in_reach, lead.headcount)
+    if level == SHORT:
+        lead.staffing_note = (
+            f"Not enough: {in_reach} suitable workers within {STAFFING_RADIUS_KM:.0f} km "
+            f"for {lead.headcount} places."
+        )
+    elif level == TIGHT:
+        lead.staffing_note = (
+            f"Tight: {in_reach} suitable workers within {STAFFING_RADIUS_KM:.0f} km for "
+            f"{lead.headcount} places."
+        )
     staffing = ("workers_in_reach", "staffing_note")
     if candidates:
         franchise, why = candidates[0]

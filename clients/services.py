@@ -5,9 +5,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import clock, geo
 from franchises.models import Franchise
@@ -144,6 +145,21 @@ def site_update(*, site: Site, **changes: Any) -> Site:
     return site
 
 
+def may_post_leads(user: Any) -> bool:
+    """Leads are the network's work: the call centre (HQ) takes the calls, and an official
+    office, which holds its city exclusively for the brand, may hand on a request it cannot
+    serve. A brand franchise sells under its own brand in a territory it does not hold: it
+    places its own orders and does not feed the network's routing. Foremen and recruiters have
+    no business with clients at all."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_hq:
+        return True
+    franchise = user.franchise
+    return (user.role == "franchise" and franchise is not None
+            and franchise.kind == franchise.Kind.OFFICIAL_OFFICE)
+
+
 @transaction.atomic
 def lead_create(
     *,
@@ -162,7 +178,13 @@ def lead_create(
     """Record a call-centre lead and hand it to the franchise that should serve it.
 
     A naive `start` is the local time of the franchise the lead goes to first (HQ's when
-    nobody covers the point): the time the client said on the phone."""
+    nobody covers the point): the time the client said on the phone. `created_by` must be
+    allowed to post leads (`may_post_leads`; PermissionDenied otherwise); None is the system."""
+
+    if created_by is not None and not may_post_leads(created_by):
+        raise PermissionDenied(_(
+            "Only HQ and the official offices post leads for the network; a brand franchise "
+            "places its own orders."))
 
     now = clock.now()
     lat, lng = _point_or_geocode(address=address, lat=lat, lng=lng)

@@ -6,10 +6,12 @@ Production sets DATABASE_URL (PostgreSQL) and REDIS_URL (Celery broker and resul
 """
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,8 +24,27 @@ SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-in-p
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Behind a TLS-terminating proxy the webhook URL Twilio signed is https: trust the proxy's header.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- HTTPS and cookies -------------------------------------------------------------------------
+
+# Behind a TLS-terminating proxy the webhook URL Twilio signed is https: trust the proxy's
+# header, as `HEADER,value`. The proxy must set it on every request (nginx:
+# `proxy_set_header X-Forwarded-Proto $scheme;`); set it empty when nothing sits in front.
+_proxy_ssl_header = env.list(
+    "SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"]
+)
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
+# Off by default so that `make run` works over plain http; README "Deploying" lists the
+# values a deployment sets, with which `manage.py check --deploy` is clean.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# Twilio's webhooks must not be redirected: it would not follow to https with the POST.
+SECURE_REDIRECT_EXEMPT = [r"^webhooks/"]
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -35,6 +56,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "axes",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phonenumber_field",
@@ -52,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -62,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, so that it sees a login refused for a lock-out and answers with the login page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -71,11 +97,18 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 # Logging out returns to the console's own login page, not the admin's.
 LOGOUT_REDIRECT_URL = LOGIN_URL
+# django-axes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The project's own versions of library templates (the API docs page, without inline
+        # style or script so that it passes the Content-Security-Policy).
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -132,6 +165,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
 # One catalogue for the whole project: page texts and the messages services raise.
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The console's named date formats ("CONSOLE_DAY_FORMAT"...) per language, beside Django's.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -155,15 +190,70 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # The twilio client logs every request's headers at INFO.
         "twilio.http_client": {"level": "WARNING"},
+        # django-axes logs every failed login at INFO besides its WARNING for the failure.
+        "axes": {"level": "WARNING"},
     },
 }
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and requests only from this
+# origin. No page has inline script, style or on*= handlers (a test reads every template),
+# htmx is told not to inject its style, and the API docs load Swagger UI's files from the
+# sidecar package with its start-up script as a file of its own. Images may also be data:
+# URIs, which Swagger UI's stylesheet uses for its icons. CSP_REPORT_URI, when set, is where
+# browsers report what the policy blocked.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+if _csp_report_uri := env.str("CSP_REPORT_URI", default=""):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [_csp_report_uri]
+
+# --- Logins --------------------------------------------------------------------------------
+
+# Failed logins (the login page, the admin's, the API's token exchange) are counted by
+# django-axes per username and per address, separately: after LOGIN_FAILURE_LIMIT failures
+# for either, every attempt for it is refused, the right password included, until
+# LOGIN_COOLOFF_MINUTES have passed since the last one. A success clears the count.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_COOLOFF_MINUTES = env.float("LOGIN_COOLOFF_MINUTES", default=15.0)
+# Proxies in front of the app that append to X-Forwarded-For (nginx: 1); 0 reads the socket.
+LOGIN_TRUSTED_PROXY_COUNT = env.int("LOGIN_TRUSTED_PROXY_COUNT", default=0)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "franchises.auth.client_ip"
+AXES_LOCKOUT_CALLABLE = "franchises.auth.lockout_response"
+# One line per failure and lock-out is enough; the access log table keeps the rest.
+AXES_VERBOSE = False
+# Mail, for password resets only: without EMAIL_HOST the reset pages do not exist (404).
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crewdispatch@localhost")
+# API tokens are refused this many hours after they were issued; the next exchange of
+# username and password issues a fresh one. POST /api/v1/auth/logout/ revokes one at once.
+API_TOKEN_TTL_HOURS = env.float("API_TOKEN_TTL_HOURS", default=12.0)
 
 # --- API -------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes anonymous requests 401, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "franchises.auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -197,6 +287,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI would otherwise fetch a validation badge from validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Error answers (400/401/403/404/429) documented per operation, with their shapes.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.document_errors",
+    ],
 }
 
 # --- Celery ----------------------------------------------------------------------------------
@@ -215,11 +310,31 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# A broker outage heals by itself: workers and beat reconnect at start-up and after a lost
+# connection, for as long as it takes (None: no limit), and nothing waits for a person.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Tasks running when the connection drops finish their work: each claims its rows in
+# PostgreSQL, so the copy the broker delivers again after the reconnection finds them done.
+# Cancelling them instead could stop a send between Twilio's answer and the row's update,
+# and the row would be sent twice after its lease.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# A task not acknowledged within this many seconds is delivered again (Redis has no
+# acknowledgement of its own). Tasks are short, and timed work lives in rows, not countdowns.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 # A publish to a dead broker must fail fast: the outbox row is already committed and the
 # sweeper sends it later, so the caller should not hang waiting for Redis.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+}
 CELERY_TASK_PUBLISH_RETRY = False
+# Beat writes a heartbeat to Redis on every tick, read by `manage.py health --beat`.
+CELERY_BEAT_SCHEDULER = "config.celery:HeartbeatScheduler"
+BEAT_HEARTBEAT_KEY = "crewdispatch:beat-heartbeat"
+# Beat counts as stopped when its heartbeat is older than this (seconds).
+BEAT_HEARTBEAT_MAX_AGE = env.float("BEAT_HEARTBEAT_MAX_AGE", default=120.0)
 
 # --- Integrations: SMS -----------------------------------------------------------------------
 
@@ -236,6 +351,9 @@ OFFER_LINK_BASE = env.str("OFFER_LINK_BASE", default=PUBLIC_BASE_URL or "http://
 SMS_SENDER_RATE_PER_SECOND = env.float("SMS_SENDER_RATE_PER_SECOND", default=10.0)
 SMS_PRICE_PER_SEGMENT = Decimal(env.str("SMS_PRICE_PER_SEGMENT", default="0.05"))
 SMS_MAX_SEND_ATTEMPTS = env.int("SMS_MAX_SEND_ATTEMPTS", default=6)
+# An outbox row a worker took for sending is its for this long (seconds); if the worker was
+# killed mid-send, the sweeper gives the row to another worker afterwards.
+SMS_SENDING_LEASE_SECONDS = env.float("SMS_SENDING_LEASE_SECONDS", default=600.0)
 
 # --- Integrations: geocoding -----------------------------------------------------------------
 
@@ -259,6 +377,16 @@ DEFAULT_BILL_RATE = Decimal(env.str("DEFAULT_BILL_RATE", default="220.00"))
 DEFAULT_PAY_RATE = Decimal(env.str("DEFAULT_PAY_RATE", default="100.00"))
 # A lead not accepted within this many minutes goes to the next candidate franchise.
 LEAD_SLA_MINUTES = env.int("LEAD_SLA_MINUTES", default=15)
+# How long an Idempotency-Key (and a console form's key) is remembered: a retry within this
+# many hours gets the first answer; after it the key may be used afresh.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+# Timed steps: a sweeper that claimed a step holds it this long (seconds); if it died, the
+# step is run again once the lease has run out.
+STEP_LEASE_SECONDS = env.float("STEP_LEASE_SECONDS", default=600.0)
+# A step found this long (seconds) past its moment, e.g. after the servers were down for a
+# night, is closed as missed with a log line instead of being run: reminders of a shift that
+# is over are not sent, and absent crews of old orders do not become no-shows.
+STEP_STALE_AFTER = env.float("STEP_STALE_AFTER", default=6 * 3600.0)
 
 # The call-out: waves of offers, widening radius, batch assignment, reminders.
 DISPATCH = {
@@ -282,6 +410,9 @@ DISPATCH = {
     "FAVOURITE_BONUS": 3.0,
     # Adaptive booking: the chance that at least the headcount shows up.
     "ADAPTIVE_SHOW_TARGET": 0.95,
+    # Adaptive orders choose among acceptors by cost plus this much per unit of a worker's
+    # chance of not turning up (one unit of cost is a kilometre of travel).
+    "ADAPTIVE_SHOW_WEIGHT": 20.0,
     # Priors for workers with no offer history (reply rate, accept rate once replied).
     "PRIOR_REPLY_RATE": 0.6,
     "PRIOR_ACCEPT_RATE": 0.5,
@@ -292,6 +423,8 @@ DISPATCH = {
     # Confirmed workers silent after both reminders this long before start get a standby
     # worker called in beside them.
     "SILENCE_CHECK_MINUTES": 60.0,
+    # Attendance refuses hours beyond the shift's length plus this much overtime.
+    "MAX_OVERTIME_HOURS": env.float("MAX_OVERTIME_HOURS", default=4.0),
     "NO_SHOW_GRACE_MINUTES": env.float("NO_SHOW_GRACE_MINUTES", default=30.0),
 }
 

@@ -7,13 +7,41 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, pagination, parsers, serializers
 from rest_framework.response import Response
 
 
 class Pagination(pagination.PageNumberPagination):
+    """Pages of `page_size` rows (50 unless asked; more than 500 is read as 500).
+
+    DRF would read a `page_size` that is not a positive whole number (`true`, `0`, empty)
+    as the default; here it is a 400 naming the parameter, as any other bad input.
+    """
+
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Any) -> int | None:
+        asked = request.query_params.get(self.page_size_query_param)
+        if asked is not None and not (asked.isascii() and asked.isdigit() and int(asked) >= 1):
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [_("Give a whole number from 1 up.")]}
+            )
+        return super().get_page_size(request)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = (
+                    f"Rows per page, from 1; more than {self.max_page_size} "
+                    f"gives {self.max_page_size}."
+                )
+        return parameters
 
 
 START_HELP = (

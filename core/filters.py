@@ -8,7 +8,9 @@ being imported, so the backend's module must not import them.
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from rest_framework.exceptions import ValidationError
 
 
 class _RowIdField(forms.IntegerField):
@@ -43,9 +45,39 @@ class ScopedFilterSet(filters.FilterSet):
         return super().filter_for_lookup(field, lookup_type)
 
 
+EMPTY_FILTER = _("Give a value, or leave this filter out.")
+
+
+def _query_names(name: str, field: forms.Field) -> list[str]:
+    """The query parameters a filter's form field reads: its name, or one per part of a
+    compound widget (`start_after`, `start_before`)."""
+    suffixes = getattr(field.widget, "widgets_names", None)
+    if suffixes:
+        return [f"{name}{suffix}" for suffix in suffixes]
+    return [name]
+
+
 class ScopedFilterBackend(filters.DjangoFilterBackend):
     """The project's filter backend: filter sets built from a view's `filterset_fields` are
     `ScopedFilterSet`s too, so no list answers differently for another franchise's id and a
-    missing one."""
+    missing one.
+
+    A filter given with no value (`?status=`) is a 400 naming it. django-filter would drop
+    it, and the caller, who asked for some status, would get every row instead.
+    """
 
     filterset_base = ScopedFilterSet
+
+    def filter_queryset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is not None:
+            empty = {
+                key: [EMPTY_FILTER]
+                for name, field in filterset.form.fields.items()
+                for key in _query_names(name, field)
+                if key in request.query_params
+                and all(value == "" for value in request.query_params.getlist(key))
+            }
+            if empty:
+                raise ValidationError(empty)
+        return super().filter_queryset(request, queryset, view)

@@ -16,12 +16,16 @@ Each hook: who calls it, who fills it (in `ready()`), and why.
   is the worker pool's to know; one query reads the worker with the number's opt-out.
 - `outbox_send`, `outbox_send_many`: called by `messaging.services.outbox`; filled by messaging
   with its Celery tasks. The tasks call the services, so the services must not import them.
-- `delivery_failures`: called by `messaging.services.sending` and `.status`; filled by no app
-  yet. An app may act when an SMS of its purpose finally fails.
+- `delivery_failures`: called by `messaging.services.sending` and `.status`; filled by
+  dispatch for offers. An app may act when an SMS of its purpose finally fails: an offer that
+  never arrived is withdrawn and the next candidate is offered instead.
 - `staffing_probe`: called by `clients.routing`; filled by workers. A routed lead says how many
   suitable workers live near its site.
 - `worker_history`: called by `workers.api`; filled by dispatch. A worker's record counts shifts
   and rating events, which live above the worker pool.
+- `worker_worked_for`: called by `workers.access`; filled by dispatch. Whether a worker has
+  worked a franchise's orders decides what that franchise may change on them, and offers live
+  above the pool.
 - `order_rates`: called by `dispatch.services.orders`; filled by billing. An order placed
   without rates is priced by its franchise's rate card.
 - `order_completed`: called by `dispatch.services.onsite`; filled by billing. A completed (or
@@ -96,7 +100,7 @@ outbox_send: Slot[Callable[[int], Any]] = Slot("outbox_send")
 outbox_send_many: Slot[Callable[[list[int]], Any]] = Slot("outbox_send_many")
 
 # A message purpose ("offer", "reminder"...) -> handler(message) for a final delivery failure.
-delivery_failures: Table[str, Callable[[Any], None]] = Table("delivery_failures")
+delivery_failures: Table[str, Callable[[Any], object]] = Table("delivery_failures")
 
 # --- Clients -----------------------------------------------------------------------------------
 
@@ -107,6 +111,9 @@ staffing_probe: Slot[Callable[..., int]] = Slot("staffing_probe")
 
 # history(worker, events=) -> the worker's record as operators see it (a JSON-ready dict).
 worker_history: Slot[Callable[..., dict[str, Any]]] = Slot("worker_history")
+
+# worked_for(worker_id, franchise_id) -> whether the worker accepted an offer of its orders.
+worker_worked_for: Slot[Callable[[int, int], bool]] = Slot("worker_worked_for")
 
 # --- Dispatch ----------------------------------------------------------------------------------
 

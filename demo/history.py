@@ -25,9 +25,35 @@ from dispatch.services.onsite import (
 )
 from dispatch.services.steps import step_finish
 from franchises.models import Franchise
+from ratings import scoring
+from ratings.models import RatingEvent
+from ratings.services import rating_params, worker_figures_set
+from workers.models import Worker
 
 HISTORY_DAYS = 56
 WORK_TYPES = ("loading", "loading", "loading", "moving", "general", "cleaning")
+
+
+def past_figures_set(worker: Worker, events: list[scoring.Event], *, now: datetime) -> None:
+    """Put on a worker row about to be created the figures of a recorded past: the ratings
+    model's replay of exactly `events` (in time order), so the first live event, or a recompute,
+    carries that record on instead of starting again from the priors."""
+    worker_figures_set(worker=worker, state=scoring.replay(events, rating_params()), now=now)
+
+
+def past_events_write(past: list[tuple[int, scoring.Event, int | None]]) -> int:
+    """Store a recorded past as rating events: (worker id, event, order ref or None), each
+    worker's in time order, so ids follow time as they do for recorded events and a recompute
+    (events by id) replays them exactly as `past_figures_set` did. Returns how many."""
+    RatingEvent.objects.bulk_create(
+        [
+            RatingEvent(worker_id=worker_id, kind=event.kind, score=event.score,
+                        source=event.source or "", at=event.at, order_ref=order_ref)
+            for worker_id, event, order_ref in past
+        ],
+        batch_size=2000,
+    )
+    return len(past)
 
 
 def _one_order(rng: random.Random, client: Client, day: datetime, virtual: clock.VirtualClock

@@ -9,6 +9,11 @@ the grammar and its handlers decide what a reply means) and `order_complete` aft
 Nothing is booked, marked or counted behind the pipeline's back: simulated workers only read
 the outbound `Message` rows the services wrote and text back.
 
+With `history_days` > 0 the pool has a recorded past drawn from those same propensities
+(bench/SIMULATION.md): offer counters, completed orders with each booking's attendance, and
+rating events written as seed_demo writes the demo network's; about a fifth of the pool is new
+and a few join during the run. `history_days` 0 is the cold pool.
+
 Each worker has hidden propensities (reply, accept, show, lateness, withdrawal, reply
 delay) drawn from the distributions in bench/SIMULATION.md; they are drawn from a generator
 seeded by the seed alone, before any order exists, so both policies face the same people.
@@ -55,10 +60,12 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.test.utils import override_settings
 
 from billing.selectors import orders_money
 from clients.services import client_create, site_create
 from core import clock
+from demo.history import past_events_write, past_figures_set
 from dispatch.models import Offer, Order, Step
 from dispatch.services import callout_start, order_place
 from dispatch.services.onsite import order_complete
@@ -66,6 +73,8 @@ from dispatch.tasks import run_due_steps
 from franchises.models import Franchise
 from messaging.models import Direction, Message
 from messaging.services import inbound_receive
+from ratings import scoring
+from ratings.services import rating_params
 from workers.models import Worker
 
 KM_PER_DEGREE = 6371.009 * math.pi / 180
@@ -86,13 +95,29 @@ LOCAL_OFFSET = timedelta(hours=3)  # Europe/Moscow, no daylight saving
 METRIC_KEYS = (
     "policy", "orders", "slots", "fill_rate", "slot_fill_rate", "surplus_per_order",
     "sms_sent", "sms_per_filled_slot", "median_minutes_to_fill", "no_show_rate",
-    "overbooking_cost_per_order", "margin_per_order",
+    "overbooking_cost_per_order", "margin_per_order", "history_days", "mean_show_propensity",
 )
+
+# A pool with a past (`history_days` > 0): this share of the workers has no record yet, and
+# this share joins during the run, on a day drawn for each; the others have a record.
+NEWCOMER_SHARE = 0.20
+JOINER_SHARE = 0.03
+# The recorded past of a worker with a record: on this share of the days they were sent an
+# offer; of the offers they accepted, this share was booked (the rest stood by or were let go).
+HISTORY_OFFER_DAILY = 0.7
+HISTORY_BOOKED_SHARE = 0.6
+HISTORY_SHIFT_HOURS = 8
 
 
 @dataclass(frozen=True)
 class SimulationConfig:
-    """What to simulate. `policy` is "fixed" or "adaptive"; `mean_show_rate` in (0, 1)."""
+    """What to simulate. `policy` is "fixed" or "adaptive"; `mean_show_rate` in (0, 1).
+
+    `history_days`: how many days of recorded past the pool has before the run (0: a cold pool
+    nobody knows). `booking_ratio` and `target_chance` replace the franchise's settings of the
+    house rule (book ratio x headcount) and of the adaptive policy (the chance of a full crew
+    it books for); None keeps the defaults.
+    """
 
     workers: int = 3000
     orders: int = 300
@@ -100,6 +125,9 @@ class SimulationConfig:
     policy: str = "adaptive"
     seed: int = 1
     mean_show_rate: float = 0.7
+    history_days: int = 56
+    booking_ratio: float | None = None
+    target_chance: float | None = None
 
     def __post_init__(self) -> None:
         if self.policy not in ("fixed", "adaptive"):
@@ -113,6 +141,16 @@ class SimulationConfig:
             )
         if self.workers < 1 or self.orders < 1 or self.days < 1:
             raise ValueError("workers, orders and days must be at least 1")
+        if self.history_days < 0:
+            raise ValueError(f"--history-days must be 0 or more, got {self.history_days!r}")
+        if self.booking_ratio is not None and not 1.0 <= self.booking_ratio <= 5.0:
+            raise ValueError(
+                f"--booking-ratio must be between 1 and 5, got {self.booking_ratio!r}"
+            )
+        if self.target_chance is not None and not 0.0 < self.target_chance < 1.0:
+            raise ValueError(
+                f"--target-chance must be strictly between 0 and 1, got {self.target_chance!r}"
+            )
 
 
 # --- The hidden population ----------------------------------------------------------------
@@ -136,6 +174,10 @@ class Person:
     delay_minutes: float
     rng: random.Random
     worker_id: int = 0
+    # "known" (a recorded past), "new" (no record yet) or "joins" (during the run, at
+    # `joins_at`); everyone is "known" to nobody in a cold pool, so "new".
+    standing: str = "new"
+    joins_at: datetime | None = None
 
     def reply_delay(self) -> timedelta:
         minutes = self.delay_minutes * math.exp(self.rng.gauss(0.0, 0.6))
@@ -161,6 +203,115 @@ def draw_population(count: int, seed: int, mean_show_rate: float) -> list[Person
             )
         )
     return people
+
+
+def assign_standing(people: list[Person], config: SimulationConfig) -> None:
+    """Who has a record, who is new and who joins during the run, from the seed alone (and
+    without touching anyone's propensities). A cold pool (`history_days` 0) is all new, all
+    there from the start."""
+    if config.history_days == 0:
+        return
+    rng = random.Random(f"standing:{config.seed}")
+    for person in people:
+        roll = rng.random()
+        joins_after = rng.uniform(0.0, config.days)
+        if roll < NEWCOMER_SHARE:
+            person.standing = "new"
+        elif roll < NEWCOMER_SHARE + JOINER_SHARE:
+            person.standing = "joins"
+            person.joins_at = EPOCH + timedelta(days=joins_after)
+        else:
+            person.standing = "known"
+
+
+@dataclass(frozen=True)
+class PastBooking:
+    """One recorded past booking of a worker: the day (0 = the first day of the history), the
+    client, and what came of it."""
+
+    day: int
+    client_index: int
+    outcome: str  # "show", "late", "no_show" or "withdrew"
+    reconfirmed: bool = False
+    notice_hours: float = 0.0  # for a withdrawal: how long before the start
+    arrival_minutes: float = 0.0  # for a show or a late arrival: minutes after the start
+
+
+@dataclass
+class PastRecord:
+    """A worker's recorded past: the offer counters and the bookings, in time order."""
+
+    received: int = 0
+    answered: int = 0
+    accepted: int = 0
+    bookings: list[PastBooking] = field(default_factory=list)
+
+
+def draw_past(person: Person, config: SimulationConfig) -> PastRecord:
+    """The record a worker with a past has from the `history_days` before the run, drawn from
+    their own hidden propensities on a stream of their own (the same as a live offer would):
+    offers, replies, acceptances, then for each booking a withdrawal, a no-show, or a show
+    (on time or late) and whether they answered the reminder."""
+    rng = random.Random(f"past:{config.seed}:{person.index}")
+    record = PastRecord()
+    for day in range(config.history_days):
+        if rng.random() >= HISTORY_OFFER_DAILY:
+            continue
+        record.received += 1
+        if rng.random() >= person.reply:
+            continue
+        record.answered += 1
+        if rng.random() >= person.accept:
+            continue
+        record.accepted += 1
+        if rng.random() >= HISTORY_BOOKED_SHARE:
+            continue
+        client_index = rng.randrange(CLIENTS)
+        if rng.random() < person.withdraw:
+            record.bookings.append(PastBooking(day, client_index, "withdrew",
+                                               notice_hours=rng.uniform(1.0, 30.0)))
+            continue
+        shows = rng.random() < person.show
+        reconfirmed = rng.random() < (person.reply if shows else person.reply * 0.3)
+        if not shows:
+            record.bookings.append(PastBooking(day, client_index, "no_show", reconfirmed))
+        elif rng.random() < person.late:
+            record.bookings.append(PastBooking(day, client_index, "late", reconfirmed,
+                                               arrival_minutes=rng.uniform(16, 45)))
+        else:
+            record.bookings.append(PastBooking(day, client_index, "show", reconfirmed,
+                                               arrival_minutes=rng.uniform(-40, 10)))
+    return record
+
+
+def past_start(config: SimulationConfig, day: int, client_index: int) -> datetime:
+    """When the past order of a client on a day of the history started (one a client a day)."""
+    local_hour = START_HOURS_LOCAL[(day * CLIENTS + client_index) % len(START_HOURS_LOCAL)]
+    return EPOCH - timedelta(days=config.history_days - day) + timedelta(
+        hours=local_hour) - LOCAL_OFFSET
+
+
+def past_events(config: SimulationConfig, record: PastRecord, params: Any
+                ) -> list[tuple[Any, tuple[int, int]]]:
+    """The rating events of a record, in time order, each with the (day, client) of its
+    order: what the no-show check, the attendance and a withdrawal record live."""
+
+    events = []
+    for booking in record.bookings:
+        start = past_start(config, booking.day, booking.client_index)
+        key = (booking.day, booking.client_index)
+        if booking.outcome == "withdrew":
+            notice = timedelta(hours=booking.notice_hours)
+            kind = scoring.classify_withdrawal(notice, params)
+            events.append((scoring.Event(kind, start - notice), key))
+        elif booking.outcome == "no_show":
+            grace = timedelta(minutes=settings.DISPATCH["NO_SHOW_GRACE_MINUTES"])
+            events.append((scoring.Event(scoring.EventKind.NO_SHOW, start + grace), key))
+        else:
+            kind = scoring.EventKind.LATE if booking.outcome == "late" else scoring.EventKind.SHOW
+            events.append((scoring.Event(kind, start + timedelta(minutes=40)), key))
+    events.sort(key=lambda pair: pair[0].at)
+    return events
 
 
 def _point(rng: random.Random, radius_km: float) -> tuple[float, float]:
@@ -245,6 +396,9 @@ class Simulation:
         self.last_message_id = 0
         self.first_message_id = 0
         self.sid = 0
+        self.homes: dict[int, tuple[tuple[float, float], list[str]]] = {}
+        # Each worker with a past: their record and its rating events (with their orders).
+        self.records: dict[int, tuple[PastRecord, list[tuple[Any, tuple[int, int]]]]] = {}
 
     # --- setting up -------------------------------------------------------------------------
 
@@ -256,6 +410,8 @@ class Simulation:
             kind=Franchise.Kind.OFFICIAL_OFFICE,
             city="Simulated city",
             timezone="Europe/Moscow",
+            **({} if self.config.booking_ratio is None
+               else {"booking_ratio": Decimal(repr(self.config.booking_ratio))}),
             territory={"type": "Polygon", "coordinates": [[
                 [lng - half * 2, lat - half], [lng + half * 2, lat - half],
                 [lng + half * 2, lat + half], [lng - half * 2, lat + half],
@@ -271,28 +427,119 @@ class Simulation:
                 (client, site_create(client=client, address=f"Simulated site {index + 1}",
                                      lat=site_lat, lng=site_lng))
             )
-        vetted = EPOCH - timedelta(days=30)
-        rows = []
+        self.franchise = franchise
         for person in self.people:
             home = _point(place_rng, CITY_RADIUS_KM)
             skills = ["loading", "general"] if place_rng.random() < 0.3 else ["loading"]
-            rows.append(Worker(
-                name=f"Simulated worker {person.index + 1}", phone=person.phone,
-                status=Worker.Status.ACTIVE, vetted_at=vetted, lat=home[0], lng=home[1],
-                skills=skills, language="en",
-            ))
-        Worker.objects.bulk_create(rows, batch_size=1000)
-        ids = dict(
-            Worker.objects.filter(phone__in=[p.phone for p in self.people])
-            .values_list("phone", "id")
-        )
+            self.homes[person.index] = (home, skills)
+        assign_standing(self.people, self.config)
+        vetted = EPOCH - timedelta(days=max(30, self.config.history_days + 1))
+        self._workers_create([p for p in self.people if p.standing != "joins"], vetted)
+        self._past_write()
         for person in self.people:
-            person.worker_id = ids[person.phone]
-            self.by_worker[person.worker_id] = person
-        self.franchise = franchise
+            if person.joins_at is not None:
+                self.at(person.joins_at, partial(self._join, person))
         self.first_message_id = self.last_message_id = (
             Message.objects.order_by("-id").values_list("id", flat=True).first() or 0
         )
+
+    def _workers_create(self, people: list[Person], vetted: datetime) -> None:
+        """The worker rows of `people`, vetted at `vetted`; those with a past carry the
+        figures of their recorded events (the path seed_demo's workers take)."""
+
+        params = rating_params()
+        rows = []
+        for person in people:
+            home, skills = self.homes[person.index]
+            worker = Worker(
+                name=f"Simulated worker {person.index + 1}", phone=person.phone,
+                status=Worker.Status.ACTIVE, vetted_at=vetted, lat=home[0], lng=home[1],
+                skills=skills, language="en",
+            )
+            if person.standing == "known":
+                record = draw_past(person, self.config)
+                events = past_events(self.config, record, params)
+                self.records[person.index] = (record, events)
+                past_figures_set(worker, [event for event, _ in events], now=EPOCH)
+                worker.offers_received = record.received
+                worker.offers_answered = record.answered
+                worker.offers_accepted = record.accepted
+            rows.append(worker)
+        Worker.objects.bulk_create(rows, batch_size=1000)
+        ids = dict(
+            Worker.objects.filter(phone__in=[p.phone for p in people]).values_list("phone", "id")
+        )
+        for person in people:
+            person.worker_id = ids[person.phone]
+            self.by_worker[person.worker_id] = person
+
+    def _join(self, person: Person) -> None:
+        """A worker joins the pool during the run: vetted now, with no record."""
+        self._workers_create([person], self.clock.current)
+
+    def _past_write(self) -> None:
+        """The pool's recorded past in the franchise's books: one completed order per client
+        and day that had bookings, each booking's offer with its attendance and reminder
+        answer (what the franchise's observed show rates are read from), and every worker's
+        rating events with the order they are about, through the seed_demo path."""
+
+        if not self.records:
+            return
+        crews: dict[tuple[int, int], list[tuple[Person, PastBooking]]] = {}
+        for person in self.people:
+            if person.index in self.records:
+                for booking in self.records[person.index][0].bookings:
+                    crews.setdefault((booking.day, booking.client_index), []).append(
+                        (person, booking))
+        keys = sorted(crews)
+        orders = []
+        for number, (day, client_index) in enumerate(keys):
+            client, site = self.sites[client_index]
+            start = past_start(self.config, day, client_index)
+            headcount = max(1, sum(1 for _, b in crews[(day, client_index)]
+                                   if b.outcome != "withdrew"))
+            orders.append(Order(
+                code=f"P{number:04d}", client=client, site=site,
+                franchise=self.franchise, work_type="loading", headcount=headcount, start=start,
+                hours=Decimal(HISTORY_SHIFT_HOURS),
+                ends_at=start + timedelta(hours=HISTORY_SHIFT_HOURS),
+                bill_rate=Decimal(220), pay_rate=Decimal(100), status=Order.Status.COMPLETED,
+                overbook_policy=Order.Policy.FIXED, booking_target=headcount, waves_sent=1,
+                calling_since=start - timedelta(hours=20), filled_at=start - timedelta(hours=19),
+                completed_at=start + timedelta(hours=HISTORY_SHIFT_HOURS, minutes=30),
+            ))
+        Order.objects.bulk_create(orders, batch_size=1000)
+        by_code = dict(Order.objects.filter(franchise=self.franchise,
+                                            code__in=[o.code for o in orders])
+                       .values_list("code", "id"))
+        order_ids = {key: by_code[order.code] for key, order in zip(keys, orders, strict=True)}
+        offers = []
+        attendance = {"show": Offer.Attendance.PRESENT, "late": Offer.Attendance.LATE,
+                      "no_show": Offer.Attendance.NO_SHOW}
+        for key in keys:
+            start = past_start(self.config, *key)
+            for person, booking in crews[key]:
+                if booking.outcome == "withdrew":
+                    continue
+                came = booking.outcome != "no_show"
+                offers.append(Offer(
+                    order_id=order_ids[key], worker_id=person.worker_id, wave=1,
+                    sent_at=start - timedelta(hours=20), response=Offer.Response.ACCEPTED,
+                    responded_at=start - timedelta(hours=20), state=Offer.State.CONFIRMED,
+                    confirmed_at=start - timedelta(hours=19),
+                    reconfirmed_at=start - timedelta(hours=2) if booking.reconfirmed else None,
+                    attendance=attendance[booking.outcome],
+                    checked_in_at=(start + timedelta(minutes=booking.arrival_minutes)
+                                   if came else None),
+                    hours_worked=Decimal(HISTORY_SHIFT_HOURS) if came else None,
+                    token=f"past{self.config.seed}x{person.index}x{key[0]}",
+                ))
+        Offer.objects.bulk_create(offers, batch_size=2000)
+        past_events_write([
+            (person.worker_id, event, order_ids[key])
+            for person in self.people if person.index in self.records
+            for event, key in self.records[person.index][1]
+        ])
 
     # --- the event queue --------------------------------------------------------------------
 
@@ -337,7 +584,10 @@ class Simulation:
             while self.events and self.events[0].at <= moment:
                 heapq.heappop(self.events).action()
                 self._read_outbox()
-        return {**self._metrics(), **self._money()}
+        return {
+            **self._metrics(), **self._money(), "history_days": self.config.history_days,
+            "mean_show_propensity": round(statistics.fmean(p.show for p in self.people), 4),
+        }
 
     # --- what the operator does -------------------------------------------------------------
 
@@ -529,14 +779,18 @@ def simulate(config: SimulationConfig, *, keep: bool = False) -> dict[str, Any]:
     use this to inspect them; the test's own transaction is rolled back afterwards).
     """
     simulation = Simulation(config)
-    if keep:
-        with clock.use_clock(simulation.clock):
-            return simulation.run()
-    result: dict[str, Any] = {}
-    try:
-        with transaction.atomic(), clock.use_clock(simulation.clock):
-            result = simulation.run()
-            raise _Rollback
-    except _Rollback:
-        pass
+    dispatch = dict(settings.DISPATCH)
+    if config.target_chance is not None:
+        dispatch["ADAPTIVE_SHOW_TARGET"] = config.target_chance
+    with override_settings(DISPATCH=dispatch):
+        if keep:
+            with clock.use_clock(simulation.clock):
+                return simulation.run()
+        result: dict[str, Any] = {}
+        try:
+            with transaction.atomic(), clock.use_clock(simulation.clock):
+                result = simulation.run()
+                raise _Rollback
+        except _Rollback:
+            pass
     return result

@@ -20,10 +20,12 @@ from clients.routing import lead_hand_on, lead_reject
 from core.api import START_HELP, WallClockDateTimeField
 from core.filters import ScopedFilterSet
 from franchises.api import (
+    IDEMPOTENCY_KEY_PARAMETER,
     OwnFranchiseField,
     ScopedRelatedField,
     ScopedViewSetMixin,
     caller,
+    idempotent_response,
 )
 from franchises.models import Franchise, User
 
@@ -144,9 +146,12 @@ class AttendanceEntrySerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=[Offer.Attendance.PRESENT, Offer.Attendance.LATE, Offer.Attendance.NO_SHOW]
     )
+    # More places than payroll keeps, so 7.3 reaches the rule that says "quarter hours".
     hours = serializers.DecimalField(
-        max_digits=4, decimal_places=1, min_value=0, max_value=36, required=False,
+        max_digits=8, decimal_places=4, min_value=0, max_value=36, required=False,
         allow_null=True,
+        help_text="Hours worked, to the quarter hour (7.25 is 7 h 15 min); at most the shift's "
+                  "length plus the overtime setting (default 4 h). Ignored for no_show.",
     )
     kept = serializers.BooleanField(
         required=False,
@@ -229,6 +234,14 @@ class OrderViewSet(OrderOnSiteMixin, ScopedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = OrderFilter
     ordering_fields = ["start", "created_at", "id"]
     queryset = Order.objects.all()
+
+    @extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Place an order. With an `Idempotency-Key`, a retry (a call centre's double click, a
+        lost answer) answers as the first request did and places nothing more."""
+        place = super().create
+        return idempotent_response(request, scope="orders",
+                                   perform=lambda: place(request, *args, **kwargs))
 
     def get_queryset(self) -> Any:
         return (
@@ -363,7 +376,8 @@ class LeadViewSet(BaseLeadViewSet):
         return Response(LeadSerializer(lead, context=self.get_serializer_context()).data)
 
     @extend_schema(responses=LeadHopSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    # The whole journey at once: a short list, neither paginated nor filtered.
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def hops(self, request: Request, pk: str | None = None) -> Response:
         """The lead's journey: every franchise offered it, and how each answered."""
         lead = self.get_object()

@@ -5,6 +5,7 @@ franchise may then add `link` (the offer SMS carries a short link to a page with
 and `voice` (the worker calls back; a menu reads their open offers and takes a key press).
 """
 
+import re
 from xml.sax.saxutils import quoteattr
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
@@ -22,9 +23,13 @@ from .services.notify import order_values
 from .services.replies import offer_respond, open_offers
 
 VOICE_PATH = "/webhooks/twilio/voice/"
+# An offer token as `callout` makes them: URL-safe base64, at most the column's 32 characters.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,32}\Z")
 
 
 def _offer_for(token: str) -> Offer:
+    if not _TOKEN.match(token):
+        raise Http404("No such offer.")
     offer = (
         Offer.objects.filter(token=token)
         .select_related("order", "order__franchise", "order__site", "worker")
@@ -151,10 +156,10 @@ def voice_callback(request: HttpRequest) -> HttpResponse:
     if worker is None:
         return _twiml(_say(_voice("unknown", "ru"), "ru") + "<Hangup/>")
     language = worker.language
-    token = request.GET.get("offer")
+    token = request.GET.get("offer") or ""
     digits = request.POST.get("Digits")
     if token and digits:
-        key = _key_pressed(worker, token, digits)
+        key = _key_pressed(worker, token, digits) if _TOKEN.match(token) else "none"
         return _twiml(_say(_voice(key, language), language) + "<Hangup/>")
     offers = open_offers(worker)
     if not offers:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clients.models import Client, Lead, Site, WorkType
@@ -23,18 +24,19 @@ class Order(models.Model):
     foreman_scope = "foreman"
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        CALLING = "calling", "Calling workers"
-        FILLED = "filled", "Filled"
-        IN_PROGRESS = "in_progress", "In progress"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", _("Draft")
+        CALLING = "calling", _("Calling workers")
+        FILLED = "filled", _("Filled")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Policy(models.TextChoices):
-        FIXED = "fixed", "Fixed ratio (15 for 10)"
-        ADAPTIVE = "adaptive", "Adaptive (from reliabilities)"
+        FIXED = "fixed", _("Fixed ratio (15 for 10)")
+        ADAPTIVE = "adaptive", _("Adaptive (from reliabilities)")
 
-    # Which status may follow which; anything else raises IllegalTransition.
+    # Which status may follow which (dispatch/states.py writes them); anything else raises
+    # IllegalTransition.
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.DRAFT: frozenset({Status.CALLING, Status.CANCELLED}),
         Status.CALLING: frozenset({Status.FILLED, Status.IN_PROGRESS, Status.CANCELLED}),
@@ -137,10 +139,6 @@ class Order(models.Model):
     def end(self):
         return self.start + timedelta(hours=float(self.hours))
 
-    def check_transition(self, new_status: str) -> None:
-        if new_status not in self.TRANSITIONS[self.status]:
-            raise IllegalTransition(f"An order cannot go from {self.status} to {new_status}.")
-
 
 class Offer(models.Model):
     """One worker's invitation to one order, their answer, and what became of them."""
@@ -149,29 +147,45 @@ class Offer(models.Model):
     foreman_scope = "order__foreman"
 
     class Response(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"
-        DECLINED = "declined", "Declined"
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
 
     class State(models.TextChoices):
-        OFFERED = "offered", "Offered"
-        CONFIRMED = "confirmed", "Confirmed"
-        STANDBY = "standby", "Standby"
-        RELEASED = "released", "Released"
-        CANCELLED = "cancelled", "Cancelled"
+        OFFERED = "offered", _("Offered")
+        CONFIRMED = "confirmed", _("Confirmed")
+        STANDBY = "standby", _("Standby")
+        RELEASED = "released", _("Released")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Attendance(models.TextChoices):
-        PRESENT = "present", "Present"
-        LATE = "late", "Late"
-        NO_SHOW = "no_show", "No-show"
+        PRESENT = "present", _("Present")
+        LATE = "late", _("Late")
+        NO_SHOW = "no_show", _("No-show")
         # A no-show reversed on appeal: neither present nor held against the worker.
-        EXCUSED = "excused", "Excused"
+        EXCUSED = "excused", _("Excused")
 
     class Channel(models.TextChoices):
         """How the worker answered: by SMS, on the one-tap page, or on the call-back line."""
 
-        SMS = "sms", "SMS"
-        LINK = "link", "Link"
-        VOICE = "voice", "Call-back"
+        SMS = "sms", _("SMS")
+        LINK = "link", _("Link")
+        VOICE = "voice", _("Call-back")
+
+    # Attendance marks that take a confirmed worker off a running order's crew: the crew is
+    # still short, and urgent offers may fill the place (dispatch/selectors.py, dispatch/sql.py).
+    OFF_CREW_MARKS = (Attendance.NO_SHOW, Attendance.EXCUSED)
+
+    # Which state may follow which (dispatch/states.py writes them). Released and cancelled
+    # are final: a worker let go or withdrawn is offered again only by a new offer.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        State.OFFERED: frozenset({State.CONFIRMED, State.STANDBY, State.RELEASED,
+                                  State.CANCELLED}),
+        # A standby worker is called in (or came and worked), or withdraws.
+        State.STANDBY: frozenset({State.CONFIRMED, State.CANCELLED}),
+        State.CONFIRMED: frozenset({State.CANCELLED}),
+        State.RELEASED: frozenset(),
+        State.CANCELLED: frozenset(),
+    }
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="offers")
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="offers")
@@ -190,7 +204,8 @@ class Offer(models.Model):
         max_length=10, choices=Attendance.choices, null=True, blank=True
     )
     checked_in_at = models.DateTimeField(null=True, blank=True)
-    hours_worked = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    # To the quarter hour (7.25 is 7 h 15 min), as payroll counts them.
+    hours_worked = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     # A worker beyond the headcount the client asked to keep: billed and paid the hours. An
     # extra not kept goes home with the franchise's show-up fee (dispatch/surplus.py).
     kept = models.BooleanField(default=False)
@@ -235,8 +250,8 @@ class ClientPreference(models.Model):
     foreman_scope = None
 
     class Kind(models.TextChoices):
-        FAVOURITE = "favourite", "Favourite"
-        BLOCKED = "blocked", "Blocked"
+        FAVOURITE = "favourite", _("Favourite")
+        BLOCKED = "blocked", _("Blocked")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="preferences")
     worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="+")
@@ -255,19 +270,20 @@ class ClientPreference(models.Model):
 class Step(models.Model):
     """A timed step of dispatch, durable: the next wave, a batch assignment, a reminder, the
     no-show check. A periodic job runs the ones whose time has come; a row is claimed with a
-    conditional update, so a step runs once however many sweepers look at it.
+    conditional update and a lease, so a step runs once however many sweepers look at it, and
+    again after the lease if the sweeper that claimed it died.
 
     Celery countdowns are not used for this: eager tasks fire them at once, and Redis
     re-delivers tasks whose countdown outlives its visibility timeout.
     """
 
     class Kind(models.TextChoices):
-        WAVE = "wave", "Next call-out wave"
-        ASSIGN = "assign", "Batch assignment"
-        REMINDER_EVENING = "reminder_evening", "Evening-before reminder"
-        REMINDER_FINAL = "reminder_final", "Two-hours-before reminder"
-        SILENCE_CHECK = "silence_check", "Replace the silent from standby"
-        NO_SHOW_CHECK = "no_show_check", "No-show check"
+        WAVE = "wave", _("Next call-out wave")
+        ASSIGN = "assign", _("Batch assignment")
+        REMINDER_EVENING = "reminder_evening", _("Evening-before reminder")
+        REMINDER_FINAL = "reminder_final", _("Two-hours-before reminder")
+        SILENCE_CHECK = "silence_check", _("Replace the silent from standby")
+        NO_SHOW_CHECK = "no_show_check", _("No-show check")
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     order = models.ForeignKey(
@@ -279,7 +295,11 @@ class Step(models.Model):
     )
     due_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The claim holds until then; a sweeper that died mid-step leaves it for another after it.
+    lease_until = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    # Closed unrun: found far past its moment (settings.STEP_STALE_AFTER).
+    missed = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
@@ -310,9 +330,9 @@ class Appeal(models.Model):
     foreman_scope = None
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        UPHELD = "upheld", "No-show upheld"
-        REVERSED = "reversed", "No-show reversed"
+        PENDING = "pending", _("Pending")
+        UPHELD = "upheld", _("No-show upheld")
+        REVERSED = "reversed", _("No-show reversed")
 
     offer = models.OneToOneField(Offer, on_delete=models.CASCADE, related_name="appeal")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -28,6 +28,8 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
 
+from core.geo.points import EARTH_RADIUS_KM, haversine_km_vec
+
 __all__ = [
     "EARTH_RADIUS_KM",
     "Candidate",
@@ -41,8 +43,8 @@ __all__ = [
     "solve",
 ]
 
-# geopy.distance.EARTH_RADIUS: the sphere geopy's great_circle uses.
-EARTH_RADIUS_KM = 6371.009
+# Distances are core.geo's, on the sphere geopy's great_circle uses (its EARTH_RADIUS_KM).
+great_circle_km = haversine_km_vec
 MAX_RATING = 5.0
 # Far above any real order; keeps slot counts inside the solvers' integer types.
 MAX_SLOTS = 1_000_000
@@ -163,28 +165,23 @@ class Solution(Generic[Id]):
 
 
 # --------------------------------------------------------------------------------------------
-# Geometry
+# The cost of a worker for an order
 
 
-def great_circle_km(
-    lat1: np.ndarray | float,
-    lng1: np.ndarray | float,
-    lat2: np.ndarray | float,
-    lng2: np.ndarray | float,
-) -> np.ndarray:
-    """Great-circle distance in km on geopy's sphere (R = 6371.009 km), element-wise.
+def worker_cost(rating: Any, reliability: Any, weights: Weights) -> Any:
+    """The part of a worker's cost that is the same for every order: rating points below the
+    best and unreliability, weighted. Element-wise on arrays."""
+    return (MAX_RATING - rating) * weights.rating_point + (
+        1.0 - reliability
+    ) * weights.unreliability
 
-    The haversine formula, in its atan2 form so that near-antipodal points keep their precision;
-    agrees with ``geopy.distance.great_circle`` to floating-point rounding.
-    """
-    phi1 = np.radians(lat1)
-    phi2 = np.radians(lat2)
-    half_dphi = 0.5 * (phi2 - phi1)
-    half_dlambda = 0.5 * np.radians(np.asarray(lng2) - np.asarray(lng1))
-    h = np.sin(half_dphi) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(half_dlambda) ** 2
-    h = np.clip(h, 0.0, 1.0)
-    distances: np.ndarray = 2.0 * EARTH_RADIUS_KM * np.arctan2(np.sqrt(h), np.sqrt(1.0 - h))
-    return distances
+
+def pair_cost(distance_km: Any, worker_part: Any, weights: Weights) -> Any:
+    """A worker's cost for an order `distance_km` from their home, `worker_part` being their
+    `worker_cost`: the rule the call-out ranks candidates by and the assignment minimises.
+    Element-wise on arrays. Written in SQL too, with the flat distance, as
+    dispatch/sql.approximate_cost."""
+    return distance_km * weights.distance_per_km + worker_part
 
 
 # --------------------------------------------------------------------------------------------
@@ -369,12 +366,9 @@ def _compile(problem: Problem[Id]) -> _Compiled[Id]:
         order_lat[pair_order],
         order_lng[pair_order],
     )
-    worker_cost = (MAX_RATING - rating) * weights.rating_point + (
-        1.0 - reliability
-    ) * weights.unreliability
-    pair_cost = distance * weights.distance_per_km + worker_cost[pair_worker]
+    costs = pair_cost(distance, worker_cost(rating, reliability, weights)[pair_worker], weights)
     if problem.pair_cost_adjustments:
-        pair_cost = pair_cost + _adjustments(
+        costs = costs + _adjustments(
             problem.pair_cost_adjustments, codes, n_orders, worker_index, order_index
         )
 
@@ -386,7 +380,7 @@ def _compile(problem: Problem[Id]) -> _Compiled[Id]:
         is_foreman=is_foreman,
         pair_worker=pair_worker,
         pair_order=pair_order,
-        pair_cost=pair_cost,
+        pair_cost=costs,
     )
 
 

@@ -10,6 +10,10 @@ Pure functions (standard library only) used by the dispatch services:
   population the franchise actually has, not the default every newcomer starts from.
 - ``reweighted_probability`` and ``standby_to_call``: before the start, what a re-confirmation
   (or silence) says about each booked worker, and how many standby workers that leaves to call.
+- ``likely_first``: candidates in the order an adaptive order offers to them, the most likely to
+  accept and come first.
+- ``crew_to_book``: of the acceptors a batch would book, how few reach the target beside the
+  crew already booked.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ __all__ = [
     "AdaptiveTarget",
     "adaptive_target",
     "calibrated_show_probability",
+    "crew_to_book",
     "fixed_target",
+    "likely_first",
     "prob_at_least",
     "reweighted_probability",
     "shrunk_rate",
@@ -296,3 +302,40 @@ def standby_to_call(
         shows.add(float(standby[called]))
         called += 1
     return called
+
+
+def likely_first(accept: Sequence[float], show: Sequence[float]) -> list[int]:
+    """Indices of candidates in the order to offer them, for an order that books to a chance:
+    most expected comers per offer first (chance of accepting x chance of turning up), ties
+    kept in the order given (the caller's ranking by cost). A candidate who comes for sure but
+    never accepts is worth as little as one who accepts and never comes."""
+    if len(accept) != len(show):
+        raise ValueError("accept and show must be as long as each other")
+    _check_probabilities(accept, "accept")
+    _check_probabilities(show, "show")
+    return sorted(range(len(accept)), key=lambda i: (-accept[i] * show[i], i))
+
+
+def crew_to_book(
+    headcount: int, booked: Sequence[float], acceptors: Sequence[float],
+    target: float = DEFAULT_SHOW_TARGET,
+) -> tuple[int, bool]:
+    """How many of `acceptors` (best first, as given) to book beside those already `booked`
+    (show probabilities of each) for the chance that at least `headcount` turn up to reach
+    `target`: the fewest that do, with True; all of them, with False, when even all fall
+    short; (0, True) when the booked crew already reaches it."""
+    _check_headcount(headcount)
+    if not 0.0 < target <= 1.0:
+        raise ValueError(f"target must be within (0, 1], got {target!r}")
+    _check_probabilities(booked, "booked")
+    _check_probabilities(acceptors, "acceptors")
+    shows = _ShowTail(headcount)
+    for p in booked:
+        shows.add(float(p))
+    if len(booked) >= headcount and shows.tail >= target:
+        return 0, True
+    for count, p in enumerate(acceptors, start=1):
+        shows.add(float(p))
+        if len(booked) + count >= headcount and shows.tail >= target:
+            return count, True
+    return len(acceptors), False

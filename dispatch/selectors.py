@@ -1,7 +1,6 @@
 """Reads on orders and offers, and the candidate search of a call-out."""
 
 import enum
-import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,15 +16,16 @@ from django.db import connections, router
 from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum, When
 
 from clients.models import Lead, LeadHop
-from core import rows
 from core.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
 from franchises.scoping import scope_queryset
-from messaging.models import Direction, Message, OptOut
+from messaging.models import Direction, Message
 from ratings.models import RatingEvent
 from workers.models import Skill, Worker, skills_for_work_type
 
-from .models import Appeal, ClientPreference, Offer, Order, Step
+from . import optimizer, sql
+from .models import Appeal, Offer, Order, Step
 from .overbooking import shrunk_rate
+from .sql import BOOKED_STATES
 from .surplus import CrewSplit, Present, crew_split
 
 _COUNTS = {
@@ -187,8 +187,11 @@ class RankedCandidate:
     language: str
 
 
-# An offer in these states books its worker for the order's shift.
-BOOKED_STATES = (Offer.State.CONFIRMED, Offer.State.STANDBY)
+def crew_on_site(offers: QuerySet[Offer]) -> QuerySet[Offer]:
+    """Of `offers`, those counted on their order's crew while the work runs: confirmed, and not
+    marked off it (no-show, or excused on appeal). A running order is short, and still takes
+    urgent yeses, while fewer than its headcount count. The SQL of sql.crew_count."""
+    return offers.filter(state=Offer.State.CONFIRMED).exclude(attendance__in=Offer.OFF_CREW_MARKS)
 
 
 def busy_worker_ids(*, start: datetime, ends_at: datetime, exclude_order_id: int | None = None
@@ -205,78 +208,9 @@ def busy_worker_ids(*, start: datetime, ends_at: datetime, exclude_order_id: int
     return offers.values("worker_id")
 
 
-@functools.cache
-def _candidate_sql(alias: str, n_skills: int) -> str:
-    """The call-out's candidate query for a database alias and a number of qualifying skills.
-
-    Written once as SQL (the ORM compiled the same statement afresh on every call, several
-    milliseconds). Eligibility as `candidates_for_order` states it; the small sets (opted-out
-    phones, workers booked at an overlapping time, this order's offers, the client's blocked
-    and favourite workers) are `IN (SELECT ...)` sets, which PostgreSQL hashes once per call
-    instead of probing an index for each worker in the box. Rows come cheapest first by the
-    call-out's cost with the flat (equirectangular) distance: close enough to the great-circle
-    one within a wave's radius to choose which rows to rank exactly.
-    """
-    connection = connections[alias]
-    w = rows.Table(alias, Worker, "w")
-    opt = rows.Table(alias, OptOut, "opt")
-    booked, booked_order = rows.Table(alias, Offer, "b"), rows.Table(alias, Order, "bo")
-    offered = rows.Table(alias, Offer, "f")
-    blocked = rows.Table(alias, ClientPreference, "p")
-    favourite = rows.Table(alias, ClientPreference, "fp")
-    # Every backend's wrapper has `operators`; django-stubs leaves it out of the base class.
-    like = connection.operators["contains"]  # type: ignore[attr-defined]
-    kind = ClientPreference.Kind
-    if connection.vendor == "postgresql":
-        # Served by the GiST index of workers' migration 0002.
-        box = f"point({w.lng}, {w.lat}) <@ box(point(%s, %s), point(%s, %s))"
-    else:
-        box = f"{w.lng} BETWEEN %s AND %s AND {w.lat} BETWEEN %s AND %s"
-    skills = " OR ".join([f"{w.skills} {like}"] * n_skills)
-    is_favourite = (
-        f"{w.id} IN (SELECT {favourite.worker} FROM {favourite} "
-        f"WHERE {favourite.client} = %s AND {favourite.kind} = {_literal(kind.FAVOURITE)})"
-    )
-    north = f"(({w.lat} - %s) * %s)"
-    east = f"(({w.lng} - %s) * %s)"
-    cost = (
-        f"SQRT({north} * {north} + {east} * {east}) * %s + (5.0 - {w.rating}) * %s "
-        f"+ (1.0 - {w.reliability}) * %s - CASE WHEN {is_favourite} THEN %s ELSE 0.0 END"
-    )
-    open_statuses = ", ".join(_literal(status) for status in Order.OPEN_STATUSES)
-    booked_states = ", ".join(_literal(state) for state in BOOKED_STATES)
-    return (
-        f"SELECT {w.id}, {w.lat}, {w.lng}, {w.rating}, {w.reliability}, {w.offers_received}, "
-        f"{w.offers_answered}, {w.offers_accepted}, {w.shifts_completed}, {w.no_shows}, "
-        f"{w.language}, {w.skills} {like}, {is_favourite}, {cost} AS approximate_cost "
-        f"FROM {w} "
-        f"WHERE {w.status} = {_literal(Worker.Status.ACTIVE)} AND {box} "
-        f"AND {w.vetted_at} IS NOT NULL AND ({skills}) "
-        f"AND {w.phone} NOT IN (SELECT {opt.phone} FROM {opt}) "
-        f"AND {w.id} NOT IN (SELECT {booked.worker} FROM {booked} JOIN {booked_order} "
-        f"ON {booked_order.id} = {booked.order} WHERE {booked.state} IN ({booked_states}) "
-        f"AND {booked_order.status} IN ({open_statuses}) AND {booked_order.start} < %s "
-        f"AND {booked_order.ends_at} > %s AND {booked.order} <> %s) "
-        f"AND {w.id} NOT IN (SELECT {offered.worker} FROM {offered} WHERE {offered.order} = %s) "
-        f"AND {w.id} NOT IN (SELECT {blocked.worker} FROM {blocked} "
-        f"WHERE {blocked.client} = %s AND {blocked.kind} = {_literal(kind.BLOCKED)}) "
-        f"ORDER BY approximate_cost, {w.id} LIMIT %s"
-    )
-
-
-def _literal(value: str) -> str:
-    """A model constant written into SQL text (so the planner sees it, e.g. to use a partial
-    index): only plain identifiers qualify."""
-    if not value.isidentifier():
-        raise ValueError(f"not a plain SQL literal: {value!r}")
-    return f"'{value}'"
-
-
-def _box_rows(order: Order, radius_km: float, cut: int) -> list[tuple[Any, ...]]:
+def _box_rows(order: Order, radius_km: float, cut: int) -> list[sql.CandidateRow]:
     """The cheapest `cut` eligible workers in the box around the order's site (the query of
-    `_candidate_sql`), as (id, lat, lng, rating, reliability, offers received, answered and
-    accepted, shifts completed, no-shows, language, is foreman, is favourite, approximate
-    cost)."""
+    `sql.candidate_sql`)."""
     alias = router.db_for_read(Worker)
     connection = connections[alias]
     site = order.site
@@ -304,8 +238,8 @@ def _box_rows(order: Order, radius_km: float, cut: int) -> list[tuple[Any, ...]]
         cut,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_candidate_sql(alias, len(skills)), params)
-        return cursor.fetchall()
+        cursor.execute(sql.candidate_sql(alias, len(skills)), params)
+        return list(map(sql.CandidateRow._make, cursor.fetchall()))
 
 
 # A search wider than this first reads the box of this radius, when it wants few enough rows
@@ -314,7 +248,7 @@ FIRST_RING_KM = 10.0
 FIRST_RING_MAX_ROWS = 1000
 
 
-def _candidate_rows(order: Order, radius_km: float, cut: int) -> list[tuple[Any, ...]]:
+def _candidate_rows(order: Order, radius_km: float, cut: int) -> list[sql.CandidateRow]:
     """`_box_rows` for the whole radius, read from a smaller box first where that proves the
     same answer.
 
@@ -342,9 +276,10 @@ def _candidate_rows(order: Order, radius_km: float, cut: int) -> list[tuple[Any,
         found = _box_rows(order, ring, cut)
         if len(found) < cut:
             break
-        if found[-1][13] < ring * per_km + floor:
+        costliest = found[-1].approximate_cost
+        if costliest < ring * per_km + floor:
             return found
-        ring = (found[-1][13] - floor) / per_km * 1.001 + 0.01
+        ring = (costliest - floor) / per_km * 1.001 + 0.01
     return _box_rows(order, radius_km, cut)
 
 
@@ -368,20 +303,20 @@ def candidates_for_order(
     found = _candidate_rows(order, radius_km, limit + limit // 5 + 50)
     excluded = set(exclude_worker_ids)
     if excluded:
-        found = [row for row in found if row[0] not in excluded]
+        found = [row for row in found if row.worker_id not in excluded]
     if not found:
         return []
-    columns = np.array([row[:10] for row in found], dtype=float)
+    columns = np.array([row[:sql.NUMERIC_COLUMNS] for row in found], dtype=float)
     ids = columns[:, 0]
     lat, lng, rating, reliability = columns[:, 1], columns[:, 2], columns[:, 3], columns[:, 4]
     received, answered, accepted = columns[:, 5], columns[:, 6], columns[:, 7]
     shifts, no_shows = columns[:, 8], columns[:, 9]
-    is_favourite = np.array([bool(row[12]) for row in found])
+    is_favourite = np.array([bool(row.is_favourite) for row in found])
     distance = haversine_km_vec(site.lat, site.lng, lat, lng)
+    cost_weights = optimizer.Weights(**weights)
     cost = (
-        distance * weights["distance_per_km"]
-        + (5.0 - rating) * weights["rating_point"]
-        + (1.0 - reliability) * weights["unreliability"]
+        optimizer.pair_cost(distance, optimizer.worker_cost(rating, reliability, cost_weights),
+                            cost_weights)
         - is_favourite * config["FAVOURITE_BONUS"]
     )
     prior = config["PRIOR_WEIGHT"]
@@ -393,7 +328,7 @@ def candidates_for_order(
     ranked_rows = inside[np.lexsort((ids[inside], cost[inside]))][:limit]
     return [
         RankedCandidate(
-            worker_id=found[index][0],
+            worker_id=found[index].worker_id,
             lat=float(lat[index]),
             lng=float(lng[index]),
             rating=float(rating[index]),
@@ -404,8 +339,8 @@ def candidates_for_order(
             is_newcomer=bool(newcomer[index]),
             shifts_judged=int(shifts[index] + no_shows[index]),
             is_favourite=bool(is_favourite[index]),
-            is_foreman=bool(found[index][11]),
-            language=found[index][10],
+            is_foreman=bool(found[index].is_foreman),
+            language=found[index].language,
         )
         for index in ranked_rows.tolist()
     ]
@@ -462,36 +397,77 @@ def observed_show_rates(*, franchise_id: int, now: datetime, prior_rate: float) 
     )
 
 
-def worker_history(worker: Worker, *, events: int = 100) -> dict:
+ANOTHER_OFFICE = "another office"
+
+
+def worker_worked_for(worker_id: int, franchise_id: int) -> bool:
+    """Whether the worker has worked the franchise's orders: accepted an offer of one of them
+    (whatever came of it after). Such an office may keep notes on them and interview them
+    (`workers.access`). One query."""
+    return Offer.objects.filter(
+        worker_id=worker_id, order__franchise_id=franchise_id,
+        response=Offer.Response.ACCEPTED,
+    ).exists()
+
+
+def worker_history(worker: Worker, *, events: int = 100, user: Any = None) -> dict:
     """A worker's record as operators see it: shifts and hours worked, no-shows, offer
     counters, and the latest rating events (most recent first). The worker pool's API shows it
-    through `core.hooks.worker_history`: offers and rating events live above the pool."""
+    through `core.hooks.worker_history`: offers and rating events live above the pool.
+
+    An event on an order outside `user`'s scope (another franchise's) keeps its date, kind,
+    score and the hours worked, and loses the order's id and code and the note (notes name
+    the order): its `office` reads "another office". Three queries."""
     worked = Q(attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE])
     totals = Offer.objects.filter(worker=worker).aggregate(
         shifts=Count("id", filter=worked),
         hours=Sum("hours_worked", filter=worked),
         no_shows=Count("id", filter=Q(attendance=Offer.Attendance.NO_SHOW)),
     )
-    recent = RatingEvent.objects.filter(worker=worker).order_by("-id")[:events]
+    recent = list(RatingEvent.objects.filter(worker=worker).order_by("-id")[:events])
+    order_ids = {event.order_ref for event in recent if event.order_ref is not None}
+    readable: dict[int, str] = {}
+    hours: dict[int, Any] = {}
+    if order_ids:
+
+        # One query: each order's hours for this worker and whether the reader may see it.
+        visible = scope_queryset(Order.objects.filter(pk=OuterRef("order_id")), user)
+        for order_id, code, worked_hours, is_visible in (
+            Offer.objects.filter(worker=worker, order_id__in=order_ids)
+            .annotate(visible=Exists(visible))
+            .values_list("order_id", "order__code", "hours_worked", "visible")
+        ):
+            hours[order_id] = worked_hours
+            if is_visible:
+                readable[order_id] = code
+
+    def shown(event: RatingEvent) -> dict[str, Any]:
+        ref = event.order_ref
+        own = ref is None or ref in readable
+        worked_hours = hours.get(ref) if ref is not None else None
+        return {
+            "kind": event.kind,
+            "score": event.score,
+            "source": event.source,
+            "order": ref if own else None,
+            "order_code": readable.get(ref) if ref is not None else None,
+            "office": None if ref is None else ("own" if own else ANOTHER_OFFICE),
+            "hours": float(worked_hours) if worked_hours is not None else None,
+            "at": event.at.isoformat(),
+            "reversed": event.reversed_at is not None,
+            "note": event.note if own else "",
+        }
+
     return {
         "shifts": totals["shifts"],
         "hours": totals["hours"] or 0,
         "no_shows": totals["no_shows"],
         "offers_received": worker.offers_received,
         "offers_accepted": worker.offers_accepted,
-        "events": [
-            {
-                "kind": event.kind,
-                "score": event.score,
-                "source": event.source,
-                "order": event.order_ref,
-                "at": event.at.isoformat(),
-                "reversed": event.reversed_at is not None,
-                "note": event.note,
-            }
-            for event in recent
-        ],
+        "events": [shown(event) for event in recent],
     }
+
+
 # --- One order's page: its offers, its timeline, its messages ---------------------------------
 
 

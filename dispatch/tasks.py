@@ -9,7 +9,7 @@ from core import clock
 from .models import Order, Step
 from .services import assignment_run, callout_start, wave_next
 from .services.lifecycle import no_show_check, reminders_send, silence_check
-from .services.steps import step_claim, step_finish
+from .services.steps import claimable, step_claim, step_finish, step_release, steps_close_missed
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +40,15 @@ def _key(step: Step, key: int | None) -> int:
 def run_due_steps(limit: int = 200) -> int:
     """Periodic: run every step whose time has come, each exactly once.
 
-    Batch assignments go first, so acceptances are booked before reminders or no-show checks
-    of the same moment look at the crews.
+    Steps far past their moment are closed as missed first (`steps_close_missed`); a step
+    whose runner died is taken again once its lease has run out. Batch assignments go first,
+    so acceptances are booked before reminders or no-show checks of the same moment look at
+    the crews.
     """
     now = clock.now()
+    steps_close_missed(now=now)
     due = list(
-        Step.objects.filter(done_at__isnull=True, claimed_at__isnull=True, due_at__lte=now)
-        .order_by("due_at", "id")[:limit]
+        Step.objects.filter(claimable(now), due_at__lte=now).order_by("due_at", "id")[:limit]
     )
     due.sort(key=lambda step: (step.kind != Step.Kind.ASSIGN, step.due_at, step.pk))
     ran = 0
@@ -57,7 +59,7 @@ def run_due_steps(limit: int = 200) -> int:
             _run_step(step)
         except Exception:
             logger.exception("step %s (%s) failed; it will be retried", step.pk, step.kind)
-            Step.objects.filter(pk=step.pk).update(claimed_at=None)
+            step_release(step.pk)
             continue
         step_finish(step.pk, now=clock.now())
         ran += 1

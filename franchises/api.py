@@ -1,18 +1,26 @@
 """API for the network, and the scoped base classes every app's API builds on."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django_filters import rest_framework as filters
-from rest_framework import parsers, permissions, serializers, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, parsers, permissions, serializers, status, views, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from core.api import SafeJSONParser
 
+from .auth import issue_token, lockout_message, token_expires_at
+from .idempotency import HEADER, KeyMalformed, KeyReused, claimed, clean_key, fingerprint
 from .models import REPLY_CHANNELS, Franchise, User
 from .scoping import can_manage_network, scope_queryset
 from .services import franchise_save
@@ -117,6 +125,40 @@ def caller(request: Request) -> User:
     return user
 
 
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name=HEADER, location=OpenApiParameter.HEADER, required=False, type=str,
+    description="Makes a retry safe: the same key with the same body answers as the first "
+                "request did and records nothing more; the same key with another body is a "
+                "422. Keys are the caller's own and kept for IDEMPOTENCY_KEY_HOURS (24).",
+)
+
+
+def idempotent_response(request: Any, *, scope: str, perform: Callable[[], Response]
+                        ) -> Response:
+    """Run `perform` once per `Idempotency-Key` of the caller for `scope`, replaying its answer
+    to a retry (with `Idempotent-Replayed: true`). Without the header it simply runs."""
+    try:
+        key = clean_key(request.headers.get(HEADER))
+    except KeyMalformed as exc:
+        raise serializers.ValidationError({HEADER: [exc.message]}) from exc
+    if key is None:
+        return perform()
+    try:
+        with claimed(user=request.user, scope=scope, key=key,
+                     asked=fingerprint(scope, request.data)) as claim:
+            if claim.replay is not None:
+                status, body = claim.replay
+                replayed = Response(body, status=status)
+                replayed["Idempotent-Replayed"] = "true"
+                return replayed
+            response = perform()
+            if 200 <= response.status_code < 300:
+                claim.record(response.status_code, response.data)
+            return response
+    except KeyReused as exc:
+        return Response({"detail": exc.message}, status=422)
+
+
 class ScopedViewSetMixin(GenericAPIView):
     """Narrows the queryset to the caller's scope: outside it, objects are 404. Put it before
     the viewset class it narrows (`class XViewSet(ScopedViewSetMixin, ModelViewSet)`)."""
@@ -181,9 +223,59 @@ class FranchiseViewSet(viewsets.ModelViewSet):
         return queryset.filter(pk=user.franchise_id)
 
 
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True)
+
+
 class TokenObtainView(ObtainAuthToken):
     """Exchange a username and password for the login's API token; send it back as
-    `Authorization: Token <token>`."""
+    `Authorization: Token <token>`. The token is refused once `expires_at` has passed (a new
+    one is issued at the next exchange) or once revoked at `/api/v1/auth/logout/`.
+
+    After too many failed attempts for a username or from an address the answer is 429,
+    the right password included, until the cool-off has passed."""
 
     # DRF's view names the plain JSON parser, which a deeply nested body turns into a 500.
     parser_classes = (SafeJSONParser, parsers.FormParser, parsers.MultiPartParser)
+    # The username and password are the credentials: no token or session is read.
+    authentication_classes = ()
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={
+            200: TokenSerializer,
+            429: OpenApiResponse(
+                description="Locked out after too many failed logins; Retry-After says for "
+                "how long."
+            ),
+        },
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        valid = serializer.is_valid()
+        # django-axes flags the request when the attempt was refused for a lock-out.
+        if getattr(request, "axes_locked_out", False):
+            raise exceptions.Throttled(
+                wait=settings.LOGIN_COOLOFF_MINUTES * 60, detail=lockout_message()
+            )
+        if not valid:
+            raise exceptions.ValidationError(serializer.errors)
+        user = serializer.validated_data["user"]
+        # As a page login does: the failure count is cleared and last_login recorded.
+        user_logged_in.send(sender=type(user), request=request, user=user)
+        token = issue_token(user)
+        return Response({"token": token.key, "expires_at": token_expires_at(token)})
+
+
+class TokenRevokeView(views.APIView):
+    """Revoke the token this request carries: it is refused from now on. A session login
+    (the web pages) has no token and gets 204 too; it logs out at /accounts/logout/."""
+
+    permission_classes = (permissions.IsAuthenticated,)
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        if isinstance(request.auth, Token):
+            request.auth.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

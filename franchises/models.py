@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -48,9 +49,9 @@ _TIMEZONES = frozenset(available_timezones())
 
 class Franchise(models.Model):
     class Kind(models.TextChoices):
-        HQ = "hq", "Headquarters"
-        OFFICIAL_OFFICE = "official_office", "Official office"
-        BRAND_FRANCHISE = "brand_franchise", "Brand franchise"
+        HQ = "hq", _("Headquarters")
+        OFFICIAL_OFFICE = "official_office", _("Official office")
+        BRAND_FRANCHISE = "brand_franchise", _("Brand franchise")
 
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -188,3 +189,36 @@ class User(AbstractUser):
     def is_hq(self) -> bool:
         """HQ scope: HQ staff and Django superusers see the whole network."""
         return self.is_superuser or self.role == self.Role.HQ
+
+
+
+class IdempotentRequest(models.Model):
+    """A write made once under a caller's `Idempotency-Key` (or a console form's key), and the
+    answer it gave: a retry with the same key gets that answer again and changes nothing.
+
+    Keys are the caller's own (`user`) and the endpoint's (`scope`); a key is kept for
+    `IDEMPOTENCY_KEY_HOURS`, after which it may be used afresh (franchises.idempotency).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    scope = models.CharField(max_length=200)
+    key = models.CharField(max_length=255)
+    # What was asked (a hash of the endpoint and the body): the same key with another body is
+    # a mistake, refused rather than answered with the first body's result.
+    fingerprint = models.CharField(max_length=64)
+    # Written in the same transaction as the work itself, so another request never sees a key
+    # whose work is not done: it waits on the key's row until that transaction ends.
+    response_status = models.PositiveSmallIntegerField(default=0)
+    response_body = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope", "key"],
+                                    name="idempotent_request_once_per_user_scope_key"),
+        ]
+        indexes = [models.Index(fields=["user", "created_at"], name="idempotent_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -4,11 +4,12 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Direction(models.TextChoices):
-    IN = "in", "Inbound"
-    OUT = "out", "Outbound"
+    IN = "in", _("Inbound")
+    OUT = "out", _("Outbound")
 
 
 class Encoding(models.TextChoices):
@@ -17,13 +18,13 @@ class Encoding(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    DELIVERED = "delivered", "Delivered"
-    UNDELIVERED = "undelivered", "Undelivered"
-    FAILED = "failed", "Failed"
-    RECEIVED = "received", "Received"
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    UNDELIVERED = "undelivered", _("Undelivered")
+    FAILED = "failed", _("Failed")
+    RECEIVED = "received", _("Received")
 
 
 # A message's status only moves forward along this order; a final status never changes.
@@ -69,6 +70,9 @@ class Message(models.Model):
     )
     # Inbound: the command the grammar read, and whether a handler acted on it.
     command = models.CharField(max_length=20, blank=True)
+    # Inbound: the webhook's fields that did not have their real format (a sid that is not a
+    # provider sid, a sender that is neither a number nor a name), as received but cleaned.
+    raw = models.JSONField(default=dict, blank=True)
     # Outbound: seconds the offer is useful; past it the carrier drops it instead of delivering.
     validity_period = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -1,7 +1,9 @@
 """Twilio's webhooks: inbound SMS and delivery status callbacks.
 
 Twilio posts forms, retries on timeouts and may deliver a message twice; each view checks the
-signature, does its work once, and answers 2xx quickly so Twilio stops retrying.
+signature, does its work once, and answers 2xx quickly so Twilio stops retrying. Whatever a
+signed field holds, the message is stored: NULs and lone surrogates are replaced, and an id or
+a sender without its real format is kept raw beside the message instead of in its column.
 """
 
 import logging
@@ -61,11 +63,22 @@ def inbound_sms(request: HttpRequest) -> HttpResponse:
     if not signature_valid(request):
         logger.warning("inbound SMS with a bad signature from %s", request.META.get("REMOTE_ADDR"))
         return HttpResponseForbidden("Invalid Twilio signature.")
+    form = request.POST
+    sid_field = form.get("MessageSid") or form.get("SmsSid") or ""
+    sid = services.provider_sid(sid_field)
+    raw = {}
+    if sid_field and sid is None:
+        raw["MessageSid"] = services.storable(sid_field)
+    sender = form.get("From", "")
+    _, raw_sender = services.sender_fields(sender)
+    if raw_sender is not None:
+        raw["From"] = raw_sender
     result = services.inbound_receive(
-        provider_sid=request.POST.get("MessageSid") or request.POST.get("SmsSid"),
-        sender=request.POST.get("From", ""),
-        body=request.POST.get("Body", ""),
-        recipient=request.POST.get("To", ""),
+        provider_sid=sid,
+        sender=sender,
+        body=form.get("Body", ""),
+        recipient=services.storable(form.get("To", "")),
+        raw=raw,
     )
     return twiml(result.reply)
 
@@ -75,8 +88,11 @@ def inbound_sms(request: HttpRequest) -> HttpResponse:
 def delivery_status(request: HttpRequest) -> HttpResponse:
     if not signature_valid(request):
         return HttpResponseForbidden("Invalid Twilio signature.")
+    sid = services.provider_sid(request.POST.get("MessageSid") or request.POST.get("SmsSid"))
+    if sid is None:
+        return HttpResponse(status=204)  # no message of ours has such an id
     services.message_status_update(
-        provider_sid=request.POST.get("MessageSid") or request.POST.get("SmsSid", ""),
+        provider_sid=sid,
         provider_status=request.POST.get("MessageStatus") or request.POST.get("SmsStatus", ""),
         error_code=request.POST.get("ErrorCode"),
     )

@@ -35,9 +35,9 @@ def worker_figures_set(*, worker: Worker, state: scoring.WorkerState, now: datet
 
 
 # The reasons written on the worker's history row (django-simple-history's change reason, as
-# the admin's history page shows it) when the rule changes a status. The suspension's reason is
-# also how a restatement tells the rule's suspension from a recruiter's: only the rule's own
-# suspension is ever lifted by the rule.
+# the admin's history page shows it) when the rule changes a status. Which suspension is the
+# rule's is read from the worker's `suspension_cause`, never from this text: only the rule's
+# own suspension is ever lifted by the rule.
 SUSPENDED_BY_RULE = "suspended by the no-show rule"
 SUSPENSION_LIFTED = "suspension lifted: the no-shows that caused it were reversed"
 
@@ -50,39 +50,33 @@ def _write(worker: Worker, state: scoring.WorkerState, params: scoring.RatingPar
     if (after_no_show and worker.status == Worker.Status.ACTIVE
             and scoring.should_suspend(state, now, params)):
         worker.status = Worker.Status.SUSPENDED
+        worker.suspension_cause = Worker.SuspensionCause.NO_SHOW_RULE
         # django-simple-history writes this on the history row the save creates (it has no
         # type hints to declare the attribute).
         worker._change_reason = SUSPENDED_BY_RULE  # type: ignore[attr-defined]
-        fields.append("status")
+        fields += ["status", "suspension_cause"]
     elif lift_suspension:
         worker.status = Worker.Status.ACTIVE
+        worker.suspension_cause = ""
         worker._change_reason = SUSPENSION_LIFTED  # type: ignore[attr-defined]
-        fields.append("status")
+        fields += ["status", "suspension_cause"]
     worker.save(update_fields=fields)
 
 
 def _suspended_by_rule(worker: Worker) -> bool:
     """Whether the worker's current suspension was set by the no-show rule and is still only
-    the rule's: the history row that moved them into `suspended` carries the rule's reason,
-    and no recruiter has refused them since (their latest interview did not fail). A
-    suspension set by hand (the admin), one from before reasons were written, or one with no
-    history says no, so it stays for a recruiter."""
+    the rule's: its recorded cause is the rule, and no recruiter has refused them since (their
+    latest interview did not fail). A suspension set by hand (the admin), or one whose cause
+    was never recorded, says no, so it stays for a recruiter."""
+    if (worker.status != Worker.Status.SUSPENDED
+            or worker.suspension_cause != Worker.SuspensionCause.NO_SHOW_RULE
+            or worker.vetted_at is None):
+        return False
     latest_interview = (
         Interview.objects.filter(worker=worker).order_by("-at", "-id")
         .values_list("outcome", flat=True).first()
     )
-    if latest_interview == Interview.Outcome.FAILED or worker.vetted_at is None:
-        return False
-    history = worker.history.all()
-    before = (
-        history.exclude(status=Worker.Status.SUSPENDED).order_by("-history_id")
-        .values_list("history_id", flat=True).first()
-    )
-    run = history.filter(status=Worker.Status.SUSPENDED)
-    if before is not None:
-        run = run.filter(history_id__gt=before)
-    started = run.order_by("history_id").values_list("history_change_reason", flat=True).first()
-    return started == SUSPENDED_BY_RULE
+    return latest_interview != Interview.Outcome.FAILED
 
 
 def _rule_still_suspends(worker: Worker, events: list[RatingEvent],

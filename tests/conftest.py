@@ -4,6 +4,7 @@ Tasks run eagerly unless a test starts a real Celery worker; the suite never rea
 network (the fake Twilio and Nominatim servers listen on loopback).
 """
 
+import importlib.util
 import os
 from datetime import timedelta
 from decimal import Decimal
@@ -32,13 +33,16 @@ hypothesis_settings.load_profile("project")
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """PostgreSQL- and Redis-only tests skip on a laptop but fail in CI if the service is
-    missing: REQUIRE_POSTGRES / REQUIRE_REDIS turn a silent skip into an error."""
+    """PostgreSQL-, Redis- and browser tests skip on a laptop but fail in CI if what they
+    need is missing: REQUIRE_POSTGRES / REQUIRE_REDIS / REQUIRE_BROWSER turn a silent skip
+    into an error."""
     for item in items:
         if "postgres" in item.keywords:
             item.fixturenames.insert(0, "_needs_postgres")
         if "redis" in item.keywords:
             item.fixturenames.insert(0, "_needs_redis")
+        if "browser" in item.keywords:
+            item.fixturenames.insert(0, "_needs_browser")
 
 
 @pytest.fixture
@@ -55,6 +59,20 @@ def _needs_redis() -> None:
         if os.environ.get("REQUIRE_REDIS"):
             pytest.fail("REQUIRE_REDIS is set but REDIS_URL is not")
         pytest.skip("needs Redis (set REDIS_URL)")
+
+
+@pytest.fixture
+def _needs_browser() -> None:
+    """Debian's chromium and Playwright's Python package (no browser is ever downloaded)."""
+
+    missing = [what for what, absent in (
+        ("/usr/bin/chromium", not os.path.exists("/usr/bin/chromium")),
+        ("the playwright package", importlib.util.find_spec("playwright") is None),
+    ) if absent]
+    if missing:
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(f"REQUIRE_BROWSER is set but {' and '.join(missing)} is missing")
+        pytest.skip(f"needs {' and '.join(missing)} (apt-get install chromium)")
 
 
 @pytest.fixture(autouse=True)

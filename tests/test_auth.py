@@ -102,20 +102,20 @@ class TestAnonymous:
 class TestSession:
     def test_a_logged_in_browser_uses_the_api(self, spb_user: Any, spb_client: Any) -> None:
         browser = APIClient(enforce_csrf_checks=True)
-        assert browser.login(username="spb-manager", password="pw-12345")
+        browser.force_login(spb_user)
         response = browser.get("/api/v1/clients/")
         assert response.status_code == 200
         assert [row["id"] for row in response.json()["results"]] == [spb_client.id]
 
     def test_session_writes_need_the_csrf_token(self, spb_user: Any) -> None:
         browser = APIClient(enforce_csrf_checks=True)
-        browser.login(username="spb-manager", password="pw-12345")
+        browser.force_login(spb_user)
         response = browser.post("/api/v1/clients/", {"name": "No CSRF"}, format="json")
         assert response.status_code == 403
 
     def test_session_write_with_csrf_token_works(self, spb_user: Any, spb: Any) -> None:
         browser = BrowserClient(enforce_csrf_checks=True)
-        browser.login(username="spb-manager", password="pw-12345")
+        browser.force_login(spb_user)
         browser.get("/accounts/login/")
         csrf = browser.cookies["csrftoken"].value
         response = browser.post(

@@ -25,7 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from core import clock
@@ -391,10 +391,11 @@ def board_cancel(request: SignedInRequest, order_id: int) -> HttpResponse:
             messages.error(request, _("%(code)s: %(reason)s") % {
                 "code": order.code, "reason": _refusal(exc)})
         else:
-            messages.success(request, _(
-                "%(code)s cancelled; %(texted)s workers are being told by SMS.") % {
-                "code": order.code,
-                "texted": annotated.count_confirmed + annotated.count_standby})
+            texted = annotated.count_confirmed + annotated.count_standby
+            messages.success(request, ngettext(
+                "Order %(code)s cancelled; %(texted)s worker is being told by SMS.",
+                "Order %(code)s cancelled; %(texted)s workers are being told by SMS.",
+                texted) % {"code": order.code, "texted": texted})
         return _back(request)
     return render(request, "web/board_cancel.html", {
         "order": annotated,

@@ -35,6 +35,7 @@ from franchises.scoping import scope_queryset
 from .access import FRANCHISE, HQ, SignedInRequest, roles_required
 from .form_fields import model_choice
 from .local_time import local_time
+from .once import new_form_key, once
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -206,6 +207,7 @@ def dress_statements(statements: list[RoyaltyStatement], *, next_path: str,
                          "next": next_path},
             )
             statement.zone = local_time(clock.now(), zone).zone
+            statement.form_key = new_form_key()
     return statements
 
 
@@ -228,9 +230,17 @@ def statement(request: SignedInRequest, statement_id: int) -> HttpResponse:
         form = PaymentForm(request.POST, statement=found)
         if form.is_valid():
             try:
-                paid = statement_pay(statement=found, amount=form.cleaned_data["amount"],
-                                     paid_on=form.cleaned_data["paid_on"],
-                                     recorded_by=request.user)
+                with once(request, scope=f"statement/{found.pk}/pay") as claim:
+                    if claim is not None and claim.replay is not None:
+                        messages.info(request, _(
+                            "This payment form was already sent: the payment was recorded "
+                            "once."))
+                        return done(request, back)
+                    paid = statement_pay(statement=found, amount=form.cleaned_data["amount"],
+                                         paid_on=form.cleaned_data["paid_on"],
+                                         recorded_by=request.user)
+                    if claim is not None:
+                        claim.record(200, {"statement": paid.pk})
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:

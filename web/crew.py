@@ -42,6 +42,7 @@ from .forms import AttendanceForm, SurplusForm
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 from .local_time import local_days, local_time
+from .templatetags.hours import hours as hours_shown
 
 # Who is on the crew: the booked workers and the standby ones (a standby worker who turns up
 # is checked in like anyone else, and the service makes them part of the crew).
@@ -138,7 +139,7 @@ def _attendance_text(offer: Offer, hours_typed: Any) -> str:
         "attendance": str(ATTENDANCE_WORDS.get(offer.attendance, offer.attendance)).lower(),
     }
     if offer.hours_worked is not None:
-        text += _(", %(hours)s h") % {"hours": offer.hours_worked}
+        text += _(", %(hours)s h") % {"hours": hours_shown(offer.hours_worked)}
     elif hours_typed is not None:
         text += " " + _("(hours are not kept for a no-show)")
     return text + "."

@@ -68,11 +68,12 @@ class AttendanceForm(forms.Form):
 
     worker = forms.IntegerField(min_value=1, max_value=2**31 - 1)
     status = forms.ChoiceField(choices=[
-        (Offer.Attendance.PRESENT, "Present"),
-        (Offer.Attendance.LATE, "Late"),
-        (Offer.Attendance.NO_SHOW, "No-show"),
+        (Offer.Attendance.PRESENT, _("Present")),
+        (Offer.Attendance.LATE, _("Late")),
+        (Offer.Attendance.NO_SHOW, _("No-show")),
     ])
-    hours = HoursField(max_digits=4, decimal_places=1, min_value=0, max_value=36,
+    # More places than payroll keeps: the service says why 7.3 is refused (quarter hours).
+    hours = HoursField(max_digits=8, decimal_places=4, min_value=0, max_value=36,
                        required=False)
 
 
@@ -81,5 +82,5 @@ class SurplusForm(forms.Form):
     back, or send them home. The service decides whether the worker is beyond the headcount."""
 
     worker = forms.IntegerField(min_value=1, max_value=2**31 - 1)
-    action = forms.ChoiceField(choices=[("keep", "Keep"), ("unkeep", "Do not keep"),
-                                        ("send_home", "Send home")])
+    action = forms.ChoiceField(choices=[("keep", _("Keep")), ("unkeep", _("Do not keep")),
+                                        ("send_home", _("Send home"))])

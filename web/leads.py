@@ -17,11 +17,18 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from clients.models import Lead, LeadHop
-from clients.routing import HELD_BY_HQ, lead_hand_on, lead_reject
+from clients.routing import (
+    HELD_BY_HQ,
+    SHORT,
+    STAFFING_RADIUS_KM,
+    lead_hand_on,
+    lead_reject,
+    staffing_level,
+)
 from core import clock
 from dispatch.selectors import lead_hops_answered, lead_journey, leads_listed, leads_waiting
 from dispatch.services.leads import lead_accept
@@ -104,6 +111,25 @@ def _leads(request: HttpRequest) -> Any:
     return scope_queryset(Lead.objects.all(), request.user)
 
 
+def _staffing_text(lead: Lead) -> str:
+    """Whether enough suitable workers live near the lead's site, in the page's language."""
+    reach = lead.workers_in_reach
+    level = staffing_level(reach, lead.headcount)
+    if level is None or reach is None:
+        return ""
+    figures = {"workers": reach, "km": f"{STAFFING_RADIUS_KM:.0f}",
+               "places": lead.headcount}
+    if level == SHORT:
+        return ngettext(
+            "Not enough: %(workers)s suitable worker within %(km)s km for %(places)s places.",
+            "Not enough: %(workers)s suitable workers within %(km)s km for %(places)s places.",
+            reach) % figures
+    return ngettext(
+        "Tight: %(workers)s suitable worker within %(km)s km for %(places)s places.",
+        "Tight: %(workers)s suitable workers within %(km)s km for %(places)s places.",
+        reach) % figures
+
+
 def _dress(lead: Lead, hq_zone: str) -> Lead:
     """Attach what a lead's row shows: times in the holder's zone (HQ's while HQ holds it,
     as its start was read), the status's words, and the time left to answer."""
@@ -114,6 +140,7 @@ def _dress(lead: Lead, hq_zone: str) -> Lead:
     lead.status_label = STATUS_LABELS.get(lead.status, lead.status)
     lead.status_badge = STATUS_BADGES.get(lead.status, "")
     lead.held_by_hq = lead.franchise_id is None and lead.status in HELD_BY_HQ
+    lead.staffing_text = _staffing_text(lead)
     lead.respond_local = None
     if lead.status == Lead.Status.OFFERED and lead.respond_by:
         lead.respond_local = local_time(lead.respond_by, zone)

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.utils import dateformat
+from django.utils import dateformat, formats
 
 
 @dataclass(frozen=True)
 class LocalTime:
     """One moment, formatted for a page in one zone."""
 
-    day: str  # "Mon 11 Mar"
+    day: str  # "Mon 11 Mar", "Пн, 11 марта": the page's language
     clock: str  # "09:00"
     zone: str  # "MSK", "UTC+07"
     zone_name: str  # "Europe/Moscow"
@@ -39,7 +39,7 @@ def local_time(moment: datetime, zone_name: str) -> LocalTime:
     """`moment` (aware, any zone) as it reads in `zone_name`."""
     local = moment.astimezone(ZoneInfo(zone_name))
     return LocalTime(
-        day=dateformat.format(local, "D j M"),
+        day=dateformat.format(local, formats.get_format("CONSOLE_DAY_FORMAT")),
         clock=dateformat.format(local, "H:i"),
         zone=zone_label(local),
         zone_name=zone_name,

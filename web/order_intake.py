@@ -22,7 +22,7 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms.fields import BaseTemporalField
 from django.http import HttpRequest, HttpResponse
@@ -43,7 +43,7 @@ from clients.selectors import (
     clients_matching,
     serving_franchise,
 )
-from clients.services import client_create, lead_create, site_create
+from clients.services import client_create, lead_create, may_post_leads, site_create
 from core import clock
 from core.geo import GeoPoint
 from dispatch.models import Order
@@ -57,6 +57,7 @@ from .access import FRANCHISE, HQ, SignedInRequest, roles_required
 from .form_fields import model_choice
 from .forms import HoursField
 from .local_time import local_time
+from .once import new_form_key, once
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -473,6 +474,9 @@ def _hand_on_as_lead(request: HttpRequest, form: OrderIntakeForm) -> Lead | None
     except ValidationError as exc:
         _map_errors(form, exc)
         return None
+    except PermissionDenied as exc:
+        form.add_error(None, str(exc))
+        return None
 
 
 def _lead_message(lead: Lead) -> str:
@@ -485,28 +489,64 @@ def _lead_message(lead: Lead) -> str:
                               "reason": reason, "minutes": settings.LEAD_SLA_MINUTES}
 
 
+@dataclass(frozen=True)
+class IntakeDone:
+    """What one post of the order form made: where to go next, what to say, and a short name
+    of it for a second post of the same form."""
+
+    url: str
+    message: str
+    what: str
+
+
+def _intake_write(request: HttpRequest, form: OrderIntakeForm) -> IntakeDone | None:
+    """Place the order (and call out) or hand the request on as a lead; None with the
+    refusals on the form."""
+    if request.POST.get("action") == "lead":
+        lead = _hand_on_as_lead(request, form)
+        if lead is None:
+            return None
+        return IntakeDone(url=reverse("web:intake-order"), message=_lead_message(lead),
+                          what=_("lead #%(id)s") % {"id": lead.pk})
+    order = _place_order(request, form)
+    if order is None:
+        return None
+    start = local_time(order.start, order.franchise.timezone)
+    message = _("Order %(code)s placed for %(client)s, %(start)s; call-out started: "
+                "%(sent)s offers sent.") % {
+        "code": order.code, "client": order.client.name, "start": start,
+        "sent": order.count_invited}
+    return IntakeDone(url=order_url(order), message=message,
+                      what=_("order %(code)s") % {"code": order.code})
+
+
 @roles_required(HQ, FRANCHISE)
 def intake_order(request: SignedInRequest) -> HttpResponse:
     """The operator's order form: find or create the client, place the order and call out,
     or hand the request on as a lead."""
     form = OrderIntakeForm(request.POST or None, user=request.user)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        if request.POST.get("action") == "lead":
-            lead = _hand_on_as_lead(request, form)
-            if lead is not None:
-                messages.success(request, _lead_message(lead))
-                return redirect("web:intake-order")
+        if request.POST.get("action") == "lead" and not may_post_leads(request.user):
+            form.add_error(None, _("Only HQ and the official offices hand requests to the "
+                                   "network as leads; place the order yourself."))
+            status = 403
         else:
-            order = _place_order(request, form)
-            if order is not None:
-                start = local_time(order.start, order.franchise.timezone)
-                messages.success(request, _(
-                    "Order %(code)s placed for %(client)s, %(start)s; call-out started: "
-                    "%(sent)s offers sent.") % {
-                    "code": order.code, "client": order.client.name, "start": start,
-                    "sent": order.count_invited})
-                return redirect(order_url(order))
-    context: dict[str, Any] = {"form": form, "include": INCLUDE}
+            with once(request, scope="orders/new") as claim:
+                if claim is not None and claim.replay is not None:
+                    # The same render sent again (a double click): what the first one made.
+                    messages.info(request, _("This form was already sent: %(what)s was made "
+                                             "once.") % {"what": claim.replay[1]["what"]})
+                    return redirect(claim.replay[1]["url"])
+                done = _intake_write(request, form)
+                if done is not None and claim is not None:
+                    claim.record(200, {"url": done.url, "what": done.what})
+            if done is not None:
+                messages.success(request, done.message)
+                return redirect(done.url)
+    context: dict[str, Any] = {"form": form, "include": INCLUDE,
+                               "may_post_leads": may_post_leads(request.user),
+                               "form_key": new_form_key()}
     if form.is_bound:
         # What was typed stays, and so do the panels it filled.
         context.update(_client_panel(form))
@@ -517,4 +557,4 @@ def intake_order(request: SignedInRequest) -> HttpResponse:
                    if not request.user.is_hq else Serving(None, ""))
         context.update({"matches": [], "sites": [], "serving": serving,
                         "needs_franchise": request.user.is_hq, "searched": False})
-    return render(request, "web/intake_order.html", context)
+    return render(request, "web/intake_order.html", context, status=status)

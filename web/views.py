@@ -16,8 +16,8 @@ from django.utils import translation
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from clients.services import address_geocode
@@ -66,7 +66,8 @@ def rating_rules(request: HttpRequest) -> HttpResponse:
     """The published rating formula, with a worked example computed by the live parameters."""
 
     # The text is the module's own, never user input: safe to render as HTML.
-    html = markdown.markdown(explain(rating_params()), extensions=["tables"])
+    html = markdown.markdown(explain(rating_params(), get_language() or "en"),
+                             extensions=["tables"])
     return render(request, "web/rating_rules.html", {"html": mark_safe(html)})
 
 
@@ -105,7 +106,7 @@ def intake(request: SignedInRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         home = _home_point(form)
         if home is not None:
-            worker = _applicant_added(form, *home)
+            worker = _applicant_added(form, *home, created_by=request.user)
             if worker is not None:
                 profile = reverse("web:worker", args=[worker.pk])
                 if worker.lat is None:
@@ -130,14 +131,15 @@ class PhoneReplyForm(forms.Form):
         error_messages={"required": gettext_lazy("Type a text to send: an empty one is not "
                                                  "sent.")},
     )
-def _applicant_added(form: IntakeForm, lat: float | None, lng: float | None) -> Any:
+def _applicant_added(form: IntakeForm, lat: float | None, lng: float | None,
+                     created_by: Any) -> Any:
     """The new applicant, or None with the service's refusal next to its fields."""
     data = form.cleaned_data
     try:
         return worker_create(
             name=data["name"], phone=data["phone"], skills=data["skills"], lat=lat, lng=lng,
             language=data["language"], home_area=data["home_area"], notes=data["notes"],
-            photo=data.get("photo"),
+            photo=data.get("photo"), created_by=created_by,
         )
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():

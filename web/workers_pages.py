@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from clients.models import Site
@@ -36,6 +36,7 @@ from dispatch.services.appeals import appeal_decide
 from franchises.scoping import scope_queryset
 from ratings.scoring import EventKind
 from ratings.selectors import rating_events_latest, rating_history
+from workers.access import changeable_fields, may_interview
 from workers.models import Interview, Worker
 from workers.photos import photo_thumbnail
 from workers.selectors import WorkerSearch, with_opt_out, workers_search
@@ -98,8 +99,10 @@ APPEAL_LABELS: "dict[str, StrOrPromise]" = {
     Appeal.Status.UPHELD: gettext_lazy("No-show upheld"),
     Appeal.Status.REVERSED: gettext_lazy("No-show reversed"),
 }
-OUTCOME_LABELS: "dict[str, StrOrPromise]" = {Interview.Outcome.PASSED: gettext_lazy("Passed"),
-                  Interview.Outcome.FAILED: gettext_lazy("Failed")}
+OUTCOME_LABELS: "dict[str, StrOrPromise]" = {
+    Interview.Outcome.PASSED: gettext_lazy("Passed"),
+    Interview.Outcome.FAILED: pgettext_lazy("interview", "Failed"),
+}
 
 
 def _skills(worker: Worker) -> list[str]:
@@ -285,18 +288,35 @@ def _appeals(worker: Worker, user: Any, forms: dict[int, AppealDecisionForm],
     } for appeal in appeals_of_worker(worker, user=user)]
 
 
-def _interviews(worker: Worker, zone: str) -> list[dict[str, Any]]:
+def _interviewer(interview: Interview, user: Any) -> str:
+    """Who held an interview: their login for HQ and their own office, "another office"
+    otherwise (as `GET workers/{id}/interviews/` says)."""
+    recruiter = interview.recruiter
+    if recruiter is None:
+        return ""
+    if user.is_hq or (recruiter.franchise_id is not None
+                      and recruiter.franchise_id == user.franchise_id):
+        return recruiter.username
+    return _("another office")
+
+
+def _interviews(worker: Worker, user: Any, zone: str) -> list[dict[str, Any]]:
     interviews = worker.interviews.select_related("recruiter").order_by("-at", "-id")
     return [{
         "interview": interview,
         "outcome": OUTCOME_LABELS.get(interview.outcome, interview.outcome),
         "at": local_time(interview.at, zone),
+        "who": _interviewer(interview, user),
     } for interview in interviews[:INTERVIEWS_SHOWN]]
 
 
 def _profile(request: HttpRequest, worker: Worker, *, interview_form: InterviewForm | None = None,
              photo_form: PhotoForm | None = None,
-             appeal_forms: dict[int, AppealDecisionForm] | None = None) -> HttpResponse:
+             appeal_forms: dict[int, AppealDecisionForm] | None = None,
+             refused: dict[str, str] | None = None) -> HttpResponse:
+    """The profile page; `refused` carries a refusal of who may change the worker
+    (`interview` or `photo`: its message), answered 403 with the page around it."""
+    refused = refused or {}
     zone = _reader_zone()
     now = clock.now()
     history = rating_history(worker, until=now)
@@ -317,13 +337,17 @@ def _profile(request: HttpRequest, worker: Worker, *, interview_form: InterviewF
         "offers": offers,
         "offers_total": offers_total,
         "appeals": _appeals(worker, request.user, appeal_forms or {}, zone),
-        "interviews": _interviews(worker, zone),
+        "interviews": _interviews(worker, request.user, zone),
+        "may_interview": may_interview(request.user, worker),
+        "may_change_profile": "photo" in changeable_fields(request.user, worker),
+        "interview_refused": refused.get("interview", ""),
+        "photo_refused": refused.get("photo", ""),
         "interview_form": interview_form or InterviewForm(),
         "photo_form": photo_form or PhotoForm(),
         "may_decide_appeals": role in (HQ, FRANCHISE),
         "zone_label": local_time(now, zone).zone,
         "this_year": local_time(now, zone).local_date.year,
-    })
+    }, status=403 if refused else 200)
 
 
 @roles_required(HQ, FRANCHISE, RECRUITER)
@@ -358,6 +382,9 @@ def worker_interview_record(request: SignedInRequest, worker_id: int) -> HttpRes
         try:
             worker_interview(worker=worker, outcome=form.cleaned_data["outcome"],
                              recruiter=request.user, notes=form.cleaned_data["notes"])
+        except PermissionDenied as exc:
+            return _profile(request, worker, interview_form=form,
+                            refused={"interview": str(exc)})
         except ValidationError as exc:
             _field_errors(form, exc, "outcome")
         else:
@@ -379,7 +406,9 @@ def worker_photo_upload(request: SignedInRequest, worker_id: int) -> HttpRespons
     if form.is_valid():
         photo = None if form.cleaned_data["remove"] else form.cleaned_data["photo"]
         try:
-            worker_update(worker=worker, photo=photo)
+            worker_update(worker=worker, photo=photo, changed_by=request.user)
+        except PermissionDenied as exc:
+            return _profile(request, worker, photo_form=form, refused={"photo": str(exc)})
         except ValidationError as exc:
             _field_errors(form, exc, "photo")
         else:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -19,5 +21,12 @@ class WorkerAdmin(SimpleHistoryAdmin):
     list_filter = ("status", "language")
     search_fields = ("name", "phone")
     readonly_fields = ("rating", "reliability", "shifts_completed", "no_shows", "rating_state",
-                       "vetted_at")
+                       "vetted_at", "suspension_cause")
     inlines = [InterviewInline]
+
+    def save_model(self, request: Any, obj: Worker, form: Any, change: bool) -> None:
+        # A status set here is a person's decision: a suspension the no-show rule had set is
+        # no longer the rule's to lift.
+        if "status" in form.changed_data:
+            obj.suspension_cause = ""
+        super().save_model(request, obj, form, change)

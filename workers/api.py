@@ -8,17 +8,21 @@ from drf_spectacular.utils import extend_schema
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core import hooks
 from core.geo import GeoPoint
-from franchises.api import ScopedViewSetMixin
+from core.schema import answers_may_omit
+from franchises.api import ScopedViewSetMixin, caller
+from franchises.models import User
 
 from . import services
 from .models import SKILLS, Interview, Worker
 from .selectors import RATING_SHOWN_TO, rating_at_least, with_opt_out, workers_near
+
+ANOTHER_OFFICE = "another office"
 
 
 def rating_shown(rating: float) -> float:
@@ -28,6 +32,11 @@ def rating_shown(rating: float) -> float:
     4.17 whatever its binary value; `min_rating` relies on exactly this rule.
     """
     return float(Decimal(repr(rating)).quantize(RATING_SHOWN_TO, rounding=ROUND_HALF_UP))
+
+
+answers_may_omit(
+    "Worker", "distance_km", "Kilometres from `near`: only in lists asked with `near=`."
+)
 
 
 class WorkerSerializer(serializers.ModelSerializer):
@@ -47,10 +56,10 @@ class WorkerSerializer(serializers.ModelSerializer):
             "id", "name", "phone", "lat", "lng", "home_area", "skills", "status", "language",
             "opted_out", "rating", "reliability", "shifts_completed", "no_shows", "vetted_at",
             "offers_received", "offers_answered", "offers_accepted", "last_offer_at",
-            "notes", "created_at", "distance_km",
+            "notes", "recruited_by", "created_at", "distance_km",
         ]
         read_only_fields = [
-            "rating", "reliability", "shifts_completed", "no_shows", "vetted_at",
+            "rating", "reliability", "shifts_completed", "no_shows", "vetted_at", "recruited_by",
             "offers_received", "offers_answered", "offers_accepted", "last_offer_at",
             "created_at",
         ]
@@ -81,7 +90,8 @@ class WorkerSerializer(serializers.ModelSerializer):
             raise ValidationError(
                 {"status": ["Status changes through an interview or the suspension rules."]}
             )
-        return services.worker_update(worker=instance, **validated_data)
+        return services.worker_update(worker=instance, changed_by=self.context["request"].user,
+                                      **validated_data)
 
 
 class WorkerFilter(filters.FilterSet):
@@ -126,9 +136,48 @@ class InterviewSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class InterviewReadSerializer(serializers.ModelSerializer):
+    """An interview as the pool shows it: the outcome, notes and moment to everyone who may read
+    the worker; who held it (login and office) only to HQ and to that office."""
+
+    recruiter = serializers.SerializerMethodField()
+    office = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Interview
+        fields = ["id", "worker", "outcome", "notes", "imported", "at", "recruiter", "office"]
+
+    def _own(self, interview: Interview) -> bool:
+        user = self.context["request"].user
+        recruiter = interview.recruiter
+        if user.is_hq:
+            return True
+        return recruiter is not None and recruiter.franchise_id == user.franchise_id
+
+    def get_recruiter(self, interview: Interview) -> str | None:
+        if interview.recruiter is None or not self._own(interview):
+            return None
+        return interview.recruiter.username
+
+    def get_office(self, interview: Interview) -> str | None:
+        recruiter = interview.recruiter
+        if recruiter is None or recruiter.franchise is None:
+            return None
+        return recruiter.franchise.name if self._own(interview) else ANOTHER_OFFICE
+
+
+class InterviewPageSerializer(serializers.Serializer):
+    """One page of a worker's interviews, paginated like every list."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = InterviewReadSerializer(many=True)
+
+
 class WorkerHistorySerializer(serializers.Serializer):
     shifts = serializers.IntegerField()
-    hours = serializers.DecimalField(max_digits=10, decimal_places=1)
+    hours = serializers.DecimalField(max_digits=12, decimal_places=2)
     no_shows = serializers.IntegerField()
     offers_received = serializers.IntegerField()
     offers_accepted = serializers.IntegerField()
@@ -151,7 +200,23 @@ class WorkerViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
         history = hooks.worker_history.get()
         if history is None:  # no app above the pool keeps records
             raise NotFound("No record is kept of workers' shifts.")
-        return Response(history(self.get_object()))
+        return Response(WorkerHistorySerializer(
+            history(self.get_object(), user=request.user)).data)
+
+    @extend_schema(responses=InterviewPageSerializer)
+    @action(detail=True, methods=["get"])
+    def interviews(self, request: Request, pk: str | None = None) -> Response:
+        """The worker's interviews, newest first (paginated). Who held one is shown to HQ and to
+        that office only; a foreman reads none."""
+        user = caller(request)
+        if user.role == User.Role.FOREMAN and not user.is_hq:
+            raise PermissionDenied("A foreman login does not read interviews.")
+        worker = self.get_object()
+        interviews = (worker.interviews.select_related("recruiter__franchise")
+                      .order_by("-at", "-id"))
+        page = self.paginate_queryset(interviews)
+        serializer = InterviewReadSerializer(page, many=True, context={"request": request})
+        return self.get_paginated_response(serializer.data)
 
     @extend_schema(request=InterviewSerializer, responses=WorkerSerializer)
     @action(detail=True, methods=["post"])

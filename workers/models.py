@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
@@ -21,8 +23,8 @@ class Skill(models.TextChoices):
     ROOFING = WorkType.ROOFING
     CLEANING = WorkType.CLEANING
     GENERAL = WorkType.GENERAL
-    FOREMAN = "foreman", "Foreman"
-    DRIVER = "driver", "Driver"
+    FOREMAN = "foreman", _("Foreman")
+    DRIVER = "driver", _("Driver")
 
 
 SKILLS = tuple(Skill.values)
@@ -43,10 +45,16 @@ class Worker(models.Model):
     franchise_scope = None
 
     class Status(models.TextChoices):
-        APPLICANT = "applicant", "Applicant"
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        BLOCKED = "blocked", "Blocked"
+        APPLICANT = "applicant", _("Applicant")
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        BLOCKED = "blocked", _("Blocked")
+
+    class SuspensionCause(models.TextChoices):
+        """Why a suspended worker is suspended. Blank: a person's decision (or not suspended),
+        which only a person undoes."""
+
+        NO_SHOW_RULE = "no_show_rule", "The no-show rule"
 
     class Language(models.TextChoices):
         RU = "ru", "Русский"
@@ -63,6 +71,11 @@ class Worker(models.Model):
     home_area = models.CharField(max_length=200, blank=True)
     skills = TagSetField(choices_list=SKILLS)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.APPLICANT)
+    # Set by the ratings app when its rule suspends; cleared by any other change of status, so
+    # the rule lifts only a suspension that is still its own.
+    suspension_cause = models.CharField(
+        max_length=20, choices=SuspensionCause.choices, blank=True, default=""
+    )
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.RU)
     photo = models.FileField(upload_to="workers/photos/", blank=True)
     notes = models.TextField(blank=True)
@@ -80,6 +93,12 @@ class Worker(models.Model):
     offers_accepted = models.PositiveIntegerField(default=0)
     last_offer_at = models.DateTimeField(null=True, blank=True)
 
+    # The office that brought the person in (added them, or first interviewed an applicant who
+    # joined by SMS); null while nobody has. It keeps the profile (workers.access).
+    recruited_by = models.ForeignKey(
+        "franchises.Franchise", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="recruits",
+    )
     vetted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -127,8 +146,8 @@ class Interview(models.Model):
     """A recruiter's vetting of a worker: the only way from applicant to active."""
 
     class Outcome(models.TextChoices):
-        PASSED = "passed", "Passed"
-        FAILED = "failed", "Failed"
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", pgettext_lazy("interview", "Failed")
 
     worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="interviews")
     recruiter = models.ForeignKey(

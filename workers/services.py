@@ -7,6 +7,7 @@ from django.db import transaction
 
 from core import clock
 
+from .access import worker_change_check, worker_interview_check
 from .models import Interview, Worker
 from .photos import photo_prepared
 
@@ -50,6 +51,7 @@ def worker_create(
         )
     now = clock.now()
     worker = Worker(
+        recruited_by_id=getattr(created_by, "franchise_id", None),
         name=name.strip(),
         phone=phone,
         skills=skills or [],
@@ -79,12 +81,19 @@ def worker_create(
 
 
 @transaction.atomic
-def worker_update(*, worker: Worker, **changes: Any) -> Worker:
+def worker_update(*, worker: Worker, changed_by: Any = None, **changes: Any) -> Worker:
     """Change a worker's profile. A new `photo` is checked and stored re-encoded
-    (`photos.photo_prepared`); an empty one removes it. The replaced file is deleted."""
+    (`photos.photo_prepared`); an empty one removes it. The replaced file is deleted.
+
+    `changed_by`: the login making the change, held to `workers.access` (PermissionDenied
+    outside its reach); None for the system's own changes (imports, the demo)."""
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError({field: ["This field cannot be changed here."] for field in unknown})
+    if changed_by is not None:
+        changed = {field for field, value in changes.items()
+                   if field == "photo" or getattr(worker, field) != value}
+        worker_change_check(user=changed_by, worker=worker, fields=changed)
     replaced = None
     fields = list(changes)
     if "photo" in changes:
@@ -106,11 +115,18 @@ def worker_update(*, worker: Worker, **changes: Any) -> Worker:
 
 @transaction.atomic
 def worker_interview(*, worker: Worker, outcome: str, recruiter: Any, notes: str = "") -> Interview:
-    """Record a recruiter's interview; passing makes an applicant (or a suspended worker under
-    review) active."""
+    """Record a recruiter's interview; passing makes an applicant (or, by HQ, a suspended
+    worker under review) active. `recruiter` is held to `workers.access` (PermissionDenied
+    outside their reach); the first interview of an applicant nobody recruited makes the
+    interviewer's franchise the recruiter."""
     if outcome not in Interview.Outcome.values:
         raise ValidationError({"outcome": [f"Choose one of {Interview.Outcome.values}."]})
     worker = Worker.objects.select_for_update().get(pk=worker.pk)
+    if recruiter is not None:
+        worker_interview_check(user=recruiter, worker=worker, outcome=outcome)
+        if worker.recruited_by_id is None and getattr(recruiter, "franchise_id", None):
+            worker.recruited_by_id = recruiter.franchise_id
+            worker.save(update_fields=["recruited_by"])
     if worker.status == Worker.Status.BLOCKED:
         raise ValidationError({"outcome": ["This worker is blocked and cannot be re-vetted."]})
     now = clock.now()
@@ -123,5 +139,6 @@ def worker_interview(*, worker: Worker, outcome: str, recruiter: Any, notes: str
         # recruiter's review; their history (ratings, no-shows) stays as it was.
         if worker.status in (Worker.Status.APPLICANT, Worker.Status.SUSPENDED):
             worker.status = Worker.Status.ACTIVE
-        worker.save(update_fields=["vetted_at", "status"])
+            worker.suspension_cause = ""
+        worker.save(update_fields=["vetted_at", "status", "suspension_cause"])
     return interview

@@ -2,7 +2,6 @@
 message), and joining the pool by SMS (`JOIN Ivan Petrov` from an unknown number makes an
 applicant)."""
 
-import functools
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -11,9 +10,9 @@ from django.db import connections, router
 from core import hooks, rows
 from messaging import handlers
 from messaging.grammar import CommandKind
-from messaging.models import OptOut
 from messaging.texts import render_from
 
+from . import sql
 from .models import Worker
 from .services import worker_create
 
@@ -57,31 +56,12 @@ def _handle_join(inbound: handlers.Inbound) -> str | None:
     return render_from(TEXTS, "joined", language, name=worker.name)
 
 
-# Read on every inbound SMS, so written once as SQL (core.rows): built by the ORM, the worker
-# lookup (two dozen columns and an EXISTS) cost the webhook three times the CPU of the same
-# query written out. Columns are named, not `*`, so a statement PostgreSQL keeps prepared stays
-# valid when a migration adds a column.
-
-
-@functools.cache
-def _sender_sql(alias: str) -> str:
-    phone = rows.column(alias, Worker, "phone", "w")
-    optout_phone = rows.column(alias, OptOut, "phone", "o")
-    # One row whether or not a worker has the number: the LEFT JOIN leaves the worker's
-    # columns NULL for a stranger, and the opt-out is asked either way.
-    return (
-        f"SELECT {rows.columns(alias, Worker, 'w')}, "
-        f"EXISTS (SELECT 1 FROM {rows.table(alias, OptOut, 'o')} WHERE {optout_phone} = %s) "
-        f"FROM (SELECT 1) one LEFT JOIN {rows.table(alias, Worker, 'w')} ON {phone} = %s"
-    )
-
-
 def sender_of(phone: str) -> tuple[Any, bool]:
     """The worker who has this number (or None), and whether the number has opted out, in
     one query."""
     alias = router.db_for_read(Worker)
     with connections[alias].cursor() as cursor:
-        cursor.execute(_sender_sql(alias), [phone, phone])
+        cursor.execute(sql.sender(alias), [phone, phone])
         row = cursor.fetchone()
     opted_out = bool(row[-1])
     if row[0] is None:

@@ -2,9 +2,10 @@
 
 One idea of a point (`GeoPoint`: WGS-84 degrees, latitude first) and one sphere (R = 6371.009 km,
 the radius of geopy's `great_circle`, which the optimiser's contract names), so a distance
-computed in a query prefilter, in numpy and in the optimiser agree:
-`great_circle_km` for one pair, `haversine_km_vec` for many, `bounding_box` for the indexed
-latitude/longitude prefilter that comes before them.
+computed in a query prefilter, in numpy and in the optimiser agree. The great-circle distance
+is written once in Python, `haversine_km_vec` (`great_circle_km` is its one-pair form), and once
+in SQL, workers.selectors.workers_near; tests/workers/test_geo_sql.py holds the two equal.
+`bounding_box` gives the indexed latitude/longitude prefilter that comes before them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from geopy.distance import EARTH_RADIUS, great_circle
+from geopy.distance import EARTH_RADIUS
 
 # geopy's own constant, so our numpy distances and geopy's great_circle use the same sphere.
 EARTH_RADIUS_KM: float = float(EARTH_RADIUS)
@@ -63,30 +64,34 @@ class GeoPoint:
 def great_circle_km(a: GeoPoint, b: GeoPoint) -> float:
     """Great-circle distance in km on the R = 6371.009 km sphere (geopy's `great_circle`).
 
-    About 6 µs a call; for many pairs use `haversine_km_vec`. Within ~0.5 % of the WGS-84
+    `haversine_km_vec` for one pair; for many pairs call that. Within ~0.5 % of the WGS-84
     geodesic, which is far below the uncertainty of a geocoded address.
     """
-    return float(great_circle((a.lat, a.lng), (b.lat, b.lng)).km)
+    return float(haversine_km_vec(a.lat, a.lng, b.lat, b.lng))
 
 
 def haversine_km_vec(
-    lat1: float, lng1: float, lat2: npt.ArrayLike, lng2: npt.ArrayLike
+    lat1: npt.ArrayLike, lng1: npt.ArrayLike, lat2: npt.ArrayLike, lng2: npt.ArrayLike
 ) -> npt.NDArray[np.float64]:
-    """Distances in km from one point (lat1, lng1) to many (arrays lat2, lng2), in degrees.
+    """Great-circle distances in km between (lat1, lng1) and (lat2, lng2), in degrees, element
+    by element: one point against many (candidate ranking), or pairs (the optimiser).
 
-    Same sphere as `great_circle_km` (they agree to ~1e-9 relative). The arrays broadcast like any
-    numpy operation; the result has their broadcast shape. Inputs are not validated (this is the
-    inner loop of candidate ranking): pass finite degrees.
+    The haversine formula in its atan2 form, which keeps its precision for near-antipodal
+    points too; agrees with geopy's `great_circle` to rounding. The arguments broadcast like
+    any numpy operation; the result has their broadcast shape. Inputs are not validated (this
+    is an inner loop): pass finite degrees.
     """
-    lat2_rad = np.radians(np.asarray(lat2, dtype=np.float64))
-    lng2_rad = np.radians(np.asarray(lng2, dtype=np.float64))
-    lat1_rad = math.radians(lat1)
-    half_dlat = (lat2_rad - lat1_rad) / 2.0
-    half_dlng = (lng2_rad - math.radians(lng1)) / 2.0
-    h = np.sin(half_dlat) ** 2 + math.cos(lat1_rad) * np.cos(lat2_rad) * np.sin(half_dlng) ** 2
-    # Rounding can push h a hair above 1 for antipodal points; arcsin would return NaN.
+    phi1 = np.radians(np.asarray(lat1, dtype=np.float64))
+    phi2 = np.radians(np.asarray(lat2, dtype=np.float64))
+    half_dphi = 0.5 * (phi2 - phi1)
+    half_dlambda = 0.5 * np.radians(
+        np.asarray(lng2, dtype=np.float64) - np.asarray(lng1, dtype=np.float64)
+    )
+    h = np.sin(half_dphi) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(half_dlambda) ** 2
+    # Rounding can push h a hair outside [0, 1] for antipodal points.
+    h = np.clip(h, 0.0, 1.0)
     distances: npt.NDArray[np.float64] = (
-        2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+        2.0 * EARTH_RADIUS_KM * np.arctan2(np.sqrt(h), np.sqrt(1.0 - h))
     )
     return distances
 

@@ -11,7 +11,7 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -20,12 +20,14 @@ from django.db.models.functions import Cast
 
 from core import clock
 from messaging.services import sms_queue_many
-from workers.models import Worker
+from workers.models import Skill, Worker
 from workers.selectors import with_opt_out
 
-from .. import optimizer
+from .. import optimizer, states
 from ..models import ClientPreference, Offer, Order
+from ..overbooking import crew_to_book
 from ..selectors import busy_worker_ids
+from .callout import show_probabilities
 from .notify import sms_items
 
 if TYPE_CHECKING:
@@ -57,6 +59,27 @@ class BatchResult:
     released: int = 0
     filled_orders: list[int] = field(default_factory=list)
     solve_seconds: float = 0.0
+
+
+class Acceptance(NamedTuple):
+    """A yes waiting for the batch."""
+
+    offer_id: int
+    order_id: int
+    worker_id: int
+
+
+class Acceptor(NamedTuple):
+    """What the optimiser needs of a worker who said yes."""
+
+    id: int
+    lat: float | None
+    lng: float | None
+    rating: float
+    reliability: float
+    skills: list[str]
+    shifts_completed: int
+    no_shows: int
 
 
 def _standby_places(order: Order) -> int:
@@ -92,11 +115,9 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
     if not orders:
         return result
     by_id = {order.pk: order for order in orders}
-    pending = list(
-        Offer.objects.filter(
-            order_id__in=by_id, response=Offer.Response.ACCEPTED, state=Offer.State.OFFERED
-        ).values_list("id", "order_id", "worker_id")
-    )
+    pending = list(map(Acceptance._make, Offer.objects.filter(
+        order_id__in=by_id, response=Offer.Response.ACCEPTED, state=Offer.State.OFFERED
+    ).values_list("id", "order_id", "worker_id")))
     result.candidates = len(pending)
     open_places = {
         order.pk: max(0, order.booking_target - order.confirmed_count) for order in orders
@@ -104,7 +125,7 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
     # Workers already booked at an overlapping time elsewhere cannot take these orders.
     earliest = min(order.start for order in orders)
     latest = max(order.ends_at for order in orders)
-    worker_ids = {worker_id for _, _, worker_id in pending}
+    worker_ids = {acceptance.worker_id for acceptance in pending}
     booked = defaultdict(list)
     for worker_id, start, ends_at in Offer.objects.filter(
         worker_id__in=worker_ids,
@@ -119,27 +140,27 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
         return all(not (s < order.ends_at and e > order.start) for s, e in booked[worker_id])
 
     eligible = [
-        (worker_id, order_id)
-        for _, order_id, worker_id in pending
-        if open_places[order_id] > 0 and free_for(worker_id, by_id[order_id])
+        (acceptance.worker_id, acceptance.order_id)
+        for acceptance in pending
+        if open_places[acceptance.order_id] > 0
+        and free_for(acceptance.worker_id, by_id[acceptance.order_id])
     ]
     # A worker whose number opted out since saying yes could get no confirmation, address or
     # reminder: such acceptances are not booked.
     workers = {
-        row[0]: row
-        for row in with_opt_out(Worker.objects.filter(pk__in={w for w, _ in eligible}))
-        .filter(opted_out=False)
-        .values_list(
-            "id", "lat", "lng", "rating", "reliability", "skills", "shifts_completed"
-        )
+        acceptor.id: acceptor
+        for acceptor in map(Acceptor._make, with_opt_out(
+            Worker.objects.filter(pk__in={w for w, _ in eligible})
+        ).filter(opted_out=False).values_list(*Acceptor._fields))
     }
-    eligible = [(w, o) for w, o in eligible if workers.get(w) and workers[w][1] is not None]
+    eligible = [(w, o) for w, o in eligible if w in workers and workers[w].lat is not None]
+    chances = _show_chances(orders, workers, now)
     chosen: list[tuple[int, int]] = []
     # The optimiser gives each worker one order per solve. A worker who accepted orders that
     # do not overlap (a morning and an evening shift) gets the next one in another round,
     # instead of waiting for some later acceptance to start a new batch.
     while eligible:
-        placed = _solve(orders, open_places, eligible, workers, result)
+        placed = _solve(orders, open_places, eligible, workers, result, chances=chances)
         if not placed:
             break
         chosen.extend(placed)
@@ -151,13 +172,66 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
             (w, o) for w, o in eligible
             if (w, o) not in taken and open_places[o] > 0 and free_for(w, by_id[o])
         ]
+    chosen = _as_far_as_needed(orders, chosen, chances, now)
     _record(orders=orders, by_id=by_id, chosen=chosen, booked=booked, now=now, result=result)
     return result
 
 
+def _show_chances(
+    orders: Sequence[Order], workers: dict[int, Acceptor], now: Any
+) -> dict[int, float]:
+    """Each acceptor's chance of turning up (their record; a newcomer at the franchise's recent
+    show rate), when an adaptive order is in the batch: the adaptive policy books by it."""
+    adaptive = [o for o in orders if o.overbook_policy == Order.Policy.ADAPTIVE]
+    if not adaptive or not workers:
+        return {}
+    ids = list(workers)
+    chances, _ = show_probabilities(
+        adaptive[0], [(workers[w].reliability, workers[w].shifts_completed + workers[w].no_shows)
+                    for w in ids], now)
+    return dict(zip(ids, chances, strict=True))
+
+
+def _as_far_as_needed(orders: Sequence[Order], chosen: list[tuple[int, int]],
+                      chances: dict[int, float], now: Any) -> list[tuple[int, int]]:
+    """An adaptive order books only as far as its target needs: of the acceptors the solve
+    gave it, the likeliest to come, until the chance that the headcount turns up (with the crew
+    already booked) reaches the target; the order is then full at that count. Where all of
+    them fall short it keeps calling beyond the target it started with."""
+    adaptive = {o.pk: o for o in orders if o.overbook_policy == Order.Policy.ADAPTIVE}
+    if not adaptive:
+        return chosen
+    target = settings.DISPATCH["ADAPTIVE_SHOW_TARGET"]
+    crews: dict[int, list[float]] = defaultdict(list)
+    fields = ("order_id", "worker__reliability", "worker__shifts_completed", "worker__no_shows")
+    rows = list(Offer.objects.filter(order_id__in=adaptive, state=Offer.State.CONFIRMED)
+                .values_list(*fields))
+    if rows:
+        booked_chances, _ = show_probabilities(
+            next(iter(adaptive.values())), [(r, s + n) for _, r, s, n in rows], now)
+        for (order_id, *_), chance in zip(rows, booked_chances, strict=True):
+            crews[order_id].append(chance)
+    kept = [(w, o) for w, o in chosen if o not in adaptive]
+    for order_id, order in adaptive.items():
+        mine = sorted((w for w, o in chosen if o == order_id),
+                      key=lambda w: (-chances.get(w, 0.0), w))
+        count, reached = crew_to_book(order.headcount, crews[order_id],
+                                      [chances.get(w, 0.0) for w in mine], target)
+        kept.extend((w, order_id) for w in mine[:count])
+        booked = len(crews[order_id]) + count
+        if reached:
+            order.booking_target = booked
+        elif booked >= order.booking_target:
+            order.booking_target = max(order.headcount, booked + 1)
+        else:
+            continue
+        Order.objects.filter(pk=order_id).update(booking_target=order.booking_target)
+    return kept
+
+
 def _solve(
     orders: Sequence[Order], open_places: dict[int, int], eligible: list[tuple[int, int]],
-    workers: dict[int, tuple], result: BatchResult,
+    workers: dict[int, Acceptor], result: BatchResult, *, chances: dict[int, float],
 ) -> list[tuple[int, int]]:
     config = settings.DISPATCH
     favourites = set(
@@ -166,19 +240,25 @@ def _solve(
         ).values_list("client_id", "worker_id")
     )
     client_of = {order.pk: order.client_id for order in orders}
+    adaptive = {o.pk for o in orders if o.overbook_policy == Order.Policy.ADAPTIVE}
     adjustments: dict[tuple[int, int], float] = {}
     newcomer_pairs = []
     for worker_id, order_id in eligible:
         if (client_of[order_id], worker_id) in favourites:
             adjustments[(worker_id, order_id)] = -config["FAVOURITE_BONUS"]
-        if workers[worker_id][6] < config["NEWCOMER_MAX_SHIFTS"]:
+        if order_id in adaptive and worker_id in chances:
+            # An adaptive order wants the crew likeliest to turn up in full.
+            adjustments[(worker_id, order_id)] = adjustments.get((worker_id, order_id), 0.0) + (
+                config["ADAPTIVE_SHOW_WEIGHT"] * (1.0 - chances[worker_id]))
+        if workers[worker_id].shifts_completed < config["NEWCOMER_MAX_SHIFTS"]:
             newcomer_pairs.append((worker_id, order_id))
     candidates = [
         optimizer.Candidate(
-            id=row[0], lat=row[1], lng=row[2], rating=row[3], reliability=row[4],
-            is_foreman="foreman" in row[5],
+            id=acceptor.id, lat=acceptor.lat, lng=acceptor.lng, rating=acceptor.rating,
+            reliability=acceptor.reliability, is_foreman=Skill.FOREMAN in acceptor.skills,
         )
-        for row in workers.values()
+        # One with no home point is in no eligible pair (above) and cannot be placed.
+        for acceptor in workers.values() if acceptor.lat is not None and acceptor.lng is not None
     ]
     weights = optimizer.Weights(**config["WEIGHTS"])
     chosen: list[tuple[int, int]] = []
@@ -275,8 +355,8 @@ def _record(
             confirmed_ids.add(offer.pk)
             new_confirmed[offer.order_id] += 1
             recipients[(offer.order_id, "confirmed")].append(_person(offer))
-    Offer.objects.filter(pk__in=confirmed_ids).update(
-        state=Offer.State.CONFIRMED, confirmed_at=now
+    states.offers_move(
+        Offer.objects.filter(pk__in=confirmed_ids), to=Offer.State.CONFIRMED, confirmed_at=now
     )
     result.confirmed = len(confirmed_ids)
 
@@ -320,13 +400,13 @@ def _record(
                       *(o for o in waiting[order.pk] if o.response is None)]:
             released_ids.append(offer.pk)
             recipients[(order.pk, "not_needed")].append(_person(offer))
-    Offer.objects.filter(pk__in=standby_ids).update(state=Offer.State.STANDBY)
-    Offer.objects.filter(pk__in=[*released_ids, *overlapping_release]).update(
-        state=Offer.State.RELEASED, released_at=now
+    states.offers_move(Offer.objects.filter(pk__in=standby_ids), to=Offer.State.STANDBY)
+    states.offers_move(
+        Offer.objects.filter(pk__in=[*released_ids, *overlapping_release]),
+        to=Offer.State.RELEASED, released_at=now,
     )
-    Order.objects.filter(pk__in=filled, status=Order.Status.CALLING).update(
-        status=Order.Status.FILLED, filled_at=now
-    )
+    # Only a calling order becomes filled (a filled one called again stays filled).
+    states.orders_move(Order.objects.filter(pk__in=filled), to=Order.Status.FILLED, filled_at=now)
     result.standby = len(standby_ids)
     result.released = len(released_ids) + len(overlapping_release)
     result.filled_orders = filled

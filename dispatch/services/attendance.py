@@ -8,7 +8,7 @@ from core import clock
 from ratings.scoring import EventKind, classify_withdrawal
 from ratings.services import rating_event_record, rating_params
 
-from .. import texts
+from .. import states, texts
 from ..models import Offer, Order
 from .callout import order_refill
 from .notify import notify_workers, order_values
@@ -25,8 +25,9 @@ def standby_promote(*, order: Order, places: int, now: Any) -> int:
     )
     if not standby:
         return 0
-    Offer.objects.filter(pk__in=[o.pk for o in standby]).update(
-        state=Offer.State.CONFIRMED, confirmed_at=now
+    states.offers_move(
+        Offer.objects.filter(pk__in=[o.pk for o in standby]), to=Offer.State.CONFIRMED,
+        confirmed_at=now,
     )
     notify_workers(
         order,
@@ -47,10 +48,11 @@ def booking_withdraw(*, offer: Offer, now: Any = None, language: str = "ru") -> 
     )
     # Once attendance is taken there is nothing left to withdraw from: a no-show texting
     # CANCEL afterwards must not add a withdrawal penalty, nor leave the foreman's crew.
-    changed = Offer.objects.filter(
-        pk=offer.pk, state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY],
-        attendance__isnull=True,
-    ).update(state=Offer.State.CANCELLED, released_at=now)
+    changed = states.offers_move(
+        Offer.objects.filter(pk=offer.pk, state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY],
+                             attendance__isnull=True),
+        to=Offer.State.CANCELLED, released_at=now,
+    )
     if not changed:
         return texts.render("no_open_offer", language)
     was_confirmed = offer.state == Offer.State.CONFIRMED

@@ -16,8 +16,15 @@ from core import clock
 from ratings.services import rating_params
 from workers.models import Worker
 
+from .. import states
 from ..models import Offer, Order, Step
-from ..overbooking import adaptive_target, calibrated_show_probability, fixed_target, wave_size
+from ..overbooking import (
+    adaptive_target,
+    calibrated_show_probability,
+    fixed_target,
+    likely_first,
+    wave_size,
+)
 from ..selectors import (
     RankedCandidate,
     ShowRates,
@@ -60,6 +67,19 @@ def adaptive_pool(headcount: int) -> int:
     no more than an order may be sent offers (`MAX_OFFERS_PER_ORDER`), since a target beyond
     that could never be booked; where even those fall short, the fixed rule takes over."""
     return max(headcount, int(settings.DISPATCH["MAX_OFFERS_PER_ORDER"]))
+
+
+def likely_comers_first(order: Order, candidates: list[RankedCandidate], now: Any
+                        ) -> list[RankedCandidate]:
+    """An adaptive order offers first to those most likely to accept and to come (each one's
+    record, a newcomer counted at the franchise's recent show rate); the house rule keeps the
+    ranking by cost."""
+    if order.overbook_policy != Order.Policy.ADAPTIVE or not candidates:
+        return candidates
+    shows, _ = show_probabilities(
+        order, [(c.reliability, c.shifts_judged) for c in candidates], now)
+    accepts = [c.accept_probability for c in candidates]
+    return [candidates[index] for index in likely_first(accepts, shows)]
 
 
 def _booking_target(order: Order, candidates: list[RankedCandidate], now: Any) -> int:
@@ -142,7 +162,8 @@ def _one_wave(order: Order, *, now: Any) -> int | None:
     needed = order.booking_target - _accepted_count(order)
     if needed <= 0 or room <= 0:
         return None
-    candidates = candidates_for_order(order, radius_km=radii[wave - 1], limit=room)
+    candidates = likely_comers_first(
+        order, candidates_for_order(order, radius_km=radii[wave - 1], limit=room), now)
     # Offers of the last interval still unanswered may yet be accepted: count them in. Older
     # silence is mostly for good (most workers answer within minutes).
     recent = now - timedelta(minutes=config["WAVE_INTERVAL_MINUTES"])
@@ -213,13 +234,12 @@ def callout_start(*, order: Order) -> Order:
     if order.overbook_policy == Order.Policy.ADAPTIVE:
         widest = settings.DISPATCH["WAVE_RADII_KM"][-1]
         pool = candidates_for_order(order, radius_km=widest, limit=adaptive_pool(order.headcount))
+        pool = likely_comers_first(order, pool, now)
         order.booking_target = _booking_target(order, pool, now)
     else:
         order.booking_target = fixed_target(order.headcount, order.franchise.booking_ratio)
-    order.check_transition(Order.Status.CALLING)
-    order.status = Order.Status.CALLING
-    order.calling_since = now
-    order.save(update_fields=["booking_target", "status", "calling_since"])
+    states.order_move(order, to=Order.Status.CALLING, also=["booking_target"],
+                      calling_since=now)
     sent = _wave(order, now=now)
     logger.info("order %s: target %s, wave 1 to %s workers within %s km",
                 order.code, order.booking_target, sent, first_radius)
@@ -270,9 +290,7 @@ def order_refill(*, order: Order, now: Any) -> int:
     if order.start <= now or order.status not in (Order.Status.FILLED, Order.Status.CALLING):
         return 0
     if order.status == Order.Status.FILLED:
-        order.check_transition(Order.Status.CALLING)
-        order.status = Order.Status.CALLING
-        order.save(update_fields=["status"])
+        states.order_move(order, to=Order.Status.CALLING)
     radii = settings.DISPATCH["WAVE_RADII_KM"]
     if order.waves_sent >= len(radii):
         order.waves_sent = len(radii) - 1
@@ -312,3 +330,42 @@ def urgent_wave(*, order: Order, places: int, now: Any) -> int:
         "urgent", "urgent_offer", validity_period=3600,
     )
     return len(chosen)
+
+
+def offer_not_delivered(message: Any) -> int:
+    """An offer SMS finally failed (a dead number, a landline, a carrier's refusal): the offer
+    is withdrawn, since the worker never saw it, and the next candidate within the order's
+    current radius is offered in its place. Returns the number of offers sent (0 or 1).
+
+    Called through `core.hooks.delivery_failures` by messaging, from a send that failed for
+    good or from Twilio's failed/undelivered status callback."""
+    if message.order_id is None or message.worker_id is None:
+        return 0
+    now = clock.now()
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update(of=("self",)).select_related("franchise", "site")
+            .filter(pk=message.order_id).first()
+        )
+        if order is None:
+            return 0
+        withdrawn = states.offers_move(
+            order.offers.filter(worker_id=message.worker_id, response__isnull=True,
+                                state=Offer.State.OFFERED),
+            to=Offer.State.CANCELLED, released_at=now,
+        )
+        still_calling = withdrawn and order.status == Order.Status.CALLING and order.start > now
+        if (not still_calling or _accepted_count(order) >= order.booking_target
+                or order.offers.count() >= settings.DISPATCH["MAX_OFFERS_PER_ORDER"]):
+            return 0
+        radii = settings.DISPATCH["WAVE_RADII_KM"]
+        wave = min(max(order.waves_sent, 1), len(radii))
+        candidates = candidates_for_order(order, radius_km=radii[wave - 1], limit=1)
+        if not candidates:
+            logger.info("order %s: the offer to worker %s was not delivered; nobody else "
+                        "within %s km yet", order.code, message.worker_id, radii[wave - 1])
+            return 0
+        logger.info("order %s: the offer to worker %s was not delivered (%s); offered to "
+                    "worker %s instead", order.code, message.worker_id, message.error_code,
+                    candidates[0].worker_id)
+        return _send_wave(order, candidates, wave=wave, now=now)

@@ -12,6 +12,7 @@ from core import clock
 from ratings.scoring import EventKind
 from ratings.services import rating_event_record
 
+from .. import states
 from ..models import Offer, Order, Step
 from ..overbooking import reweighted_probability, standby_to_call
 from .attendance import standby_promote
@@ -40,13 +41,9 @@ def order_cancel(*, order: Order) -> Order:
         order.offers.filter(state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY])
         .select_related("worker")
     )
-    order.offers.exclude(state=Offer.State.RELEASED).update(
-        state=Offer.State.CANCELLED, released_at=now
-    )
-    order.check_transition(Order.Status.CANCELLED)
-    order.status = Order.Status.CANCELLED
-    order.cancelled_at = now
-    order.save(update_fields=["status", "cancelled_at"])
+    # Offers still open or booked are cancelled; released and withdrawn ones stay as they are.
+    states.offers_move(order.offers.all(), to=Offer.State.CANCELLED, released_at=now)
+    states.order_move(order, to=Order.Status.CANCELLED, cancelled_at=now)
     steps_cancel(order=order)
     notify_workers(order, _people(booked), "cancelled", "cancellation")
     return order
@@ -155,8 +152,7 @@ def no_show_check(*, order_id: int) -> int:
         return 0
     marked = no_shows_mark(order=order)
     if order.status in (Order.Status.CALLING, Order.Status.FILLED):
-        order.status = Order.Status.IN_PROGRESS
-        order.save(update_fields=["status"])
+        states.order_move(order, to=Order.Status.IN_PROGRESS)
     present = order.offers.filter(
         attendance__in=[Offer.Attendance.PRESENT, Offer.Attendance.LATE]
     ).count()

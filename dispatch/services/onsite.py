@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -14,7 +15,7 @@ from ratings.models import RatingEvent
 from ratings.scoring import EventKind
 from ratings.services import rating_event_record, worker_ratings_recompute
 
-from .. import texts
+from .. import states, texts
 from ..models import Offer, Order
 from ..selectors import crew_split_of
 from .lifecycle import no_shows_mark
@@ -76,9 +77,12 @@ def _set_attendance(order: Order, offer: Offer, status: str, now: Any) -> bool:
     offer.attendance = status
     if status != Offer.Attendance.NO_SHOW and offer.checked_in_at is None:
         offer.checked_in_at = now
+    written = ["attendance", "checked_in_at"]
     if offer.state == Offer.State.STANDBY:
-        offer.state = Offer.State.CONFIRMED  # a standby who worked is part of the crew
-    offer.save(update_fields=["attendance", "checked_in_at", "state"])
+        # A standby who worked is part of the crew.
+        states.offer_move(offer, to=Offer.State.CONFIRMED, also=written)
+    else:
+        offer.save(update_fields=written)
     if earlier_kind is not None:
         worker_ratings_recompute(worker=offer.worker)
     rating_event_record(
@@ -90,8 +94,34 @@ def _set_attendance(order: Order, offer: Offer, status: str, now: Any) -> bool:
 
 def _start_work(order: Order) -> None:
     if order.status in (Order.Status.CALLING, Order.Status.FILLED):
-        order.status = Order.Status.IN_PROGRESS
-        order.save(update_fields=["status"])
+        states.order_move(order, to=Order.Status.IN_PROGRESS)
+
+
+QUARTER_HOUR = Decimal("0.25")
+
+
+def hours_refusal(hours: Decimal, *, shift_hours: Decimal) -> str | None:
+    """Why `hours` worked cannot be recorded on a shift of `shift_hours`, or None.
+
+    Payroll counts quarter hours (7.25 is 7 h 15 min; 7.3 is no time on a clock), and a shift
+    runs over by at most the setting `DISPATCH["MAX_OVERTIME_HOURS"]`: 10 hours on a 4-hour
+    shift is a typing slip, and it would be billed and paid."""
+    if hours < 0:
+        return "Hours worked cannot be negative."
+    if hours % QUARTER_HOUR != 0:
+        return (f"Hours are counted to the quarter hour: {_plain(hours)} is not one; type 7.25 for "
+                f"7 h 15 min, 7.5 for 7 h 30 min.")
+    overtime = Decimal(str(settings.DISPATCH["MAX_OVERTIME_HOURS"]))
+    most = shift_hours + overtime
+    if hours > most:
+        return (f"{_plain(hours)} hours is more than this {_plain(shift_hours)}-hour shift plus "
+                f"{_plain(overtime)} hours of overtime allow ({_plain(most)} at most).")
+    return None
+
+
+def _plain(hours: Decimal) -> str:
+    """7.25, 7.5 and 8 as a person writes them (not 8.00 nor 1E+1)."""
+    return f"{hours.normalize():f}"
 
 
 @transaction.atomic
@@ -131,11 +161,14 @@ def attendance_record(*, order: Order, entries: list[AttendanceEntry]) -> list[O
             f"marked no-show."
         ]})
     for entry in entries:
+        if entry.status != Offer.Attendance.NO_SHOW and entry.hours is not None:
+            refusal = hours_refusal(entry.hours, shift_hours=order.hours)
+            if refusal:
+                raise ValidationError({"hours": [refusal]})
+    for entry in entries:
         offer = offers[entry.worker_id]
         _set_attendance(order, offer, entry.status, now)
         hours = None if entry.status == Offer.Attendance.NO_SHOW else entry.hours
-        if hours is not None and hours > order.hours + 12:
-            raise ValidationError({"hours": [f"{hours} hours is more than this shift allows."]})
         changes = _entry_changes(entry, hours)
         if changes:
             Offer.objects.filter(pk=offer.pk).update(**changes)
@@ -332,12 +365,10 @@ def order_complete(*, order: Order) -> Order:
         raise ValidationError({"start": ["An order can be completed once it has started."]})
     no_shows_mark(order=order)
     _confirm_hours(order)
-    if order.status in (Order.Status.CALLING, Order.Status.FILLED):
-        order.status = Order.Status.IN_PROGRESS
-    order.check_transition(Order.Status.COMPLETED)
-    order.status = Order.Status.COMPLETED
-    order.completed_at = now
-    order.save(update_fields=["status", "completed_at"])
+    # An order completed before anyone checked in passes through in progress unwritten.
+    unstarted = order.status in (Order.Status.CALLING, Order.Status.FILLED)
+    states.order_move(order, to=Order.Status.COMPLETED,
+                      via=Order.Status.IN_PROGRESS if unstarted else None, completed_at=now)
 
     steps_cancel(order=order)
     # Billing (above dispatch) writes the invoice and pay lines; each listener is idempotent.

@@ -1,6 +1,5 @@
 """Workers' answers to offers, arriving as SMS commands (or through the one-tap link)."""
 
-import functools
 from datetime import timedelta
 from typing import Any
 
@@ -17,8 +16,9 @@ from messaging.models import Message
 from messaging.texts import render as messaging_text
 from workers.models import Worker
 
-from .. import texts
+from .. import sql, states, texts
 from ..models import Appeal, Offer, Order, Step
+from ..selectors import crew_on_site
 from .appeals import APPEAL_WINDOW, appeal_open
 from .attendance import booking_withdraw
 from .notify import local_time, order_values
@@ -30,36 +30,19 @@ from .steps import step_schedule
 # each message: the same offer, order, franchise and site instances, for a tenth of the CPU.
 
 
-@functools.cache
-def _offer_select(alias: str) -> str:
-    models = (Offer, Order, Franchise, Site)
-    names = ("f", "o", "fr", "s")
-    selected = ", ".join(rows.columns(alias, m, n) for m, n in zip(models, names, strict=True))
-    return (
-        f"SELECT {selected} FROM {rows.table(alias, Offer, 'f')} "
-        f"JOIN {rows.table(alias, Order, 'o')} "
-        f"ON {rows.column(alias, Offer, 'order', 'f')} = {rows.column(alias, Order, 'id', 'o')} "
-        f"JOIN {rows.table(alias, Franchise, 'fr')} "
-        f"ON {rows.column(alias, Order, 'franchise', 'o')} = "
-        f"{rows.column(alias, Franchise, 'id', 'fr')} "
-        f"JOIN {rows.table(alias, Site, 's')} "
-        f"ON {rows.column(alias, Order, 'site', 'o')} = {rows.column(alias, Site, 'id', 's')} "
-    )
-
-
 def _offers(where: str, params: list[Any], order_by: str, limit: int | None = None) -> list[Offer]:
     """Offers matching `where`, with order, franchise and site attached. In `where` and
     `order_by`, `{f_state}` stands for the offer's column `state`, `{o_code}` for the order's
-    `code`, and so on (`_offer_fields`)."""
+    `code`, and so on (`sql.offer_fields`)."""
     alias = router.db_for_read(Offer)
-    fields = _offer_fields(alias)
-    sql = _offer_select(alias) + "WHERE " + where.format_map(fields)
-    sql += " ORDER BY " + order_by.format_map(fields)
+    fields = sql.offer_fields(alias)
+    statement = sql.offer_select(alias) + "WHERE " + where.format_map(fields)
+    statement += " ORDER BY " + order_by.format_map(fields)
     if limit is not None:
-        sql += f" LIMIT {int(limit)}"
+        statement += f" LIMIT {int(limit)}"
     found = []
     with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
         for row in cursor.fetchall():
             offer, order, franchise, site = rows.instances(
                 alias, (Offer, Order, Franchise, Site), row
@@ -71,44 +54,13 @@ def _offers(where: str, params: list[Any], order_by: str, limit: int | None = No
     return found
 
 
-@functools.cache
-def _offer_fields(alias: str) -> dict[str, str]:
-    offer = ("id", "worker", "state", "response")
-    order = ("code", "status", "start", "ends_at")
-    return {
-        **{f"f_{name}": rows.column(alias, Offer, name, "f") for name in offer},
-        **{f"o_{name}": rows.column(alias, Order, name, "o") for name in order},
-    }
-
-
-@functools.cache
-def _open_where(alias: str) -> str:
-    """`_offers`' condition for open offers. A running order still calls (urgent offers) only
-    while its crew is short and its shift not over; the crew counted as `_urgent_accept` does."""
-    crew = (
-        f"(SELECT COUNT(*) FROM {rows.table(alias, Offer, 'c')} "
-        f"WHERE {rows.column(alias, Offer, 'order', 'c')} = {rows.column(alias, Order, 'id', 'o')} "
-        f"AND {rows.column(alias, Offer, 'state', 'c')} = %s "
-        f"AND ({rows.column(alias, Offer, 'attendance', 'c')} IS NULL "
-        f"OR {rows.column(alias, Offer, 'attendance', 'c')} NOT IN (%s, %s)))"
-    )
-    headcount = rows.column(alias, Order, "headcount", "o")
-    return (
-        "{f_worker} = %s AND {f_state} = %s AND {f_response} IS NULL AND ({o_status} = %s "
-        f"OR ({{o_status}} = %s AND {{o_ends_at}} > %s AND {crew} < {headcount}))"
-    )
-
-
 def open_offers(worker: Any, now: Any = None) -> list[Offer]:
     """Offers the worker may still answer: offered, unanswered, on orders still calling (a
     running order calls for as long as its crew is short)."""
     return _offers(
-        _open_where(router.db_for_read(Offer)),
-        [
-            worker.pk, Offer.State.OFFERED, Order.Status.CALLING,
-            Order.Status.IN_PROGRESS, now or clock.now(),
-            Offer.State.CONFIRMED, Offer.Attendance.NO_SHOW, Offer.Attendance.EXCUSED,
-        ],
+        sql.open_offer_where(router.db_for_read(Offer)),
+        [worker.pk, Offer.State.OFFERED, Order.Status.CALLING, Order.Status.IN_PROGRESS,
+         now or clock.now()],
         "{o_start}, {f_id}",
     )
 
@@ -145,14 +97,14 @@ def offer_respond(*, offer: Offer, accept: bool, now: Any = None,
     )
     offer.refresh_from_db()
     if not accept:
-        Offer.objects.filter(pk=offer.pk).update(state=Offer.State.RELEASED, released_at=now)
+        states.offers_move(Offer.objects.filter(pk=offer.pk), to=Offer.State.RELEASED,
+                           released_at=now)
         return offer, "declined"
     if order.status == Order.Status.IN_PROGRESS:
         return offer, _urgent_accept(order, offer, now)
     if order.status != Order.Status.CALLING or offer.state != Offer.State.OFFERED:
-        Offer.objects.filter(pk=offer.pk, state=Offer.State.OFFERED).update(
-            state=Offer.State.RELEASED, released_at=now
-        )
+        states.offers_move(Offer.objects.filter(pk=offer.pk), to=Offer.State.RELEASED,
+                           released_at=now)
         return offer, "already_filled"
     step_schedule(kind=Step.Kind.ASSIGN, due_at=_batch_due(order, now), franchise=order.franchise)
     return offer, "accepted"
@@ -167,26 +119,23 @@ def acceptance_withdraw(*, offer: Offer, now: Any = None) -> bool:
     # The batch locks the order before it reads acceptances; so does this.
     Order.objects.select_for_update().filter(pk=offer.order_id).first()
     return bool(
-        Offer.objects.filter(
-            pk=offer.pk, state=Offer.State.OFFERED, response=Offer.Response.ACCEPTED
-        ).update(state=Offer.State.RELEASED, released_at=now)
+        states.offers_move(
+            Offer.objects.filter(pk=offer.pk, response=Offer.Response.ACCEPTED),
+            to=Offer.State.RELEASED, released_at=now,
+        )
     )
 
 
 def _urgent_accept(order: Order, offer: Offer, now: Any) -> str:
     """A yes to an urgent offer on a running order books at once while places are short."""
     order = Order.objects.select_for_update().get(pk=order.pk)
-    crew = (
-        order.offers.filter(state=Offer.State.CONFIRMED)
-        .exclude(attendance__in=[Offer.Attendance.NO_SHOW, Offer.Attendance.EXCUSED])
-        .count()
-    )
+    crew = crew_on_site(order.offers.all()).count()
     if crew >= order.headcount or now >= order.ends_at:
-        Offer.objects.filter(pk=offer.pk).update(state=Offer.State.RELEASED, released_at=now)
+        states.offers_move(Offer.objects.filter(pk=offer.pk), to=Offer.State.RELEASED,
+                           released_at=now)
         return "already_filled"
-    Offer.objects.filter(pk=offer.pk, state=Offer.State.OFFERED).update(
-        state=Offer.State.CONFIRMED, confirmed_at=now
-    )
+    states.offers_move(Offer.objects.filter(pk=offer.pk, state=Offer.State.OFFERED),
+                       to=Offer.State.CONFIRMED, confirmed_at=now)
     return "urgent_booked"
 
 

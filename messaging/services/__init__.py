@@ -2,7 +2,7 @@
 through the gateway (`sending`), delivery status callbacks (`status`), inbound SMS
 (`inbound`) and opt-outs (`optouts`). The names other apps use are handed on here."""
 
-from .common import normalise_phone
+from .common import normalise_phone, provider_sid, sender_fields, storable
 from .inbound import InboundResult, inbound_receive
 from .optouts import is_opted_out, opt_in_record, opt_out_record
 from .outbox import (
@@ -38,6 +38,9 @@ __all__ = [
     "opt_in_record",
     "opt_out_record",
     "outbox_sweep",
+    "provider_sid",
+    "sender_fields",
     "sms_queue",
     "sms_queue_many",
+    "storable",
 ]

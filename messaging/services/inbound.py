@@ -2,16 +2,15 @@
 grammar, and handed to the handler registered for its command (`core.hooks.inbound_commands`);
 the reply travels back in the webhook's answer."""
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
 
-from core import clock, hooks, rows
+from core import clock, hooks
 
-from .. import handlers, texts
+from .. import handlers, sql, texts
 from ..grammar import CommandKind, is_lone_yes, parse
 from ..models import Direction, Message, Status
 from ..segments import count_segments, estimate_cost
@@ -36,26 +35,6 @@ def _sender(phone: str) -> tuple[Any, bool]:
     return sender(phone)
 
 
-# The INSERT every inbound SMS runs is written here as SQL: built by the ORM it cost the webhook
-# one and a half times the CPU, and the webhook's whole budget is a few milliseconds. Columns are
-# named, not `*`, so a statement PostgreSQL keeps prepared stays valid when a migration adds one.
-
-
-@functools.cache
-def _insert_sql(alias: str) -> tuple[str, list[Any]]:
-    quote = connections[alias].ops.quote_name
-    meta = Message._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    names = ", ".join(quote(rows.db_column(f)) for f in fields)
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({names}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote(rows.db_column(meta.get_field('provider_sid')))}) DO NOTHING "
-        f"RETURNING {quote(rows.db_column(meta.pk))}"
-    )
-    return sql, fields
-
-
 def _insert_message(message: Message) -> bool:
     """INSERT `message` unless a row with its provider sid exists (a row without a sid always
     goes in); True when it was inserted.
@@ -73,10 +52,10 @@ def _insert_message(message: Message) -> bool:
         except IntegrityError:
             return False
         return True
-    sql, fields = _insert_sql(connection.alias)
+    statement, fields = sql.insert_one(connection.alias)
     params = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -88,7 +67,8 @@ def _insert_message(message: Message) -> bool:
 
 @transaction.atomic
 def inbound_receive(
-    *, provider_sid: str | None, sender: str, body: str, recipient: str = ""
+    *, provider_sid: str | None, sender: str, body: str, recipient: str = "",
+    raw: dict[str, str] | None = None,
 ) -> InboundResult:
     """Store an inbound SMS, act on it once, and return the reply to send (or None).
 
@@ -116,6 +96,7 @@ def inbound_receive(
         provider_sid=provider_sid or None,
         worker=worker,
         command=command.kind.value,
+        raw=raw or {},
         created_at=now,
     )
     if not _insert_message(message):

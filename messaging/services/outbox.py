@@ -5,7 +5,6 @@ only after commit hand them to the broker's send tasks (`core.hooks.outbox_send`
 `messaging.tasks`). If the broker is down the rows simply wait; `outbox_sweep` finds them later.
 """
 
-import functools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,8 +15,9 @@ from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core import clock, hooks, rows
+from core import clock, hooks
 
+from .. import sql
 from ..models import Direction, Message, OptOut, Status
 from ..segments import count_segments, estimate_cost
 from .common import normalise_phone, storable
@@ -195,21 +195,6 @@ def sms_queue_many(items: list[SmsItem]) -> list[int]:
 INSERT_MANY_CHUNK = 5000
 
 
-@functools.cache
-def _insert_many_sql(alias: str) -> tuple[str, list[Any]]:
-    connection = connections[alias]
-    fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    # %b: binary parameters, so psycopg need not scan every string for characters to quote.
-    arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
-    sql = (
-        f"INSERT INTO {quote(Message._meta.db_table)} "
-        f"({', '.join(quote(rows.db_column(field)) for field in fields)}) "
-        f"SELECT * FROM unnest({arrays}) RETURNING {quote(rows.db_column(Message._meta.pk))}"
-    )
-    return sql, fields
-
-
 def _insert_many(connection: Any, values: list[dict[str, Any]]) -> list[int]:
     """PostgreSQL's fast bulk insert of Message rows given as {attname: value}: one statement
     per few thousand rows, each column sent as one array that the server unnests.
@@ -217,7 +202,7 @@ def _insert_many(connection: Any, values: list[dict[str, Any]]) -> list[int]:
     parameter; for a wave of 15,000 texts that was most of a region batch's outbox time.
     Missing values take the field's default (`auto_now` the current time); each distinct value
     goes through the field's own preparation for the database."""
-    sql, fields = _insert_many_sql(connection.alias)
+    statement, fields = sql.insert_many(connection.alias)
     now = timezone.now()
     defaults = {
         field.attname: now if getattr(field, "auto_now", False) else field.get_default()
@@ -238,7 +223,7 @@ def _insert_many(connection: Any, values: list[dict[str, Any]]) -> list[int]:
             except TypeError:  # an unhashable value: prepare each
                 columns.append([field.get_db_prep_save(value, connection) for value in column])
         with connection.cursor() as cursor:
-            cursor.execute(sql, columns)
+            cursor.execute(statement, columns)
             ids.extend(row[0] for row in cursor.fetchall())
     return ids
 

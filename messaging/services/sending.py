@@ -5,7 +5,6 @@ sweeper) never send the same row twice. Transient failures put the row back with
 permanent ones fail it at once.
 """
 
-import functools
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,9 +14,9 @@ from django.conf import settings
 from django.db import connections, router
 from django.db.models import Exists, OuterRef
 
-from core import clock, hooks, rows
+from core import clock, hooks
 
-from .. import ratelimit
+from .. import ratelimit, sql
 from ..gateways import GatewayError, SmsGateway, build_gateway
 from ..models import Direction, Message, OptOut, Status
 from ..segments import estimate_cost
@@ -30,9 +29,11 @@ if TYPE_CHECKING:
 class _PhoneOptOut(TypedDict):
     phone_opted_out: bool
 
-# A row left in `sending` (its worker died mid-call) is retried after this long. The
-# provider may have accepted it: that rare case delivers twice rather than never.
-STUCK_SENDING_AFTER = timedelta(minutes=10)
+
+# A row left in `sending` (its worker died mid-call) is retried after this long
+# (settings.SMS_SENDING_LEASE_SECONDS). The provider may have accepted it: that rare case
+# delivers twice rather than never.
+STUCK_SENDING_AFTER = timedelta(seconds=settings.SMS_SENDING_LEASE_SECONDS)
 
 
 _gateways: dict[tuple[str, ...], SmsGateway] = {}
@@ -143,17 +144,11 @@ def _claim_many(message_ids: list[int], *, now: Any) -> list[int]:
     # UPDATE ... RETURNING came with the same SQLite release (3.35) as INSERT ... RETURNING.
     if not connection.features.can_return_rows_from_bulk_insert:
         return [pk for pk in message_ids if _claim(pk, now=now)]
-    column = _columns(connection.alias)
-    ids = ", ".join(["%s"] * len(message_ids))
-    sql = (
-        f"UPDATE {column['table']} SET {column['status']} = %s, {column['next_attempt_at']} = %s "
-        f"WHERE {column['id']} IN ({ids}) AND {column['direction']} = %s "
-        f"AND {column['status']} = %s RETURNING {column['id']}"
-    )
+    statement = sql.claim_many(connection.alias, len(message_ids))
     lease = connection.ops.adapt_datetimefield_value(now + STUCK_SENDING_AFTER)
     with connection.cursor() as cursor:
         cursor.execute(
-            sql, [Status.SENDING, lease, *message_ids, Direction.OUT, Status.QUEUED]
+            statement, [Status.SENDING, lease, *message_ids, Direction.OUT, Status.QUEUED]
         )
         return sorted(row[0] for row in cursor.fetchall())
 
@@ -254,34 +249,6 @@ SENT_FIELDS = ["status", "provider_sid", "sent_at", "attempts", "next_attempt_at
                "error_message", "segments", "cost_estimate"]
 
 
-@functools.cache
-def _columns(alias: str) -> dict[str, str]:
-    """The message table's name and its columns by field name, quoted, for UPDATEs (SQLite's
-    take no table alias)."""
-    columns = {
-        field.name: rows.quote(alias, rows.db_column(field))
-        for field in Message._meta.concrete_fields
-    }
-    return {**columns, "table": rows.quote(alias, Message._meta.db_table)}
-
-
-@functools.cache
-def _record_sent_sql(alias: str) -> str:
-    m = rows.Table(alias, Message, "m")
-    column = _columns(alias)
-    return (
-        f"UPDATE {column['table']} AS m SET {column['status']} = %s, "
-        f"{column['provider_sid']} = v.sid, {column['sent_at']} = v.sent_at, "
-        f"{column['attempts']} = {m.attempts} + 1, {column['next_attempt_at']} = NULL, "
-        f"{column['error_message']} = '', "
-        f"{column['segments']} = COALESCE(v.segments, {m.segments}), "
-        f"{column['cost_estimate']} = COALESCE(v.cost, {m.cost_estimate}) "
-        f"FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::integer[], "
-        f"%s::numeric[]) AS v(id, sid, sent_at, segments, cost) "
-        f"WHERE {m.id} = v.id AND {m.status} = %s RETURNING {m.id}"
-    )
-
-
 def _record_sent_together(connection: Any, accepted: list[_Accepted]) -> set[int]:
     """PostgreSQL: `_record_sent`'s updates as one statement; returns the ids it moved."""
     price = settings.SMS_PRICE_PER_SEGMENT
@@ -295,7 +262,7 @@ def _record_sent_together(connection: Any, accepted: list[_Accepted]) -> set[int
         Status.SENDING,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_record_sent_sql(connection.alias), params)
+        cursor.execute(sql.record_sent(connection.alias), params)
         return {row[0] for row in cursor.fetchall()}
 
 

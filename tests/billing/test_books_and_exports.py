@@ -93,7 +93,7 @@ class TestExports:
         assert [row[4] for row in invoice[1:]] == [
             '\'=HYPERLINK("http://x","click")', "'@SUM(A1)", "Anna Sokolova"]
         # Numbers stay numbers.
-        assert [row[5:8] for row in invoice[1:]] == [["4.0", "250.00", "1000.00"]] * 3
+        assert [row[5:8] for row in invoice[1:]] == [["4.00", "250.00", "1000.00"]] * 3
 
 
 @pytest.mark.django_db

@@ -64,7 +64,7 @@ class TestCorrectionsAfterCompletion:
         response = _correct(spb_api, order, [{"worker": turned.pk, "status": "no_show"}])
 
         assert response.status_code == 200, response.content
-        assert _invoiced(spb_api, order) == {stays.pk: ("8.0", "1600.00")}
+        assert _invoiced(spb_api, order) == {stays.pk: ("8.00", "1600.00")}
         assert _paid(order) == {stays.pk: Decimal("800.00")}
         books.clock.set(DECEMBER_FIRST)  # November's statements, once November is over
         statement = {s.franchise_id: s for s in royalty_statements_issue(period="2026-11")}[
@@ -83,7 +83,7 @@ class TestCorrectionsAfterCompletion:
         assert response.status_code == 200, response.content
         assert Offer.objects.get(order=order, worker=found).hours_worked == Decimal(8)
         assert _invoiced(spb_api, order) == {
-            came.pk: ("8.0", "1600.00"), found.pk: ("8.0", "1600.00")}
+            came.pk: ("8.00", "1600.00"), found.pk: ("8.00", "1600.00")}
         assert _paid(order) == {came.pk: Decimal("800.00"), found.pk: Decimal("800.00")}
         books.clock.set(DECEMBER_FIRST)  # November's statements, once November is over
         statement = {s.franchise_id: s for s in royalty_statements_issue(period="2026-11")}[
@@ -101,7 +101,7 @@ class TestCorrectionsAfterCompletion:
 
         assert response.status_code == 200, response.content
         assert _invoiced(spb_api, order) == {
-            shorter.pk: ("5.5", "1283.32"), untouched.pk: ("8.0", "1866.64")}
+            shorter.pk: ("5.50", "1283.32"), untouched.pk: ("8.00", "1866.64")}
         assert _paid(order) == {shorter.pk: Decimal("556.11"), untouched.pk: Decimal("808.88")}
 
     def test_the_same_correction_twice_changes_nothing_more(
@@ -119,7 +119,7 @@ class TestCorrectionsAfterCompletion:
 
         assert list(InvoiceLine.objects.filter(order=order).values()) == first
         assert _invoiced(spb_api, order) == {
-            stays.pk: ("8.0", "1600.00"), found.pk: ("6.0", "1200.00")}
+            stays.pk: ("8.00", "1600.00"), found.pk: ("6.00", "1200.00")}
         assert set(_paid(order)) == {stays.pk, found.pk}
 
     def test_a_correction_after_the_week_is_refused_and_the_books_stay(

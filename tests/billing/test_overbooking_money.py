@@ -107,7 +107,7 @@ class TestTheClientPaysForItsCrew:
         invoiced = _lines(spb_api, "invoice-lines", order)
         assert {line["worker"] for line in invoiced} == {w.pk for w in booked[:10]}
         assert {(line["hours"], line["rate"], line["amount"], line["basis"])
-                for line in invoiced} == {("8.0", "200.00", "1600.00", "headcount")}
+                for line in invoiced} == {("8.00", "200.00", "1600.00", "headcount")}
         assert _total(invoiced) == 10 * 8 * BILL
         assert all("10 ordered" in line["note"] for line in invoiced)
 
@@ -118,7 +118,7 @@ class TestTheClientPaysForItsCrew:
             "standby_fee": {standby[0].pk},
         }
         fees = [line for line in paid if line["kind"] == "show_up_fee"]
-        assert {(line["hours"], line["amount"]) for line in fees} == {("0.0", "500.00")}
+        assert {(line["hours"], line["amount"]) for line in fees} == {("0.00", "500.00")}
         assert _total(paid) == 10 * 8 * PAY + 2 * SHOW_UP + STANDBY
 
     def test_one_of_the_two_kept_at_the_clients_request(
@@ -189,7 +189,7 @@ class TestStandby:
         _complete(books, order)
         [line] = _lines(spb_api, "pay-lines", order, kind="standby_fee")
         assert (line["worker"], line["hours"], line["rate"], line["amount"]) == (
-            standby.pk, "0.0", "300.00", "300.00")
+            standby.pk, "0.00", "300.00", "300.00")
         assert not InvoiceLine.objects.filter(order=order, worker=standby).exists()
 
     def test_a_standby_worker_who_came_is_paid_the_hours_not_the_fee(
@@ -386,7 +386,7 @@ class TestTheApi:
         assert sorted(row["kind"] for row in pay).count("show_up_fee") == 1
         assert sorted(row["kind"] for row in pay).count("standby_fee") == 1
         fee = next(row for row in pay if row["kind"] == "show_up_fee")
-        assert (fee["hours"], fee["amount"]) == ("0.0", "500.00")
+        assert (fee["hours"], fee["amount"]) == ("0.00", "500.00")
         invoice = rows("invoice-lines")
         assert list(invoice[0])[-2:] == ["basis", "note"]
         kept = [row for row in invoice if row["basis"] == "kept"]

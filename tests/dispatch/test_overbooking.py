@@ -14,7 +14,9 @@ from dispatch.overbooking import (
     AdaptiveTarget,
     adaptive_target,
     calibrated_show_probability,
+    crew_to_book,
     fixed_target,
+    likely_first,
     prob_at_least,
     reweighted_probability,
     shrunk_rate,
@@ -375,3 +377,43 @@ def test_standby_to_call_is_the_fewest_that_reach_the_target(headcount, crew, st
         assert prob_at_least(crew + standby[:called], headcount) >= target - 1e-9
     if called > 0:
         assert prob_at_least(crew + standby[: called - 1], headcount) < target + 1e-9
+
+
+# --- likely_first and crew_to_book -------------------------------------------------------------
+
+
+def test_likely_first_offers_to_expected_comers_first_and_keeps_ties_in_order():
+    # accept x show: 0.25, 0.45, 0.45, 0.09
+    assert likely_first([0.5, 0.5, 0.9, 0.9], [0.5, 0.9, 0.5, 0.1]) == [1, 2, 0, 3]
+
+
+def test_likely_first_refuses_lists_of_different_lengths():
+    with pytest.raises(ValueError, match="as long"):
+        likely_first([0.5], [0.5, 0.5])
+
+
+@FAST
+@given(st.integers(1, 6), st.lists(probability, max_size=6),
+       st.lists(probability, max_size=10), st.floats(0.05, 1.0))
+def test_crew_to_book_is_the_fewest_acceptors_that_reach_the_target(
+    headcount, booked, acceptors, target
+):
+    count, reached = crew_to_book(headcount, booked, acceptors, target)
+    assert 0 <= count <= len(acceptors)
+    chance = prob_at_least(booked + acceptors[:count], headcount)
+    if reached:
+        assert len(booked) + count >= headcount
+        assert chance >= target - 1e-9
+        if count > 0:  # one fewer would not do
+            assert prob_at_least(booked + acceptors[:count - 1], headcount) < target + 1e-9
+    else:
+        assert count == len(acceptors)
+        assert chance < target + 1e-9
+
+
+def test_crew_to_book_books_fewer_of_the_reliable():
+    reliable, _ = crew_to_book(5, [], [0.97] * 12, 0.9)
+    shaky, _ = crew_to_book(5, [], [0.6] * 12, 0.9)
+    assert reliable == 6
+    assert shaky > 8
+    assert crew_to_book(2, [1.0, 1.0], [0.9] * 3, 0.95) == (0, True)

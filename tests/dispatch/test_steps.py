@@ -8,6 +8,7 @@ import pytest
 from dispatch import tasks
 from dispatch.models import Offer, Order, Step
 from dispatch.services.lifecycle import no_show_check, silence_check
+from dispatch.services.steps import step_claim
 from ratings.models import RatingEvent
 from workers.models import Worker
 
@@ -286,7 +287,9 @@ class TestNoShows:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_sweepers_run_each_step_once(desk: Desk) -> None:
+def test_concurrent_sweepers_run_each_step_once(desk: Desk, settings: object) -> None:
+    # The wave fell due hours before the evening: not stale for this test.
+    settings.STEP_STALE_AFTER = 24 * 3600
     order, crew, _ = _crew(desk)
     desk.at(EVENING)
     due_steps = Step.objects.filter(due_at__lte=EVENING, done_at__isnull=True).count()
@@ -314,3 +317,70 @@ def test_no_wave_is_rescheduled_once_the_offer_cap_is_reached(desk: Desk, settin
         desk.sweep(at=pending.order_by("due_at").first().due_at)
     assert not Step.objects.filter(order=order, kind=Step.Kind.WAVE, done_at__isnull=True).exists()
     assert Step.objects.filter(order=order, kind=Step.Kind.WAVE).count() <= 1
+
+
+@pytest.mark.django_db
+class TestLeaseAndStaleSteps:
+    def test_a_step_whose_runner_died_after_claiming_runs_once_its_lease_is_out(
+        self, desk: Desk, settings: object
+    ) -> None:
+        order, crew, _ = _crew(desk)
+        step = Step.objects.get(order=order, kind=Step.Kind.REMINDER_EVENING)
+        # A sweeper claims the reminder, then its process is killed before running it.
+        assert step_claim(step.pk, now=EVENING)
+        lease = timedelta(seconds=settings.STEP_LEASE_SECONDS)
+
+        desk.sweep(at=EVENING + lease - timedelta(seconds=1))
+        assert _reminded(desk, order) == {}
+
+        desk.sweep(at=EVENING + lease)
+        assert _reminded(desk, order) == {w.pk: 1 for w in crew}
+        step.refresh_from_db()
+        assert (step.done_at, step.missed) == (EVENING + lease, False)
+
+        desk.sweep(at=EVENING + 3 * lease)
+        assert _reminded(desk, order) == {w.pk: 1 for w in crew}
+
+    def test_a_claim_from_before_leases_is_taken_again_after_one_lease(
+        self, desk: Desk, settings: object
+    ) -> None:
+        order, crew, _ = _crew(desk)
+        Step.objects.filter(order=order, kind=Step.Kind.REMINDER_EVENING).update(
+            claimed_at=EVENING, lease_until=None
+        )
+        desk.sweep(at=EVENING + timedelta(seconds=settings.STEP_LEASE_SECONDS))
+        assert _reminded(desk, order) == {w.pk: 1 for w in crew}
+
+    def test_steps_of_an_old_order_are_closed_as_missed_and_nobody_becomes_a_no_show(
+        self, desk: Desk, settings: object, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        order, crew, _ = _crew(desk)
+        # The servers were down from before the evening until two days after the shift.
+        caplog.set_level("WARNING", logger="dispatch.services.steps")
+        desk.sweep(at=START + timedelta(days=2))
+
+        pending = Step.objects.filter(order=order, done_at__isnull=True)
+        assert not pending.exists()
+        missed = set(Step.objects.filter(order=order, missed=True).values_list("kind", flat=True))
+        assert {Step.Kind.REMINDER_EVENING, Step.Kind.REMINDER_FINAL, Step.Kind.SILENCE_CHECK,
+                Step.Kind.NO_SHOW_CHECK} <= missed
+        assert not Offer.objects.filter(order=order, attendance="no_show").exists()
+        assert _reminded(desk, order) == {}
+        for worker in crew:
+            worker.refresh_from_db()
+            assert worker.no_shows == 0
+        lines = [r.getMessage() for r in caplog.records if "closed as missed" in r.getMessage()]
+        assert any(f"no_show_check of order {order.code}" in line for line in lines)
+
+    def test_a_step_late_by_less_than_the_setting_still_runs(
+        self, desk: Desk, settings: object
+    ) -> None:
+        order, crew, _ = _crew(desk)
+        settings.STEP_STALE_AFTER = 3600
+        desk.sweep(at=FINAL - timedelta(minutes=1))  # the evening reminder is 12 h late
+        assert _reminded(desk, order) == {}
+        assert Step.objects.get(order=order, kind=Step.Kind.REMINDER_EVENING).missed
+
+        desk.sweep(at=FINAL + timedelta(minutes=59))
+        assert _reminded(desk, order) == {w.pk: 1 for w in crew}
+        assert not Step.objects.get(order=order, kind=Step.Kind.REMINDER_FINAL).missed

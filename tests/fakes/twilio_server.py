@@ -32,6 +32,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
+from twilio.request_validator import RequestValidator
+
 from messaging.segments import count_segments
 
 API_VERSION = "2010-04-01"
@@ -70,6 +72,15 @@ class FakeMessage:
     @property
     def validity_period(self) -> str | None:
         return self.form.get("ValidityPeriod")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCallback:
+    """A delivery status callback as Twilio posts it: where, the form, and its signature."""
+
+    url: str
+    params: dict[str, str]
+    signature: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +189,28 @@ class FakeTwilio:
         client would show up here)."""
         with self._state.lock:
             return self._state.attempts
+
+    def delivery_report(
+        self, sid: str, status: str, error_code: int | None = None
+    ) -> StatusCallback:
+        """The status callback Twilio would post for message ``sid`` to the StatusCallback URL it
+        was sent with: the form fields and their X-Twilio-Signature under the auth token.
+        The test posts it to the application (which runs in the test's own process)."""
+
+        sent = next(m for m in self.messages if m.sid == sid)
+        if not sent.status_callback:
+            raise ValueError(f"message {sid} was sent without a StatusCallback URL")
+        params = {
+            "AccountSid": self.account_sid, "MessageSid": sid, "SmsSid": sid,
+            "MessageStatus": status, "SmsStatus": status, "To": sent.to or "",
+            "From": sent.from_ or "", "ApiVersion": API_VERSION,
+        }
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        signature = RequestValidator(self.auth_token).compute_signature(
+            sent.status_callback, params
+        )
+        return StatusCallback(sent.status_callback, params, signature)
 
     def clear(self) -> None:
         with self._state.lock:

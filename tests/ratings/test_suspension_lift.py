@@ -5,9 +5,13 @@ since confirmed, stays; time passing alone lifts nothing."""
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
+from django.contrib import admin
+from django.test import RequestFactory
 
 from core import clock
 from ratings import scoring
@@ -58,6 +62,21 @@ def status(worker: Worker) -> str:
     return worker.status
 
 
+def admin_save(worker: Worker, *, user: Any, **changes: Any) -> None:
+    """What the admin's change page does when a recruiter saves the worker with `changes`."""
+    model_admin = admin.site._registry[Worker]
+    request = RequestFactory().post("/")
+    request.user = user
+    form_class = model_admin.get_form(request, worker, change=True)
+    shown = form_class(instance=worker)
+    data = {name: shown[name].value() for name in shown.fields if name != "photo"}
+    data["skills"] = ",".join(worker.skills)  # as the page's text box shows them
+    data.update(changes)
+    form = form_class(data, instance=worker)
+    assert form.is_valid(), form.errors
+    model_admin.save_model(request, form.save(commit=False), form, True)
+
+
 def suspended_by_rule(vclock: clock.VirtualClock) -> tuple[Worker, RatingEvent, RatingEvent]:
     worker = make_worker()
     first = no_show(worker, 1)
@@ -71,12 +90,14 @@ def test_reversing_the_no_show_that_suspended_lifts_the_suspension_and_says_so(
     vclock: clock.VirtualClock,
 ) -> None:
     worker, _, second = suspended_by_rule(vclock)
+    assert worker.suspension_cause == Worker.SuspensionCause.NO_SHOW_RULE
     assert worker.history.order_by("-history_id").first().history_change_reason == SUSPENDED_BY_RULE
     vclock.advance(timedelta(days=1))
 
     reverse(second)
 
     assert status(worker) == Worker.Status.ACTIVE
+    assert worker.suspension_cause == ""
     assert worker.no_shows == 1
     latest = worker.history.order_by("-history_id").first()
     assert (latest.status, latest.history_change_reason) == ("active", SUSPENSION_LIFTED)
@@ -101,14 +122,39 @@ def test_a_suspension_set_by_hand_is_not_lifted(vclock: clock.VirtualClock) -> N
     assert worker.no_shows == 0
 
 
-def test_a_suspension_with_no_recorded_reason_is_not_lifted(
+def test_a_suspension_with_no_recorded_cause_is_not_lifted(
     vclock: clock.VirtualClock,
 ) -> None:
-    """A suspension from before the rule wrote its reason cannot be told from a recruiter's:
-    it stays for a recruiter."""
+    """A suspension whose cause was never recorded cannot be told from a recruiter's: it stays
+    for a recruiter, whatever the history's text says."""
     worker, _, second = suspended_by_rule(vclock)
-    worker.history.filter(status="suspended").update(history_change_reason=None)
+    Worker.objects.filter(pk=worker.pk).update(suspension_cause="")
     reverse(second)
+    assert status(worker) == Worker.Status.SUSPENDED
+
+
+def test_the_cause_is_read_from_the_field_not_the_history_text(
+    vclock: clock.VirtualClock,
+) -> None:
+    worker, _, second = suspended_by_rule(vclock)
+    worker.history.update(history_change_reason=None)
+    reverse(second)
+    assert status(worker) == Worker.Status.ACTIVE
+
+
+def test_a_recruiter_who_changes_the_status_in_the_admin_owns_the_suspension(
+    vclock: clock.VirtualClock, admin_user: Any,
+) -> None:
+    """Let back in and suspended again by hand in the admin: the suspension is the
+    recruiter's, and reversing the rule's no-shows does not lift it."""
+    worker, _, second = suspended_by_rule(vclock)
+    admin_save(worker, status=Worker.Status.BLOCKED, user=admin_user)
+    worker.refresh_from_db()
+    assert (worker.status, worker.suspension_cause) == (Worker.Status.BLOCKED, "")
+    admin_save(worker, status=Worker.Status.SUSPENDED, user=admin_user)
+
+    reverse(second)
+
     assert status(worker) == Worker.Status.SUSPENDED
 
 
@@ -162,3 +208,31 @@ def test_no_shows_before_a_reinstatement_do_not_hold_a_later_suspension(
     reverse(third)
 
     assert status(worker) == Worker.Status.ACTIVE
+
+
+def test_the_migration_takes_the_cause_from_the_history_of_the_current_suspension(
+    vclock: clock.VirtualClock,
+) -> None:
+    """Suspensions recorded before the field existed: the rule's (its reason on the history
+    row that began the suspension) get the rule as their cause; a recruiter's, and a rule's
+    suspension a recruiter has since lifted and set again by hand, get none."""
+    cause_from_history = import_module(
+        "workers.migrations.0003_worker_suspension_cause"
+    ).cause_from_history
+    by_rule, _, _ = suspended_by_rule(vclock)
+    by_hand = make_worker()
+    by_hand.status = Worker.Status.SUSPENDED
+    by_hand.save()
+    again_by_hand, _, _ = suspended_by_rule(vclock)
+    for status_by_hand in (Worker.Status.ACTIVE, Worker.Status.SUSPENDED):
+        again_by_hand.refresh_from_db()
+        again_by_hand.status = status_by_hand
+        again_by_hand.save()
+    active = make_worker()
+    Worker.objects.update(suspension_cause="")  # as the new column starts
+
+    cause_from_history(django_apps, None)
+
+    causes = dict(Worker.objects.values_list("id", "suspension_cause"))
+    assert causes == {by_rule.pk: Worker.SuspensionCause.NO_SHOW_RULE, by_hand.pk: "",
+                      again_by_hand.pk: "", active.pk: ""}

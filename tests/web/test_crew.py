@@ -276,7 +276,8 @@ class TestAttendance:
         assert response.status_code == 200
         card = card_of(page(response), worker)
         assert f"{worker.name}: not recorded." in card
-        assert "more than this shift allows" in card
+        assert ("19 hours is more than this 6-hour shift plus 4 hours of overtime allow "
+                "(10 at most)." in card)
         assert 'value="19"' in card
         offer = desk.offer(order, worker)
         assert (offer.attendance, offer.hours_worked) == (None, None)

@@ -22,6 +22,7 @@ from clients.models import Client, Lead, Site
 from clients.services import client_create, site_create
 from core import clock
 from dispatch.models import Order
+from franchises.models import Franchise
 from franchises.services import user_create
 from messaging.models import OptOut
 from tests.dispatch.conftest import NOW, Desk, point_near
@@ -581,3 +582,24 @@ def test_the_start_field_names_its_zone(desk: Desk, spb_user: Any, nsk_user: Any
     nsk_page = text(logged_in(nsk_user).get("/orders/new/"))
     assert 'id="start-zone" data-zone="Asia/Novosibirsk"' in nsk_page
 
+
+
+class TestLeadsAreTheNetworks:
+    """Only HQ and the official offices hand requests on as leads; a brand franchise places
+    its own orders."""
+
+    def test_a_brand_franchise_has_no_lead_button_and_is_refused(self, desk: Desk) -> None:
+        brand = Franchise.objects.create(name="Gruzchiki Plus", kind="brand_franchise",
+                                         city="Saint Petersburg")
+        user = user_create(username="brand", password="pw-12345", role="franchise",
+                           franchise=brand)
+        browser = logged_in(user)
+        assert 'id="hand-as-lead"' not in text(browser.get("/orders/new/"))
+        response = browser.post("/orders/new/", TestLead().form())
+        assert response.status_code == 403
+        assert ("Only HQ and the official offices hand requests to the network as leads"
+                in response.content.decode())
+        assert not Lead.objects.exists()
+
+    def test_an_official_office_keeps_the_button(self, desk: Desk, spb_user: Any) -> None:
+        assert 'id="hand-as-lead"' in text(logged_in(spb_user).get("/orders/new/"))

@@ -25,7 +25,7 @@ from franchises.services import user_create
 from messaging.models import OptOut
 from ratings.models import RatingEvent
 from tests.dispatch.conftest import NOW, START, Desk, next_phone
-from tests.web.test_intake import field_errors
+from tests.web.test_intake import field_errors, intake_form
 from tests.workers.test_photos import image_bytes, stored_files, upload
 from workers.models import Interview, Worker
 
@@ -384,7 +384,7 @@ class TestInterview:
         assert not Interview.objects.exists()
 
     def test_a_blocked_worker_cannot_be_re_vetted(self, recruiter: Any) -> None:
-        blocked = worker(status=Worker.Status.BLOCKED)
+        blocked = worker(status=Worker.Status.BLOCKED, recruited_by=recruiter.franchise)
         response = logged_in(recruiter).post(f"/workers/{blocked.pk}/interview/",
                                              {"outcome": "passed"})
         assert response.status_code == 200
@@ -405,7 +405,7 @@ class TestInterview:
 class TestPhoto:
     def test_an_uploaded_photo_is_shown_as_a_thumbnail(self, recruiter: Any, nsk_user: Any,
                                                         media: Path) -> None:
-        someone = worker()
+        someone = worker(recruited_by=recruiter.franchise)
         response = logged_in(recruiter).post(
             f"/workers/{someone.pk}/photo/upload/",
             {"photo": upload(image_bytes("PNG", (640, 480)))}, follow=True,
@@ -432,7 +432,7 @@ class TestPhoto:
     def test_a_file_that_is_not_a_photo_is_an_error_next_to_the_field(
         self, recruiter: Any, media: Path, content: bytes, says: str
     ) -> None:
-        someone = worker()
+        someone = worker(recruited_by=recruiter.franchise)
         response = logged_in(recruiter).post(
             f"/workers/{someone.pk}/photo/upload/", {"photo": upload(content, "me.jpg")}
         )
@@ -444,7 +444,7 @@ class TestPhoto:
 
     def test_a_photo_over_the_limit_is_refused(self, recruiter: Any, settings: Any) -> None:
         settings.WORKER_PHOTO_MAX_BYTES = 1024 * 1024
-        someone = worker()
+        someone = worker(recruited_by=recruiter.franchise)
         response = logged_in(recruiter).post(
             f"/workers/{someone.pk}/photo/upload/",
             {"photo": upload(image_bytes("PNG", (30, 30)) + b"\0" * (1024 * 1024))},
@@ -454,12 +454,12 @@ class TestPhoto:
         assert not someone.photo
 
     def test_no_file_chosen_is_an_error(self, recruiter: Any) -> None:
-        someone = worker()
+        someone = worker(recruited_by=recruiter.franchise)
         response = logged_in(recruiter).post(f"/workers/{someone.pk}/photo/upload/", {})
         assert "Choose a photo" in field_errors(response.content.decode(), "photo")
 
     def test_removing_the_photo(self, recruiter: Any, media: Path) -> None:
-        someone = worker()
+        someone = worker(recruited_by=recruiter.franchise)
         browser = logged_in(recruiter)
         browser.post(f"/workers/{someone.pk}/photo/upload/", {"photo": upload(image_bytes())})
         browser.post(f"/workers/{someone.pk}/photo/upload/", {"remove": "on"})
@@ -471,6 +471,7 @@ class TestPhoto:
         self, desk: Desk, spb_foreman: Any, recruiter: Any
     ) -> None:
         on_crew, stranger = desk.worker(), desk.worker(km=2)
+        Worker.objects.filter(pk__in=[on_crew.pk, stranger.pk]).update(recruited_by=desk.franchise)
         desk.book(desk.order(1, foreman=spb_foreman), [on_crew])
         browser = logged_in(recruiter)
         for someone in (on_crew, stranger):
@@ -483,7 +484,7 @@ class TestPhoto:
                             {"remove": "on"}).status_code == 403
 
     def test_a_photo_is_not_a_public_media_file(self, recruiter: Any, client: Browser) -> None:
-        someone = worker()
+        someone = worker(recruited_by=recruiter.franchise)
         logged_in(recruiter).post(f"/workers/{someone.pk}/photo/upload/",
                                   {"photo": upload(image_bytes())})
         someone.refresh_from_db()
@@ -613,3 +614,69 @@ def test_in_russian_figures_read_with_a_comma_and_data_keeps_the_dot(
                                         "radius_km": "50"})
     assert listing.status_code == 200
     assert f'data-rating="{shown}"' in listing.content.decode()
+
+
+# --- Who may change a worker -------------------------------------------------------------------
+
+
+class TestWhoMayChange:
+    """The pages keep the API's rules: a stranger office sees the worker and changes nothing;
+    an office the worker worked for interviews but keeps off the photo; the recruiting office
+    and HQ change everything."""
+
+    def test_a_stranger_office_sees_no_forms_and_a_post_is_refused(
+        self, nsk_user: Any, spb: Any
+    ) -> None:
+        theirs = worker(recruited_by=spb)
+        browser = logged_in(nsk_user)
+        page = browser.get(f"/workers/{theirs.pk}/").content.decode()
+        assert 'id="interview-form"' not in page
+        assert 'id="photo-form"' not in page
+        assert "Only HQ, the office that recruited this worker or an office they have worked " \
+               "for may interview them." in page
+        refused = browser.post(f"/workers/{theirs.pk}/interview/", {"outcome": "failed"})
+        assert refused.status_code == 403
+        assert 'id="interview-refused"' in refused.content.decode()
+        assert not Interview.objects.exists()
+        photo = browser.post(f"/workers/{theirs.pk}/photo/upload/",
+                             {"photo": upload(image_bytes())})
+        assert photo.status_code == 403
+        assert 'id="photo-refused"' in photo.content.decode()
+        theirs.refresh_from_db()
+        assert not theirs.photo
+
+    def test_an_office_they_worked_for_interviews_but_keeps_off_the_photo(
+        self, desk: Desk, nsk: Any
+    ) -> None:
+        someone = desk.worker()
+        Worker.objects.filter(pk=someone.pk).update(recruited_by=nsk)
+        desk.book(desk.order(1), [someone])
+        office = user_create(username="spb-desk", password="pw-12345", role="franchise",
+                             franchise=desk.franchise)
+        browser = logged_in(office)
+        page = browser.get(f"/workers/{someone.pk}/").content.decode()
+        assert 'id="interview-form"' in page
+        assert 'id="photo-form"' not in page
+        assert "Only HQ or the office that recruited this worker may change the photo." in page
+        assert browser.post(f"/workers/{someone.pk}/interview/",
+                            {"outcome": "failed"}).status_code == 302
+        refused = browser.post(f"/workers/{someone.pk}/photo/upload/",
+                               {"photo": upload(image_bytes())})
+        assert refused.status_code == 403
+        assert "Only HQ or the office that recruited this worker may change photo" in (
+            refused.content.decode())
+
+    def test_another_offices_interviewer_is_not_named(self, nsk_user: Any, spb: Any,
+                                                      recruiter: Any) -> None:
+        theirs = worker(status=Worker.Status.APPLICANT)
+        logged_in(recruiter).post(f"/workers/{theirs.pk}/interview/",
+                                  {"outcome": "passed", "notes": "fine"})
+        page = logged_in(nsk_user).get(f"/workers/{theirs.pk}/").content.decode()
+        assert "spb-recruiter" not in page
+        assert "another office" in page
+        assert "spb-recruiter" in logged_in(recruiter).get(
+            f"/workers/{theirs.pk}/").content.decode()
+
+    def test_the_intake_page_makes_the_office_the_recruiter(self, recruiter: Any) -> None:
+        logged_in(recruiter).post("/recruit/", intake_form())
+        assert Worker.objects.get().recruited_by == recruiter.franchise

@@ -60,9 +60,9 @@ class TestCreate:
         assert "phone" in response.json()
         assert Worker.objects.count() == 1
 
-    def test_patching_onto_a_taken_phone_is_a_400(self, spb_api: APIClient) -> None:
+    def test_patching_onto_a_taken_phone_is_a_400(self, spb_api: APIClient, spb: Any) -> None:
         _worker("+79123456789")
-        other = _worker("+79123456780")
+        other = _worker("+79123456780", recruited_by=spb)
         response = spb_api.patch(f"{URL}{other.id}/", {"phone": "+79123456789"}, format="json")
         assert response.status_code == 400
         assert "phone" in response.json()
@@ -304,8 +304,8 @@ class TestInterview:
         assert "outcome" in response.json()
         assert not worker.interviews.exists()
 
-    def test_a_blocked_worker_cannot_be_revetted(self, spb_api: APIClient) -> None:
-        worker = _worker("+79000000001", status=Worker.Status.BLOCKED)
+    def test_a_blocked_worker_cannot_be_revetted(self, spb_api: APIClient, spb: Any) -> None:
+        worker = _worker("+79000000001", status=Worker.Status.BLOCKED, recruited_by=spb)
         response = spb_api.post(f"{URL}{worker.id}/interview/", {"outcome": "passed"})
         assert response.status_code == 400
         worker.refresh_from_db()

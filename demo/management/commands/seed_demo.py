@@ -24,14 +24,12 @@ from django.db import transaction
 
 from clients.models import Client, Conditions, Site
 from core import clock
-from demo.history import history_start, load_history
+from demo.history import history_start, load_history, past_events_write, past_figures_set
 from demo.live import place_live_orders
 from demo.network import DEMO_CITIES, territory_box
 from franchises.models import Franchise, User
 from franchises.services import franchise_save
 from ratings import scoring
-from ratings.models import RatingEvent
-from ratings.services import rating_params, worker_figures_set
 from workers.models import Interview, Skill, Worker
 
 DEMO_PASSWORD = "demo12345"
@@ -159,7 +157,6 @@ class Command(BaseCommand):
 
     def _workers(self, rng: random.Random, *, seed: int) -> int:
         now = clock.now()
-        params = rating_params()
         past_ends = history_start(now) - timedelta(days=1)
         existing = set(Worker.objects.values_list("phone", flat=True))
         existing = {str(phone) for phone in existing}
@@ -180,7 +177,7 @@ class Command(BaseCommand):
                 events = _past_events(
                     random.Random(f"{seed}:{phone}"), record, worker.vetted_at, past_ends
                 )
-                worker_figures_set(worker=worker, state=scoring.replay(events, params), now=now)
+                past_figures_set(worker, events, now=now)
                 past[phone] = events
                 new_workers.append(worker)
         Worker.objects.bulk_create(new_workers, batch_size=1000)
@@ -200,16 +197,8 @@ class Command(BaseCommand):
             ],
             batch_size=1000,
         )
-        # In time order per worker, so ids follow time as they do for recorded events and a
-        # recompute (events by id) replays them exactly as they were replayed above.
-        RatingEvent.objects.bulk_create(
-            [
-                RatingEvent(worker_id=ids[phone], kind=event.kind, score=event.score,
-                            source=event.source or "", at=event.at)
-                for phone, events in past.items()
-                for event in events
-            ],
-            batch_size=2000,
+        past_events_write(
+            [(ids[phone], event, None) for phone, events in past.items() for event in events]
         )
         return len(new_workers)
 

@@ -26,6 +26,13 @@ class Command(BaseCommand):
         parser.add_argument("--policy", choices=("fixed", "adaptive"), default="adaptive")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--mean-show-rate", type=float, default=0.7)
+        parser.add_argument("--history-days", type=int, default=56,
+                            help="days of recorded past the pool has (0: a cold pool)")
+        parser.add_argument("--booking-ratio", type=float, default=None,
+                            help="the house rule's ratio (default: the franchise's, 1.5)")
+        parser.add_argument("--target-chance", type=float, default=None,
+                            help="the adaptive policy's chance of a full crew "
+                                 "(default: the setting ADAPTIVE_SHOW_TARGET)")
         parser.add_argument("--json", action="store_true",
                             help="print the result as one JSON object (the only output form)")
 
@@ -35,6 +42,8 @@ class Command(BaseCommand):
                 workers=options["workers"], orders=options["orders"], days=options["days"],
                 policy=options["policy"], seed=options["seed"],
                 mean_show_rate=options["mean_show_rate"],
+                history_days=options["history_days"], booking_ratio=options["booking_ratio"],
+                target_chance=options["target_chance"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
