@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -17,12 +17,13 @@ from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, Quer
 
 from clients.models import Lead, LeadHop
 from core.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
+from franchises.scoping import scope_queryset
 from messaging.models import Direction, Message
 from ratings.models import RatingEvent
 from workers.models import Skill, Worker, skills_for_work_type
 
 from . import optimizer, sql
-from .models import Offer, Order, Step
+from .models import Appeal, Offer, Order, Step
 from .overbooking import shrunk_rate
 from .sql import BOOKED_STATES
 from .surplus import CrewSplit, Present, crew_split
@@ -44,9 +45,36 @@ _COUNTS = {
 COUNT_NAMES = tuple(_COUNTS)
 
 
-def orders_with_counts(queryset: QuerySet[Order]) -> QuerySet[Order]:
+class OrderCounts(TypedDict):
+    """The annotations `orders_with_counts` adds (one per entry of `_COUNTS`)."""
+
+    count_invited: int
+    count_accepted: int
+    count_confirmed: int
+    count_standby: int
+    count_present: int
+    count_no_show: int
+
+
+class OrderCheckins(OrderCounts):
+    """`orders_with_checkins`' annotations: the counts, and the crew's check-in state."""
+
+    count_late: int
+    count_awaiting: int
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    OrderWithCounts = WithAnnotations[Order, OrderCounts]
+    OrderWithCheckins = WithAnnotations[Order, OrderCheckins]
+
+
+def orders_with_counts(queryset: QuerySet[Order]) -> "QuerySet[OrderWithCounts]":
     """Orders annotated with their offer funnel, one query however many orders."""
-    return queryset.annotate(**{f"count_{name}": agg for name, agg in _COUNTS.items()})
+    counted = queryset.annotate(**{f"count_{name}": agg for name, agg in _COUNTS.items()})
+    # The names come from `_COUNTS`, which the checker cannot read through `**`.
+    return cast("QuerySet[OrderWithCounts]", counted)
 
 
 def crew_split_of(order: Order) -> tuple[CrewSplit, dict[int, Decimal]]:
@@ -68,7 +96,7 @@ def crew_split_of(order: Order) -> tuple[CrewSplit, dict[int, Decimal]]:
     return split, hours
 
 
-def orders_with_checkins(queryset: QuerySet[Order]) -> QuerySet[Order]:
+def orders_with_checkins(queryset: QuerySet[Order]) -> "QuerySet[OrderWithCheckins]":
     """`orders_with_counts` plus the crew's check-in state: `count_late` (also counted in
     `count_present`) and `count_awaiting`, the confirmed workers nobody has checked in or
     marked absent yet. One query however many orders."""
@@ -103,7 +131,7 @@ def orders_of_local_day(queryset: QuerySet[Order], *, day: date, zones: Iterable
     return queryset.filter(window)
 
 
-def orders_with_counts_by_id(order_ids: list[int]) -> list[Order]:
+def orders_with_counts_by_id(order_ids: list[int]) -> "list[OrderWithCounts]":
     """The orders of `order_ids` in that order, with their franchise, client and site and
     their offer funnel (`orders_with_counts`): one query for a page of a board, however long
     the day it pages through (counting offers for the page's orders only)."""
@@ -123,7 +151,7 @@ class Risk(StrEnum):
     ON_SITE_SHORT = "on_site_short"  # under way with fewer on site than needed
 
 
-def order_risk(order: Order, *, now: datetime, near: timedelta) -> Risk | None:
+def order_risk(order: "OrderWithCounts", *, now: datetime, near: timedelta) -> Risk | None:
     """An order annotated by `orders_with_counts` is at risk when its start is within
     `near` (or has passed) while fewer workers are confirmed than its headcount, or when
     it is in progress with fewer present than its headcount."""
@@ -401,7 +429,6 @@ def worker_history(worker: Worker, *, events: int = 100, user: Any = None) -> di
     readable: dict[int, str] = {}
     hours: dict[int, Any] = {}
     if order_ids:
-        from franchises.scoping import scope_queryset
 
         # One query: each order's hours for this worker and whether the reader may see it.
         visible = scope_queryset(Order.objects.filter(pk=OuterRef("order_id")), user)
@@ -590,8 +617,11 @@ def _step_entries(order: Order, texts: dict[str, dict[datetime, int]], *, no_sho
     told: set[tuple[str, datetime]] = set()
 
     def sent_during(purpose: str, step: Step) -> int:
+        began, ended = step.claimed_at, step.done_at
+        if began is None or ended is None:  # not run yet: nothing sent by it
+            return 0
         found = [(at, count) for at, count in texts.get(purpose, {}).items()
-                 if step.claimed_at <= at <= step.done_at]
+                 if began <= at <= ended]
         told.update((purpose, at) for at, _ in found)
         return sum(count for _, count in found)
 
@@ -694,7 +724,6 @@ def offers_of_worker(worker: Worker, *, user: Any, limit: int = 50) -> tuple[lis
                                                                           int]:
     """The worker's latest `limit` offers, newest first, and how many there are. Two queries
     however many offers and franchises."""
-    from franchises.scoping import scope_queryset
 
     readable = scope_queryset(Order.objects.filter(pk=OuterRef("order_id")), user)
     offers = (
@@ -739,9 +768,7 @@ class WorkerAppeal:
 
 def appeals_of_worker(worker: Worker, *, user: Any) -> list[WorkerAppeal]:
     """Every appeal the worker made, newest first, in one query."""
-    from franchises.scoping import scope_queryset
 
-    from .models import Appeal
 
     in_scope = scope_queryset(Appeal.objects.filter(pk=OuterRef("pk")), user)
     appeals = (
@@ -767,7 +794,6 @@ def appeals_of_worker(worker: Worker, *, user: Any) -> list[WorkerAppeal]:
 
 def order_codes_readable(order_ids: Iterable[int], *, user: Any) -> dict[int, str]:
     """The codes of those orders the reader may see (rating events name orders by id)."""
-    from franchises.scoping import scope_queryset
 
     ids = {order_id for order_id in order_ids if order_id is not None}
     if not ids:

@@ -156,7 +156,8 @@ def candidate_sql(alias: str, n_skills: int) -> str:
     offered = rows.Table(alias, Offer, "f")
     blocked = rows.Table(alias, ClientPreference, "p")
     favourite = rows.Table(alias, ClientPreference, "fp")
-    like = connection.operators["contains"]
+    # Every backend's wrapper has `operators`; django-stubs leaves it out of the base class.
+    like = connection.operators["contains"]  # type: ignore[attr-defined]
     kind = ClientPreference.Kind
     if connection.vendor == "postgresql":
         # Served by the GiST index of workers' migration 0002.

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client as Browser
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -346,8 +347,6 @@ class TestCatalogue:
         assert compiled_mismatches(catalogue, MO) == []
 
     def test_every_model_label_a_page_shows_is_in_russian(self) -> None:
-        from django.utils import translation
-
         with translation.override("ru"):
             for choices in (Order.Status, Offer.State, Offer.Attendance, Lead.Status,
                             Worker.Status, User.Role, Franchise.Kind):
