@@ -102,8 +102,8 @@ def open_offer_where(alias: str) -> str:
 
 class CandidateRow(NamedTuple):
     """A row of `candidate_sql`, in its column order. The search moves thousands of rows as
-    the plain tuples the cursor returns (naming each would cost more than ranking them) and
-    names the few it reads one by one; `COLUMN` gives the position of each name."""
+    the plain tuples the cursor returns (naming each would cost milliseconds) and reads them
+    by the positions `COLUMN` gives each name."""
 
     worker_id: int
     lat: float
