@@ -208,9 +208,9 @@ def busy_worker_ids(*, start: datetime, ends_at: datetime, exclude_order_id: int
     return offers.values("worker_id")
 
 
-def _box_rows(order: Order, radius_km: float, cut: int) -> list[sql.CandidateRow]:
+def _box_rows(order: Order, radius_km: float, cut: int) -> list[tuple[Any, ...]]:
     """The cheapest `cut` eligible workers in the box around the order's site (the query of
-    `sql.candidate_sql`)."""
+    `sql.candidate_sql`), as rows in `sql.CandidateRow`'s column order."""
     alias = router.db_for_read(Worker)
     connection = connections[alias]
     site = order.site
@@ -239,7 +239,7 @@ def _box_rows(order: Order, radius_km: float, cut: int) -> list[sql.CandidateRow
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql.candidate_sql(alias, len(skills)), params)
-        return list(map(sql.CandidateRow._make, cursor.fetchall()))
+        return cursor.fetchall()
 
 
 # A search wider than this first reads the box of this radius, when it wants few enough rows
@@ -248,7 +248,7 @@ FIRST_RING_KM = 10.0
 FIRST_RING_MAX_ROWS = 1000
 
 
-def _candidate_rows(order: Order, radius_km: float, cut: int) -> list[sql.CandidateRow]:
+def _candidate_rows(order: Order, radius_km: float, cut: int) -> list[tuple[Any, ...]]:
     """`_box_rows` for the whole radius, read from a smaller box first where that proves the
     same answer.
 
@@ -276,7 +276,7 @@ def _candidate_rows(order: Order, radius_km: float, cut: int) -> list[sql.Candid
         found = _box_rows(order, ring, cut)
         if len(found) < cut:
             break
-        costliest = found[-1].approximate_cost
+        costliest = sql.CandidateRow._make(found[-1]).approximate_cost
         if costliest < ring * per_km + floor:
             return found
         ring = (costliest - floor) / per_km * 1.001 + 0.01
@@ -303,7 +303,8 @@ def candidates_for_order(
     found = _candidate_rows(order, radius_km, limit + limit // 5 + 50)
     excluded = set(exclude_worker_ids)
     if excluded:
-        found = [row for row in found if row.worker_id not in excluded]
+        worker_id = sql.COLUMN["worker_id"]
+        found = [row for row in found if row[worker_id] not in excluded]
     if not found:
         return []
     columns = np.array([row[:sql.NUMERIC_COLUMNS] for row in found], dtype=float)
@@ -311,7 +312,8 @@ def candidates_for_order(
     lat, lng, rating, reliability = columns[:, 1], columns[:, 2], columns[:, 3], columns[:, 4]
     received, answered, accepted = columns[:, 5], columns[:, 6], columns[:, 7]
     shifts, no_shows = columns[:, 8], columns[:, 9]
-    is_favourite = np.array([bool(row.is_favourite) for row in found])
+    favourite_column = sql.COLUMN["is_favourite"]
+    is_favourite = np.array([bool(row[favourite_column]) for row in found])
     distance = haversine_km_vec(site.lat, site.lng, lat, lng)
     cost_weights = optimizer.Weights(**weights)
     cost = (
@@ -326,9 +328,13 @@ def candidates_for_order(
     newcomer = shifts < config["NEWCOMER_MAX_SHIFTS"]
     inside = np.flatnonzero(distance <= radius_km)
     ranked_rows = inside[np.lexsort((ids[inside], cost[inside]))][:limit]
+    # Read by named positions: naming each of up to 5,000 rows would cost a few milliseconds.
+    worker_column, foreman_column, language_column = (
+        sql.COLUMN["worker_id"], sql.COLUMN["is_foreman"], sql.COLUMN["language"]
+    )
     return [
         RankedCandidate(
-            worker_id=found[index].worker_id,
+            worker_id=found[index][worker_column],
             lat=float(lat[index]),
             lng=float(lng[index]),
             rating=float(rating[index]),
@@ -339,8 +345,8 @@ def candidates_for_order(
             is_newcomer=bool(newcomer[index]),
             shifts_judged=int(shifts[index] + no_shows[index]),
             is_favourite=bool(is_favourite[index]),
-            is_foreman=bool(found[index].is_foreman),
-            language=found[index].language,
+            is_foreman=bool(found[index][foreman_column]),
+            language=found[index][language_column],
         )
         for index in ranked_rows.tolist()
     ]
