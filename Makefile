@@ -38,6 +38,7 @@ lint: dev-venv
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py check_translations
+	$(PY) -m mypy
 
 bench: dev-venv
 	$(PY) -m bench.run_all

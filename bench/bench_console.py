@@ -159,8 +159,11 @@ def add_clients(network: Network, up_to: int, rng: random.Random) -> None:
     ]
     Client.objects.bulk_create(new, batch_size=2000)
     sites = []
-    for client in Client.objects.filter(pk__in=[c.pk for c in new]).select_related("franchise"):
-        _name, _zone, lat, lng = next(c for c in CITIES if c[0] == client.franchise.name)
+    for client in Client.objects.filter(
+        pk__in=[c.pk for c in new], franchise__isnull=False
+    ).select_related("franchise"):
+        city = client.franchise.name if client.franchise else ""
+        _name, _zone, lat, lng = next(c for c in CITIES if c[0] == city)
         sites.append(Site(client=client, address=f"{client.name}, warehouse",
                           lat=lat + rng.gauss(0, 0.05), lng=lng + rng.gauss(0, 0.08)))
     Site.objects.bulk_create(sites, batch_size=2000)
@@ -189,6 +192,8 @@ def add_orders(network: Network, up_to: int, rng: random.Random) -> None:
     orders = []
     for site in sites:
         franchise = site.client.franchise
+        if franchise is None:  # every client above has one
+            continue
         zone = ZoneInfo(franchise.timezone)
         start = datetime.combine(network.day, datetime.min.time(), tzinfo=zone) + timedelta(
             minutes=rng.randrange(6 * 60, 20 * 60, 15))

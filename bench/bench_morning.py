@@ -214,7 +214,7 @@ class Processes:
         self.running: list[subprocess.Popen[bytes]] = []
 
     def start(self, name: str, args: list[str], env: dict[str, str],
-              **extra: Any) -> subprocess.Popen[bytes]:
+              **extra: Any) -> subprocess.Popen[Any]:
         log = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, env=env,
                                    stdout=extra.pop("stdout", log), stderr=subprocess.STDOUT,
@@ -391,7 +391,7 @@ def counts() -> dict[str, int]:
     }
 
 
-def texts_sent(twilio: subprocess.Popen[str]) -> int:
+def texts_sent(twilio: subprocess.Popen[Any]) -> int:
     assert twilio.stdin is not None
     assert twilio.stdout is not None
     twilio.stdin.write("count\n")

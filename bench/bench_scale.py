@@ -374,7 +374,7 @@ def seed_clients_and_sites(
             ))
     sites = Site.objects.bulk_create(site_rows, batch_size=2000)
     by_franchise: dict[int, list[tuple[int, int]]] = {f: [] for f in franchise_ids}
-    client_franchise = {c.pk: c.franchise_id for c in clients}
+    client_franchise = {c.pk: c.franchise_id for c in clients if c.franchise_id is not None}
     for site in sites:
         by_franchise[client_franchise[site.client_id]].append((site.client_id, site.pk))
     return by_franchise
@@ -945,7 +945,8 @@ def final_counts(run: Run) -> None:
     for claimed, done in Step.objects.filter(
         kind=Step.Kind.ASSIGN, done_at__isnull=False, claimed_at__isnull=False
     ).values_list("claimed_at", "done_at"):
-        calls.setdefault(claimed, []).append(done)
+        if claimed is not None and done is not None:  # both, by the filter
+            calls.setdefault(claimed, []).append(done)
     batch_seconds = []
     for claimed, ends in calls.items():
         previous = claimed

@@ -82,7 +82,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
@@ -281,7 +281,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]
             chunked = "chunked" in value.lower()
     if not chunked:
         return status, await reader.readexactly(length), close
-    parts = []
+    parts: list[bytes] = []
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
         chunk = await reader.readexactly(size + 2)
@@ -496,12 +496,14 @@ def gunicorn_args(
     ]  # fmt: skip
 
 
-def log_tail(log: TextIO) -> str:
+def log_tail(log: IO[str]) -> str:
     log.flush()
     return Path(log.name).read_text()[-3000:]
 
 
-def start_gunicorn(args: list[str], env: dict[str, str], log: TextIO) -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    args: list[str], env: dict[str, str], log: IO[str]
+) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", *args],
         cwd=REPO,
@@ -622,7 +624,9 @@ def summarise_sql(queries: list[dict[str, Any]]) -> str:
     return ", ".join(words)
 
 
-def probe(port: int, rounds: int = 40) -> tuple[list[ProbeRow], dict[str, float]]:
+def probe(
+    port: int, rounds: int = 40
+) -> tuple[list[ProbeRow], dict[str, tuple[float, float]]]:
     """Each probe case through Django's test client: round trips, wall and CPU time."""
     from django.db import connection
     from django.test import Client
@@ -1259,7 +1263,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"dropped database {DB_NAME}")
 
 
-def bench(args: argparse.Namespace, command: str, log: TextIO) -> int:
+def bench(args: argparse.Namespace, command: str, log: IO[str]) -> int:
     port = free_port()
     env = server_env(database_url(args.admin_url, DB_NAME), port)
     share = -(-max(args.concurrency, args.open_connections) // args.workers)

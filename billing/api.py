@@ -27,6 +27,7 @@ from franchises.api import (
     IsHQOrReadOnly,
     OwnFranchiseField,
     ScopedViewSetMixin,
+    caller,
     idempotent_response,
 )
 from franchises.models import Franchise
@@ -383,9 +384,10 @@ class BenchmarkView(views.APIView):
             raise ValidationError(exc.message_dict) from exc
         rows = benchmark_rows(period=period)
         medians = network_medians(rows)
-        if not request.user.is_hq:
+        user = caller(request)
+        if not user.is_hq:
             # A franchise sees its own row beside the network medians, never its peers' rows.
-            rows = [row for row in rows if row.franchise_id == request.user.franchise_id]
+            rows = [row for row in rows if row.franchise_id == user.franchise_id]
         try:
             rows = sort_rows(rows, request.query_params.get("ordering", "name"))
         except ValueError as exc:

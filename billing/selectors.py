@@ -264,7 +264,8 @@ def client_invoices(*, franchise: Franchise, period: str) -> list[ClientInvoice]
         credit = credited.get(client_id)
         invoices.append(ClientInvoice(
             client_id=client_id,
-            name=(lines or credit)["client__name"],
+            # The id comes from one of the two: the invoiced lines, else the credits.
+            name=(lines if lines is not None else credited[client_id])["client__name"],
             orders=lines["orders"] if lines else 0,
             hours=lines["hours"] if lines else Decimal(0),
             invoiced=lines["amount"] if lines else Decimal(0),

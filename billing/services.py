@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -142,8 +142,12 @@ def order_invoice(*, order: Order) -> int:
     return len(billed)
 
 
+# An invoice line or a pay line: `_lines_follow` writes either kind the same way.
+_Line = TypeVar("_Line", InvoiceLine, PayLine)
+
+
 def _lines_follow(
-    model: type[InvoiceLine] | type[PayLine], label: str, *, order: Order,
+    model: type[_Line], label: str, *, order: Order,
     due: dict[int, _Due], written: dict[str, Any],
 ) -> None:
     """Make the order's lines of `model` say `due` (worker id -> what the line says; `label`
@@ -153,7 +157,7 @@ def _lines_follow(
     gone = [line.pk for worker_id, line in lines.items() if worker_id not in due]
     if gone:
         model.objects.filter(pk__in=gone).delete()
-    changed = []
+    changed: list[_Line] = []
     for worker_id, want in due.items():
         line = lines.get(worker_id)
         if line is None:

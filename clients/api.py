@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import Q
 from django_filters import rest_framework as filters
+from phonenumber_field.phonenumber import to_python
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, viewsets
 
@@ -90,7 +91,6 @@ class ClientFilter(ScopedFilterSet):
 
 def _e164(value: str) -> str | None:
     """The E.164 form of a valid phone number in any format, else None."""
-    from phonenumber_field.phonenumber import to_python
 
     number = to_python(value)
     if number is None or not number.is_valid():

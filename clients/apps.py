@@ -6,4 +6,5 @@ class ClientsConfig(AppConfig):
     verbose_name = "Clients, sites and leads"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        # Registers the system checks, once the app registry is ready (they read models).
+        from . import checks  # noqa: F401, PLC0415

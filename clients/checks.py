@@ -5,11 +5,11 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, register
 
+from .services import _geocoder
+
 
 @register("settings")
 def geocoder_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    from .services import _geocoder
-
     try:
         _geocoder()
     except ValueError as exc:

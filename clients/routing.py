@@ -8,7 +8,7 @@ Order of preference (the franchise network's published allocation rule):
 A franchise that has already had the lead, is inactive, or has paused leads is skipped.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,6 +18,7 @@ from django.db.models import Count, Q
 from core import clock, hooks
 from core.geo import territory_contains
 from franchises.models import Franchise
+from messaging.services import sms_queue
 
 from .models import Client, Lead, LeadHop
 
@@ -90,7 +91,8 @@ def routing_candidates(*, lead: Lead) -> list[tuple[Franchise, str]]:
     holders = [
         franchise
         for franchise in available.filter(territory__isnull=False)
-        if territory_contains(franchise.territory, lat=lead.lat, lng=lead.lng)
+        if franchise.territory is not None
+        and territory_contains(franchise.territory, lat=lead.lat, lng=lead.lng)
     ]
     for franchise in holders:
         if franchise.kind == Franchise.Kind.OFFICIAL_OFFICE:
@@ -155,7 +157,7 @@ def lead_route(*, lead: Lead, reason: str) -> Lead:
     return _hand_to(lead, None, reason=f"{reason}: {why}, HQ holds it", now=now, also=staffing)
 
 
-def _hand_to(lead: Lead, franchise: Franchise | None, *, reason: str, now: object,
+def _hand_to(lead: Lead, franchise: Franchise | None, *, reason: str, now: datetime,
              also: tuple[str, ...] = ()) -> Lead:
     """Offer the lead to `franchise` (None: HQ holds it), with a hop that says why, and tell
     the franchise's manager by SMS. `also` names other fields of `lead` to save with it."""
@@ -166,7 +168,6 @@ def _hand_to(lead: Lead, franchise: Franchise | None, *, reason: str, now: objec
     lead.save(update_fields=["franchise", "status", "respond_by", "routed_at", *also])
     LeadHop.objects.create(lead=lead, franchise=franchise, reason=reason[:200], offered_at=now)
     if franchise is not None and franchise.manager_phone:
-        from messaging.services import sms_queue
 
         sms_queue(
             phone=franchise.manager_phone,
@@ -213,7 +214,7 @@ def lead_hand_on(*, lead: Lead, franchise: Franchise, user: object) -> Lead:
     return _hand_to(lead, franchise, reason=f"handed on by HQ ({name})", now=now)
 
 
-def lead_hop_close(lead: Lead, outcome: str, now: object) -> None:
+def lead_hop_close(lead: Lead, outcome: str, now: datetime) -> None:
     """Record how the current holder answered (accepted, rejected, timed out)."""
     LeadHop.objects.filter(
         lead=lead, franchise=lead.franchise, outcome=LeadHop.Outcome.PENDING
@@ -245,7 +246,8 @@ def leads_reroute_expired() -> int:
     ).values_list("pk", flat=True):
         with transaction.atomic():
             lead = Lead.objects.select_for_update().get(pk=lead_id)
-            if lead.status != Lead.Status.OFFERED or lead.respond_by >= now:
+            if (lead.status != Lead.Status.OFFERED or lead.respond_by is None
+                    or lead.respond_by >= now):
                 continue
             lead_hop_close(lead, LeadHop.Outcome.TIMED_OUT, now)
             lead = lead_route(lead=lead, reason="not accepted in time")

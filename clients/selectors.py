@@ -27,7 +27,7 @@ from core import geo
 from franchises.models import Franchise
 
 from .models import Client, GeocodeCache, Lead, LeadHop, Site
-from .routing import HELD_BY_HQ
+from .routing import HELD_BY_HQ, routing_candidates
 from .services import address_geocode, geocode_key
 
 # A lookup answers with this many clients at most: an operator reads a short list.
@@ -138,7 +138,6 @@ def serving_franchise(*, phone: Any, lat: float | None, lng: float | None) -> Fr
     """The franchise a new request from this caller at this point would go to: the one that
     served the caller before, else the territory's holder (the lead routing rule), None when
     nobody covers it."""
-    from .routing import routing_candidates
 
     # No number must not read as "every client without one served this caller".
     probe = Lead(phone=phone or None, lat=lat, lng=lng)
@@ -184,7 +183,7 @@ class LeadRouting:
     per_franchise: dict[int, FranchiseLeads] = field(default_factory=dict)
 
 
-_OUTCOMES = {
+_OUTCOMES: dict[str, str] = {
     LeadHop.Outcome.ACCEPTED: "accepted",
     LeadHop.Outcome.REJECTED: "rejected",
     LeadHop.Outcome.TIMED_OUT: "timed_out",

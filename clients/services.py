@@ -14,6 +14,7 @@ from core import clock, geo
 from franchises.models import Franchise
 
 from .models import Client, GeocodeCache, Lead, Site
+from .routing import lead_route, routing_candidates
 
 # Labour is booked days or weeks ahead, never years: a start further out than this is a typo
 # in the year (9999 for 2026). It would also overflow the local-time and month arithmetic
@@ -62,7 +63,7 @@ def address_geocode(*, address: str) -> geo.GeoPoint:
     query = " ".join(address.split())[:300]
     key = geocode_key(query)
     cached = GeocodeCache.objects.filter(query=key).first()
-    if cached is not None and cached.found:
+    if cached is not None and cached.found and cached.lat is not None and cached.lng is not None:
         return geo.GeoPoint(cached.lat, cached.lng)
     if cached is None:
         try:
@@ -183,7 +184,6 @@ def lead_create(
     A naive `start` is the local time of the franchise the lead goes to first (HQ's when
     nobody covers the point): the time the client said on the phone. `created_by` must be
     allowed to post leads (`may_post_leads`; PermissionDenied otherwise); None is the system."""
-    from .routing import lead_route, routing_candidates
 
     if created_by is not None and not may_post_leads(created_by):
         raise PermissionDenied(_(

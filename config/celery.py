@@ -11,6 +11,7 @@ from typing import Any
 
 from celery import Celery
 from celery.beat import PersistentScheduler
+from django.conf import settings
 
 from core.heartbeat import write_heartbeat
 
@@ -28,8 +29,6 @@ class HeartbeatScheduler(PersistentScheduler):
     on ticking (and publishing again once the broker is back)."""
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
-        from django.conf import settings
-
         if not write_heartbeat(settings.REDIS_URL, settings.BEAT_HEARTBEAT_KEY):
             logger.warning("beat heartbeat not written: Redis unreachable")
         return super().tick(*args, **kwargs)

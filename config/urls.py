@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import urls as auth_urls
 from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import include, path
+from django.urls import URLPattern, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -56,7 +56,7 @@ def _needs_email(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 # Django's login, logout and password pages; the reset ones only with a mail server.
 account_urls = [
     path(str(pattern.pattern), _needs_email(pattern.callback), name=pattern.name)
-    if str(pattern.name).startswith("password_reset")
+    if isinstance(pattern, URLPattern) and str(pattern.name).startswith("password_reset")
     else pattern
     for pattern in auth_urls.urlpatterns
 ]

@@ -114,7 +114,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's handler, plus model-level validation, integrity and data errors as 400s."""
     # Imported here: rest_framework.views reads DEFAULT_PARSER_CLASSES, which names this module,
     # so a module-level import breaks whenever this module is the first to load (manage.py check).
-    from rest_framework.views import exception_handler as drf_exception_handler
+    from rest_framework.views import exception_handler as drf_exception_handler  # noqa: PLC0415
 
     if isinstance(exc, DjangoValidationError):
         detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

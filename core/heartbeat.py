@@ -3,17 +3,16 @@
 import time
 from typing import Any
 
+import redis
+
 
 def _client(redis_url: str) -> Any:
-    import redis
-
     return redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
 
 
 def write_heartbeat(redis_url: str, key: str, *, now: float | None = None) -> bool:
     """Store the time (seconds since the epoch) under `key`, kept for an hour; False when
     there is no Redis or it is down."""
-    import redis
 
     if not redis_url:
         return False
@@ -26,7 +25,6 @@ def write_heartbeat(redis_url: str, key: str, *, now: float | None = None) -> bo
 
 def heartbeat_age(redis_url: str, key: str, *, now: float | None = None) -> float | None:
     """Seconds since the last heartbeat under `key`; None if there is none or Redis is down."""
-    import redis
 
     if not redis_url:
         return None

@@ -100,7 +100,7 @@ outbox_send: Slot[Callable[[int], Any]] = Slot("outbox_send")
 outbox_send_many: Slot[Callable[[list[int]], Any]] = Slot("outbox_send_many")
 
 # A message purpose ("offer", "reminder"...) -> handler(message) for a final delivery failure.
-delivery_failures: Table[str, Callable[[Any], None]] = Table("delivery_failures")
+delivery_failures: Table[str, Callable[[Any], object]] = Table("delivery_failures")
 
 # --- Clients -----------------------------------------------------------------------------------
 

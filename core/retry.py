@@ -38,6 +38,6 @@ def run_retrying(action: Callable[[], T], *, attempts: int = 3,
             if not retryable(exc) or attempt == attempts or connection.in_atomic_block:
                 raise
             logger.warning("transaction aborted (%s), running it again (attempt %d of %d)",
-                           exc.__cause__.sqlstate, attempt + 1, attempts)
+                           getattr(exc.__cause__, "sqlstate", None), attempt + 1, attempts)
             pause(random.uniform(0.005, 0.05) * attempt)
     raise AssertionError("unreachable")

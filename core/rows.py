@@ -9,10 +9,11 @@ model instances, related objects cached as `select_related` would cache them.
 
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from django.db import connections
-from django.db.models import Model
+from django.db.models import Field, ForeignObjectRel, Model
+from django.db.models.fields.mixins import FieldCacheMixin
 
 
 def quote(alias: str, name: str) -> str:
@@ -21,26 +22,53 @@ def quote(alias: str, name: str) -> str:
 
 def column(alias: str, model: type[Model], field: str, table: str) -> str:
     """`table.column` for `model.field`, quoted for the connection."""
-    return f"{table}.{quote(alias, model._meta.get_field(field).column)}"
+    return f"{table}.{quote(alias, db_column(model._meta.get_field(field)))}"
 
 
 def columns(alias: str, model: type[Model], table: str) -> str:
     """Every concrete column of `model`, in field order, prefixed by the table alias."""
-    return ", ".join(f"{table}.{quote(alias, f.column)}" for f in model._meta.concrete_fields)
+    return ", ".join(
+        f"{table}.{quote(alias, db_column(f))}" for f in model._meta.concrete_fields
+    )
+
+
+def db_column(field: "Field[Any, Any] | ForeignObjectRel") -> str:
+    """The column of a field the model's table has (a reverse relation has none)."""
+    if not isinstance(field, Field) or field.column is None:
+        raise ValueError(f"{field!r} has no column of its own")
+    return field.column
 
 
 def table(alias: str, model: type[Model], name: str) -> str:
     return f"{quote(alias, model._meta.db_table)} {name}"
 
 
-def instances(alias: str, models: Sequence[type[Model]], row: Sequence[Any]) -> list[Model]:
-    """Cut a row made of `columns()` of each model in turn into one instance per model.
+_M1 = TypeVar("_M1", bound=Model)
+_M2 = TypeVar("_M2", bound=Model)
+_M3 = TypeVar("_M3", bound=Model)
+_M4 = TypeVar("_M4", bound=Model)
+
+
+@overload
+def instances(alias: str, models: tuple[type[_M1]], row: Sequence[Any]) -> tuple[_M1]: ...
+@overload
+def instances(
+    alias: str, models: tuple[type[_M1], type[_M2], type[_M3], type[_M4]], row: Sequence[Any]
+) -> tuple[_M1, _M2, _M3, _M4]: ...
+@overload
+def instances(
+    alias: str, models: Sequence[type[Model]], row: Sequence[Any]
+) -> tuple[Model, ...]: ...
+def instances(alias: str, models: Sequence[type[Model]], row: Sequence[Any]) -> tuple[Model, ...]:
+    """Cut a row made of `columns()` of each model in turn into one instance per model, in
+    the order of `models` (typed as such for one model and for four).
 
     Values go through the fields' database converters (`from_db_value`) as the ORM's own
     reads do, so a phone number comes back a PhoneNumber and a decimal a Decimal.
     """
     connection = connections[alias]
-    result, start = [], 0
+    result: list[Model] = []
+    start = 0
     for model in models:
         fields = model._meta.concrete_fields
         values = list(row[start : start + len(fields)])
@@ -51,7 +79,7 @@ def instances(alias: str, models: Sequence[type[Model]], row: Sequence[Any]) -> 
             values[index] = value
         result.append(model.from_db(alias, [f.attname for f in fields], values))
         start += len(fields)
-    return result
+    return tuple(result)
 
 
 # Per connection (each thread has its own) and model: (position, column, converters) for the
@@ -80,7 +108,10 @@ def _converters(connection: Any, model: type[Model]) -> list[Any]:
 
 def cache_related(instance: Model, field: str, related: Model) -> None:
     """What `select_related(field)` leaves behind: `instance.field` without a query."""
-    instance._meta.get_field(field).set_cached_value(instance, related)
+    relation = instance._meta.get_field(field)
+    if not isinstance(relation, FieldCacheMixin):
+        raise ValueError(f"{field!r} is not a relation")
+    relation.set_cached_value(instance, related)
 
 
 class Table:

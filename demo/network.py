@@ -1,5 +1,6 @@
 """The demo network's geography: three official offices and five brand franchises."""
 
+import math
 from dataclasses import dataclass
 
 
@@ -40,7 +41,6 @@ DEMO_CITIES = (
 
 def territory_box(city: DemoCity) -> dict:
     """A rectangle around the city as a GeoJSON Polygon ([lng, lat] order)."""
-    import math
 
     half_lng = city.half / max(math.cos(math.radians(city.lat)), 0.1)
     south, north = city.lat - city.half, city.lat + city.half

@@ -54,13 +54,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.test.utils import override_settings
 
+from billing.selectors import orders_money
+from clients.services import client_create, site_create
 from core import clock
+from demo.history import past_events_write, past_figures_set
+from dispatch.models import Offer, Order, Step
+from dispatch.services import callout_start, order_place
+from dispatch.services.onsite import order_complete
+from dispatch.tasks import run_due_steps
+from franchises.models import Franchise
+from messaging.models import Direction, Message
+from messaging.services import inbound_receive
+from ratings import scoring
+from ratings.services import rating_params
+from workers.models import Worker
 
 KM_PER_DEGREE = 6371.009 * math.pi / 180
 # A place no demo or test data uses, so a run against a populated database meets nobody else.
@@ -280,7 +295,6 @@ def past_events(config: SimulationConfig, record: PastRecord, params: Any
                 ) -> list[tuple[Any, tuple[int, int]]]:
     """The rating events of a record, in time order, each with the (day, client) of its
     order: what the no-show check, the attendance and a withdrawal record live."""
-    from ratings import scoring
 
     events = []
     for booking in record.bookings:
@@ -389,10 +403,6 @@ class Simulation:
     # --- setting up -------------------------------------------------------------------------
 
     def _build_network(self) -> None:
-        from clients.services import client_create, site_create
-        from franchises.models import Franchise
-        from messaging.models import Message
-
         half = 1.0
         lat, lng = CENTRE
         franchise = Franchise.objects.create(
@@ -428,7 +438,7 @@ class Simulation:
         self._past_write()
         for person in self.people:
             if person.joins_at is not None:
-                self.at(person.joins_at, lambda person=person: self._join(person))
+                self.at(person.joins_at, partial(self._join, person))
         self.first_message_id = self.last_message_id = (
             Message.objects.order_by("-id").values_list("id", flat=True).first() or 0
         )
@@ -436,9 +446,6 @@ class Simulation:
     def _workers_create(self, people: list[Person], vetted: datetime) -> None:
         """The worker rows of `people`, vetted at `vetted`; those with a past carry the
         figures of their recorded events (the path seed_demo's workers take)."""
-        from demo.history import past_figures_set
-        from ratings.services import rating_params
-        from workers.models import Worker
 
         params = rating_params()
         rows = []
@@ -475,8 +482,6 @@ class Simulation:
         and day that had bookings, each booking's offer with its attendance and reminder
         answer (what the franchise's observed show rates are read from), and every worker's
         rating events with the order they are about, through the seed_demo path."""
-        from demo.history import past_events_write
-        from dispatch.models import Offer, Order
 
         if not self.records:
             return
@@ -543,8 +548,6 @@ class Simulation:
         heapq.heappush(self.events, _Event(moment, self.sequence, action))
 
     def _next_step_due(self) -> datetime | None:
-        from dispatch.models import Step
-
         return (
             Step.objects.filter(done_at__isnull=True, claimed_at__isnull=True)
             .order_by("due_at").values_list("due_at", flat=True).first()
@@ -552,11 +555,10 @@ class Simulation:
 
     def run(self) -> dict[str, Any]:
         """Drive the whole run; returns the metrics (CONTRACT.md §6)."""
-        from dispatch.tasks import run_due_steps
 
         self._build_network()
         for plan in self.plans:
-            self.at(plan.place_at, lambda plan=plan: self._place(plan))
+            self.at(plan.place_at, partial(self._place, plan))
         end = max(p.start + timedelta(hours=p.hours + 2) for p in self.plans)
         # The periodic sweeper runs every few seconds: a step it could not finish (a failure,
         # or more due steps than one sweep takes) is tried again at the next sweep, not in a
@@ -590,8 +592,6 @@ class Simulation:
     # --- what the operator does -------------------------------------------------------------
 
     def _place(self, plan: OrderPlan) -> None:
-        from dispatch.services import callout_start, order_place
-
         client, site = self.sites[plan.client_index]
         with transaction.atomic():
             order = order_place(
@@ -606,9 +606,6 @@ class Simulation:
         self.at(order.ends_at + timedelta(minutes=30), lambda: self._complete(order.pk))
 
     def _complete(self, order_id: int) -> None:
-        from dispatch.models import Order
-        from dispatch.services.onsite import order_complete
-
         order = Order.objects.get(pk=order_id)
         if order.status in (Order.Status.IN_PROGRESS, Order.Status.CALLING,
                             Order.Status.FILLED):
@@ -617,8 +614,6 @@ class Simulation:
     # --- what the workers do ----------------------------------------------------------------
 
     def _text(self, person: Person, body: str) -> None:
-        from messaging.services import inbound_receive
-
         self.sid += 1
         inbound_receive(provider_sid=f"SMSIM{self.config.seed}x{self.sid:012d}",
                         sender=person.phone, body=body)
@@ -633,7 +628,6 @@ class Simulation:
 
     def _read_outbox(self) -> None:
         """Hand every new outbound SMS to the simulated worker it was written for."""
-        from messaging.models import Direction, Message
 
         rows = list(
             Message.objects.filter(id__gt=self.last_message_id, direction=Direction.OUT)
@@ -717,10 +711,7 @@ class Simulation:
     # --- the figures --------------------------------------------------------------------------
 
     def _metrics(self) -> dict[str, Any]:
-        from django.db.models import Q
 
-        from dispatch.models import Offer, Order
-        from messaging.models import Direction, Message
 
         grace = timedelta(minutes=settings.DISPATCH["NO_SHOW_GRACE_MINUTES"])
         orders = list(
@@ -772,7 +763,6 @@ class Simulation:
     def _money(self) -> dict[str, float]:
         """What over-booking cost and what the franchise kept, per order, from the books the
         real completion wrote (invoice and pay lines)."""
-        from billing.selectors import orders_money
 
         books = orders_money(order_ids=self.order_ids)
         return {

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -23,6 +24,7 @@ from franchises.api import (
     OwnFranchiseField,
     ScopedRelatedField,
     ScopedViewSetMixin,
+    caller,
     idempotent_response,
 )
 from franchises.models import Franchise, User
@@ -164,7 +166,10 @@ class FeedbackEntrySerializer(serializers.Serializer):
 
     worker = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     score = serializers.IntegerField(min_value=1, max_value=5)
-    source = serializers.ChoiceField(choices=["foreman", "client"])
+    # Named like a Field attribute the stubs declare; DRF takes declared fields off the class.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=["foreman", "client"]
+    )
 
 
 def _entries(serializer_class: type, data: Any) -> list[dict[str, Any]]:
@@ -178,10 +183,14 @@ def _entries(serializer_class: type, data: Any) -> list[dict[str, Any]]:
     return form.validated_data
 
 
-class OrderOnSiteMixin:
+class OrderOnSiteMixin(GenericAPIView):
     """Actions the foreman takes on site: attendance and scores; and completion."""
 
     foreman_actions = ("attendance", "feedback")
+
+    def _order_response(self, order: Order) -> Response:
+        fresh = self.get_queryset().get(pk=order.pk)
+        return Response(OrderSerializer(fresh, context=self.get_serializer_context()).data)
 
     @extend_schema(
         request=AttendanceEntrySerializer(many=True), responses=OfferSerializer(many=True)
@@ -200,7 +209,7 @@ class OrderOnSiteMixin:
     @action(detail=True, methods=["post"])
     def feedback(self, request: Request, pk: str | None = None) -> Response:
         entries = _entries(FeedbackEntrySerializer, request.data)
-        user = request.user
+        user = caller(request)
         if (not user.is_hq and user.role == User.Role.FOREMAN
                 and any(entry["source"] == "client" for entry in entries)):
             raise ValidationError(
@@ -248,10 +257,6 @@ class OrderViewSet(OrderOnSiteMixin, ScopedViewSetMixin, viewsets.ModelViewSet):
             instance.delete()
         except ProtectedError as exc:
             raise ValidationError({"detail": ["This order is referenced elsewhere."]}) from exc
-
-    def _order_response(self, order: Order) -> Response:
-        fresh = self.get_queryset().get(pk=order.pk)
-        return Response(OrderSerializer(fresh, context=self.get_serializer_context()).data)
 
     @extend_schema(request=None, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
@@ -344,7 +349,7 @@ class LeadViewSet(BaseLeadViewSet):
         """HQ offers a lead it holds (no franchise covered it, or all turned it down) to the
         franchise it chooses."""
         lead = self.get_object()
-        if not request.user.is_hq:
+        if not caller(request).is_hq:
             raise PermissionDenied("Only HQ hands a lead on.")
         form = LeadHandOnSerializer(data=request.data)
         form.is_valid(raise_exception=True)

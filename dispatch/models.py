@@ -1,5 +1,6 @@
 """Orders, the offers sent for them, and each offer's life from invitation to attendance."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -136,8 +137,6 @@ class Order(models.Model):
 
     @property
     def end(self):
-        from datetime import timedelta
-
         return self.start + timedelta(hours=float(self.hours))
 
 

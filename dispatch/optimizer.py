@@ -23,7 +23,7 @@ import time
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
@@ -88,15 +88,19 @@ class Weights:
     unreliability: float = 10.0
 
 
+# The caller's ids of orders and workers (database keys, say): solve gives back the same kind.
+Id = TypeVar("Id", bound=Hashable)
+
+
 @dataclass(frozen=True, slots=True)
-class OrderSlots:
+class OrderSlots(Generic[Id]):
     """An open order: ``slots`` places to fill at (lat, lng).
 
     ``needs_foreman``: how many of the workers assigned to it should be foremen (see ``solve``);
     capped at ``slots``.
     """
 
-    id: Hashable
+    id: Id
     slots: int
     lat: float
     lng: float
@@ -104,10 +108,10 @@ class OrderSlots:
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(Generic[Id]):
     """A worker who may be assigned: home point, rating 0-5, reliability 0-1."""
 
-    id: Hashable
+    id: Id
     lat: float
     lng: float
     rating: float
@@ -116,7 +120,7 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class Problem:
+class Problem(Generic[Id]):
     """Orders, workers and the allowed (worker_id, order_id) pairs.
 
     ``eligible`` may repeat a pair (it counts once) and may be any iterable; it is stored as a
@@ -125,11 +129,11 @@ class Problem:
     effect. Values are validated by ``solve``.
     """
 
-    orders: Sequence[OrderSlots]
-    workers: Sequence[Candidate]
-    eligible: Iterable[tuple[Hashable, Hashable]]
+    orders: Sequence[OrderSlots[Id]]
+    workers: Sequence[Candidate[Id]]
+    eligible: Iterable[tuple[Id, Id]]
     weights: Weights = field(default_factory=Weights)
-    pair_cost_adjustments: Mapping[tuple[Hashable, Hashable], float] = field(default_factory=dict)
+    pair_cost_adjustments: Mapping[tuple[Id, Id], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "orders", tuple(self.orders))
@@ -138,7 +142,7 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
-class Solution:
+class Solution(Generic[Id]):
     """The chosen (worker_id, order_id) pairs and what they achieve.
 
     ``assignments`` is sorted by order (in input order), then worker (in input order).
@@ -150,8 +154,8 @@ class Solution:
     phases, for benchmarks and logs.
     """
 
-    assignments: list[tuple[Hashable, Hashable]]
-    filled: dict[Hashable, int]
+    assignments: list[tuple[Id, Id]]
+    filled: dict[Id, int]
     objective: float
     solve_seconds: float
     method: str
@@ -185,9 +189,9 @@ def pair_cost(distance_km: Any, worker_part: Any, weights: Weights) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class _Compiled:
-    order_ids: list[Hashable]
-    worker_ids: list[Hashable]
+class _Compiled(Generic[Id]):
+    order_ids: list[Id]
+    worker_ids: list[Id]
     slots: np.ndarray  # int64 per order
     needs_foreman: np.ndarray  # int64 per order
     is_foreman: np.ndarray  # bool per worker
@@ -197,7 +201,7 @@ class _Compiled:
     pair_cost: np.ndarray  # float64, true cost
 
 
-def _index_ids(ids: list[Hashable], kind: str) -> dict[Hashable, int]:
+def _index_ids(ids: Sequence[Hashable], kind: str) -> dict[Hashable, int]:
     try:
         index = {item: position for position, item in enumerate(ids)}
     except TypeError as exc:
@@ -215,7 +219,7 @@ def _is_integer(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
-def _float_column(values: list[Any], name: str, kind: str, ids: list[Hashable]) -> np.ndarray:
+def _float_column(values: list[Any], name: str, kind: str, ids: Sequence[Hashable]) -> np.ndarray:
     try:
         column = np.array(values, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
@@ -233,7 +237,7 @@ def _float_column(values: list[Any], name: str, kind: str, ids: list[Hashable]) 
 
 
 def _check_range(
-    column: np.ndarray, low: float, high: float, *, name: str, kind: str, ids: list[Hashable]
+    column: np.ndarray, low: float, high: float, *, name: str, kind: str, ids: Sequence[Hashable]
 ) -> None:
     # NaN fails both comparisons, so it is reported too.
     bad = ~((column >= low) & (column <= high))
@@ -245,7 +249,7 @@ def _check_range(
         )
 
 
-def _check_points(lat: np.ndarray, lng: np.ndarray, kind: str, ids: list[Hashable]) -> None:
+def _check_points(lat: np.ndarray, lng: np.ndarray, kind: str, ids: Sequence[Hashable]) -> None:
     for column, name in ((lat, "lat"), (lng, "lng")):
         bad = ~np.isfinite(column)
         if bad.any():
@@ -292,7 +296,7 @@ def _bad_pair_error(
     return ProblemError("eligible: malformed pairs")
 
 
-def _compile(problem: Problem) -> _Compiled:
+def _compile(problem: Problem[Id]) -> _Compiled[Id]:
     """Validates the problem and turns it into arrays; raises ``ProblemError``."""
     orders = problem.orders
     workers = problem.workers
@@ -331,7 +335,9 @@ def _compile(problem: Problem) -> _Compiled:
     _check_range(reliability, 0.0, 1.0, name="reliability", kind="worker", ids=worker_ids)
     is_foreman = np.array([bool(w.is_foreman) for w in workers], dtype=bool)
 
-    pairs = problem.eligible
+    # A tuple since __post_init__; the test narrows the declared iterable for the checker.
+    eligible = problem.eligible
+    pairs = eligible if isinstance(eligible, tuple) else tuple(eligible)
     n_pairs = len(pairs)
     try:
         # map() over bound dict methods keeps the per-pair work in C: about 3x faster than
@@ -379,7 +385,7 @@ def _compile(problem: Problem) -> _Compiled:
 
 
 def _adjustments(
-    adjustments: Mapping[tuple[Hashable, Hashable], float],
+    adjustments: Mapping[tuple[Id, Id], float],
     codes: np.ndarray,
     n_orders: int,
     worker_index: Mapping[Hashable, int],
@@ -430,7 +436,7 @@ def _integer_costs(cost: np.ndarray, ceiling: float, coarsening: float = 1.0) ->
     return np.rint(cost * scale).astype(np.int64)
 
 
-def _solve_flow(compiled: _Compiled) -> np.ndarray:
+def _solve_flow(compiled: _Compiled[Any]) -> np.ndarray:
     """Min-cost maximum flow; returns a boolean mask over the pairs.
 
     ``solve_max_flow_with_min_cost`` runs a max-flow from a super source (feeding every node with
@@ -470,21 +476,23 @@ def _solve_flow(compiled: _Compiled) -> np.ndarray:
     raise SolverError(f"min-cost flow failed with status {status!r}")
 
 
-def _foreman_places(compiled: _Compiled) -> np.ndarray:
+def _foreman_places(compiled: _Compiled[Any]) -> np.ndarray:
     """Per order, how many of its places should hold a foreman: ``min(needs_foreman, slots)``."""
-    return np.minimum(compiled.needs_foreman, compiled.slots)
+    places: np.ndarray = np.minimum(compiled.needs_foreman, compiled.slots)
+    return places
 
 
-def _foremen_placed(compiled: _Compiled, chosen: np.ndarray) -> np.ndarray:
+def _foremen_placed(compiled: _Compiled[Any], chosen: np.ndarray) -> np.ndarray:
     """Per order, the foreman places actually held by a foreman."""
     pair_is_foreman = compiled.is_foreman[compiled.pair_worker]
     foremen = np.bincount(
         compiled.pair_order[chosen & pair_is_foreman], minlength=len(compiled.slots)
     )
-    return np.minimum(_foreman_places(compiled), foremen)
+    placed: np.ndarray = np.minimum(_foreman_places(compiled), foremen)
+    return placed
 
 
-def _most_foremen_placeable(compiled: _Compiled) -> int:
+def _most_foremen_placeable(compiled: _Compiled[Any]) -> int:
     """An upper bound on the foreman places that can be held: foremen alone, fill ignored.
 
     A max-flow over the foremen's pairs, each order taking at most its foreman places. When the
@@ -524,7 +532,7 @@ def _most_foremen_placeable(compiled: _Compiled) -> int:
 
 
 def _solve_with_foremen(
-    compiled: _Compiled, flow_choice: np.ndarray, time_limit_seconds: float
+    compiled: _Compiled[Any], flow_choice: np.ndarray, time_limit_seconds: float
 ) -> tuple[np.ndarray, bool]:
     """CP-SAT, lexicographic: filled slots, then foreman places held, then cost.
 
@@ -535,7 +543,8 @@ def _solve_with_foremen(
     The flow's answer is the hint. Returns (mask, proven optimal); an answer found before the
     time limit but not proven is kept only if it beats the flow's.
     """
-    from ortools.sat.python import cp_model
+    # CP-SAT takes seconds to load; only solves short of foremen need it.
+    from ortools.sat.python import cp_model  # noqa: PLC0415
 
     started = time.perf_counter()
     n_pairs = len(compiled.pair_cost)
@@ -604,7 +613,7 @@ def _solve_with_foremen(
     return max(found, flow_choice, key=lambda mask: _rank(compiled, mask)), False
 
 
-def _rank(compiled: _Compiled, chosen: np.ndarray) -> tuple[int, int, float]:
+def _rank(compiled: _Compiled[Any], chosen: np.ndarray) -> tuple[int, int, float]:
     """Lexicographic quality of a choice: filled slots, foreman places held, minus cost."""
     return (
         int(chosen.sum()),
@@ -613,7 +622,9 @@ def _rank(compiled: _Compiled, chosen: np.ndarray) -> tuple[int, int, float]:
     )
 
 
-def solve(problem: Problem, *, time_limit_seconds: float = DEFAULT_TIME_LIMIT_SECONDS) -> Solution:
+def solve(
+    problem: Problem[Id], *, time_limit_seconds: float = DEFAULT_TIME_LIMIT_SECONDS
+) -> Solution[Id]:
     """Assigns workers to orders.
 
     Guarantees: each worker at most once; each order at most ``slots`` workers; only eligible
@@ -663,14 +674,14 @@ def solve(problem: Problem, *, time_limit_seconds: float = DEFAULT_TIME_LIMIT_SE
 
 
 def _solution(
-    compiled: _Compiled,
+    compiled: _Compiled[Id],
     chosen: np.ndarray,
     *,
     method: str,
     optimal: bool,
     started: float,
     timings: dict[str, float],
-) -> Solution:
+) -> Solution[Id]:
     workers = compiled.pair_worker[chosen]
     orders = compiled.pair_order[chosen]
     ranked = np.lexsort((workers, orders))

@@ -61,7 +61,7 @@ def _json_object(value: object, where: str) -> Mapping[str, Any]:
     return value
 
 
-def problem_from_json(data: Mapping[str, Any]) -> Problem:
+def problem_from_json(data: Mapping[str, Any]) -> Problem[Hashable]:
     """Builds a ``Problem`` from the contract's JSON (already parsed).
 
     ``orders``, ``workers`` and ``eligible`` are required; ``weights`` is optional and so is each
@@ -134,7 +134,7 @@ def problem_from_json(data: Mapping[str, Any]) -> Problem:
     return Problem(orders=orders, workers=workers, eligible=eligible, weights=weights)
 
 
-def solution_to_json(solution: Solution) -> dict[str, Any]:
+def solution_to_json(solution: Solution[Any]) -> dict[str, Any]:
     """The contract's result: assignments, filled (every order), objective, solve_seconds.
 
     Ids are echoed as given; ``json.dumps`` turns integer order ids into string keys of

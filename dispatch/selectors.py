@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -17,12 +17,13 @@ from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, Quer
 
 from clients.models import Lead, LeadHop
 from core.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, haversine_km_vec
+from franchises.scoping import scope_queryset
 from messaging.models import Direction, Message
 from ratings.models import RatingEvent
 from workers.models import Skill, Worker, skills_for_work_type
 
 from . import optimizer, sql
-from .models import Offer, Order, Step
+from .models import Appeal, Offer, Order, Step
 from .overbooking import shrunk_rate
 from .sql import BOOKED_STATES
 from .surplus import CrewSplit, Present, crew_split
@@ -44,9 +45,36 @@ _COUNTS = {
 COUNT_NAMES = tuple(_COUNTS)
 
 
-def orders_with_counts(queryset: QuerySet[Order]) -> QuerySet[Order]:
+class OrderCounts(TypedDict):
+    """The annotations `orders_with_counts` adds (one per entry of `_COUNTS`)."""
+
+    count_invited: int
+    count_accepted: int
+    count_confirmed: int
+    count_standby: int
+    count_present: int
+    count_no_show: int
+
+
+class OrderCheckins(OrderCounts):
+    """`orders_with_checkins`' annotations: the counts, and the crew's check-in state."""
+
+    count_late: int
+    count_awaiting: int
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    OrderWithCounts = WithAnnotations[Order, OrderCounts]
+    OrderWithCheckins = WithAnnotations[Order, OrderCheckins]
+
+
+def orders_with_counts(queryset: QuerySet[Order]) -> "QuerySet[OrderWithCounts]":
     """Orders annotated with their offer funnel, one query however many orders."""
-    return queryset.annotate(**{f"count_{name}": agg for name, agg in _COUNTS.items()})
+    counted = queryset.annotate(**{f"count_{name}": agg for name, agg in _COUNTS.items()})
+    # The names come from `_COUNTS`, which the checker cannot read through `**`.
+    return cast("QuerySet[OrderWithCounts]", counted)
 
 
 def crew_split_of(order: Order) -> tuple[CrewSplit, dict[int, Decimal]]:
@@ -68,7 +96,7 @@ def crew_split_of(order: Order) -> tuple[CrewSplit, dict[int, Decimal]]:
     return split, hours
 
 
-def orders_with_checkins(queryset: QuerySet[Order]) -> QuerySet[Order]:
+def orders_with_checkins(queryset: QuerySet[Order]) -> "QuerySet[OrderWithCheckins]":
     """`orders_with_counts` plus the crew's check-in state: `count_late` (also counted in
     `count_present`) and `count_awaiting`, the confirmed workers nobody has checked in or
     marked absent yet. One query however many orders."""
@@ -103,7 +131,7 @@ def orders_of_local_day(queryset: QuerySet[Order], *, day: date, zones: Iterable
     return queryset.filter(window)
 
 
-def orders_with_counts_by_id(order_ids: list[int]) -> list[Order]:
+def orders_with_counts_by_id(order_ids: list[int]) -> "list[OrderWithCounts]":
     """The orders of `order_ids` in that order, with their franchise, client and site and
     their offer funnel (`orders_with_counts`): one query for a page of a board, however long
     the day it pages through (counting offers for the page's orders only)."""
@@ -123,7 +151,7 @@ class Risk(StrEnum):
     ON_SITE_SHORT = "on_site_short"  # under way with fewer on site than needed
 
 
-def order_risk(order: Order, *, now: datetime, near: timedelta) -> Risk | None:
+def order_risk(order: "OrderWithCounts", *, now: datetime, near: timedelta) -> Risk | None:
     """An order annotated by `orders_with_counts` is at risk when its start is within
     `near` (or has passed) while fewer workers are confirmed than its headcount, or when
     it is in progress with fewer present than its headcount."""
@@ -180,9 +208,9 @@ def busy_worker_ids(*, start: datetime, ends_at: datetime, exclude_order_id: int
     return offers.values("worker_id")
 
 
-def _box_rows(order: Order, radius_km: float, cut: int) -> list[sql.CandidateRow]:
+def _box_rows(order: Order, radius_km: float, cut: int) -> list[tuple[Any, ...]]:
     """The cheapest `cut` eligible workers in the box around the order's site (the query of
-    `sql.candidate_sql`)."""
+    `sql.candidate_sql`), as rows in `sql.CandidateRow`'s column order."""
     alias = router.db_for_read(Worker)
     connection = connections[alias]
     site = order.site
@@ -211,7 +239,7 @@ def _box_rows(order: Order, radius_km: float, cut: int) -> list[sql.CandidateRow
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql.candidate_sql(alias, len(skills)), params)
-        return list(map(sql.CandidateRow._make, cursor.fetchall()))
+        return cursor.fetchall()
 
 
 # A search wider than this first reads the box of this radius, when it wants few enough rows
@@ -220,7 +248,7 @@ FIRST_RING_KM = 10.0
 FIRST_RING_MAX_ROWS = 1000
 
 
-def _candidate_rows(order: Order, radius_km: float, cut: int) -> list[sql.CandidateRow]:
+def _candidate_rows(order: Order, radius_km: float, cut: int) -> list[tuple[Any, ...]]:
     """`_box_rows` for the whole radius, read from a smaller box first where that proves the
     same answer.
 
@@ -248,7 +276,7 @@ def _candidate_rows(order: Order, radius_km: float, cut: int) -> list[sql.Candid
         found = _box_rows(order, ring, cut)
         if len(found) < cut:
             break
-        costliest = found[-1].approximate_cost
+        costliest = sql.CandidateRow._make(found[-1]).approximate_cost
         if costliest < ring * per_km + floor:
             return found
         ring = (costliest - floor) / per_km * 1.001 + 0.01
@@ -275,7 +303,8 @@ def candidates_for_order(
     found = _candidate_rows(order, radius_km, limit + limit // 5 + 50)
     excluded = set(exclude_worker_ids)
     if excluded:
-        found = [row for row in found if row.worker_id not in excluded]
+        worker_id = sql.COLUMN["worker_id"]
+        found = [row for row in found if row[worker_id] not in excluded]
     if not found:
         return []
     columns = np.array([row[:sql.NUMERIC_COLUMNS] for row in found], dtype=float)
@@ -283,7 +312,8 @@ def candidates_for_order(
     lat, lng, rating, reliability = columns[:, 1], columns[:, 2], columns[:, 3], columns[:, 4]
     received, answered, accepted = columns[:, 5], columns[:, 6], columns[:, 7]
     shifts, no_shows = columns[:, 8], columns[:, 9]
-    is_favourite = np.array([bool(row.is_favourite) for row in found])
+    favourite_column = sql.COLUMN["is_favourite"]
+    is_favourite = np.array([bool(row[favourite_column]) for row in found])
     distance = haversine_km_vec(site.lat, site.lng, lat, lng)
     cost_weights = optimizer.Weights(**weights)
     cost = (
@@ -298,9 +328,13 @@ def candidates_for_order(
     newcomer = shifts < config["NEWCOMER_MAX_SHIFTS"]
     inside = np.flatnonzero(distance <= radius_km)
     ranked_rows = inside[np.lexsort((ids[inside], cost[inside]))][:limit]
+    # Read by named positions: naming each of up to 5,000 rows would cost a few milliseconds.
+    worker_column, foreman_column, language_column = (
+        sql.COLUMN["worker_id"], sql.COLUMN["is_foreman"], sql.COLUMN["language"]
+    )
     return [
         RankedCandidate(
-            worker_id=found[index].worker_id,
+            worker_id=found[index][worker_column],
             lat=float(lat[index]),
             lng=float(lng[index]),
             rating=float(rating[index]),
@@ -311,8 +345,8 @@ def candidates_for_order(
             is_newcomer=bool(newcomer[index]),
             shifts_judged=int(shifts[index] + no_shows[index]),
             is_favourite=bool(is_favourite[index]),
-            is_foreman=bool(found[index].is_foreman),
-            language=found[index].language,
+            is_foreman=bool(found[index][foreman_column]),
+            language=found[index][language_column],
         )
         for index in ranked_rows.tolist()
     ]
@@ -401,7 +435,6 @@ def worker_history(worker: Worker, *, events: int = 100, user: Any = None) -> di
     readable: dict[int, str] = {}
     hours: dict[int, Any] = {}
     if order_ids:
-        from franchises.scoping import scope_queryset
 
         # One query: each order's hours for this worker and whether the reader may see it.
         visible = scope_queryset(Order.objects.filter(pk=OuterRef("order_id")), user)
@@ -590,8 +623,11 @@ def _step_entries(order: Order, texts: dict[str, dict[datetime, int]], *, no_sho
     told: set[tuple[str, datetime]] = set()
 
     def sent_during(purpose: str, step: Step) -> int:
+        began, ended = step.claimed_at, step.done_at
+        if began is None or ended is None:  # not run yet: nothing sent by it
+            return 0
         found = [(at, count) for at, count in texts.get(purpose, {}).items()
-                 if step.claimed_at <= at <= step.done_at]
+                 if began <= at <= ended]
         told.update((purpose, at) for at, _ in found)
         return sum(count for _, count in found)
 
@@ -694,7 +730,6 @@ def offers_of_worker(worker: Worker, *, user: Any, limit: int = 50) -> tuple[lis
                                                                           int]:
     """The worker's latest `limit` offers, newest first, and how many there are. Two queries
     however many offers and franchises."""
-    from franchises.scoping import scope_queryset
 
     readable = scope_queryset(Order.objects.filter(pk=OuterRef("order_id")), user)
     offers = (
@@ -739,9 +774,7 @@ class WorkerAppeal:
 
 def appeals_of_worker(worker: Worker, *, user: Any) -> list[WorkerAppeal]:
     """Every appeal the worker made, newest first, in one query."""
-    from franchises.scoping import scope_queryset
 
-    from .models import Appeal
 
     in_scope = scope_queryset(Appeal.objects.filter(pk=OuterRef("pk")), user)
     appeals = (
@@ -767,7 +800,6 @@ def appeals_of_worker(worker: Worker, *, user: Any) -> list[WorkerAppeal]:
 
 def order_codes_readable(order_ids: Iterable[int], *, user: Any) -> dict[int, str]:
     """The codes of those orders the reader may see (rating events name orders by id)."""
-    from franchises.scoping import scope_queryset
 
     ids = {order_id for order_id in order_ids if order_id is not None}
     if not ids:

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from core import clock
 
-from .models import Step
+from .models import Order, Step
 from .services import assignment_run, callout_start, wave_next
 from .services.lifecycle import no_show_check, reminders_send, silence_check
 from .services.steps import claimable, step_claim, step_finish, step_release, steps_close_missed
@@ -17,15 +17,23 @@ logger = logging.getLogger(__name__)
 def _run_step(step: Step) -> None:
     kind = step.kind
     if kind == Step.Kind.ASSIGN:
-        assignment_run(franchise_id=step.franchise_id)
+        assignment_run(franchise_id=_key(step, step.franchise_id))
     elif kind == Step.Kind.WAVE:
-        wave_next(order_id=step.order_id)
+        wave_next(order_id=_key(step, step.order_id))
     elif kind in (Step.Kind.REMINDER_EVENING, Step.Kind.REMINDER_FINAL):
-        reminders_send(order_id=step.order_id)
+        reminders_send(order_id=_key(step, step.order_id))
     elif kind == Step.Kind.SILENCE_CHECK:
-        silence_check(order_id=step.order_id)
+        silence_check(order_id=_key(step, step.order_id))
     elif kind == Step.Kind.NO_SHOW_CHECK:
-        no_show_check(order_id=step.order_id)
+        no_show_check(order_id=_key(step, step.order_id))
+
+
+def _key(step: Step, key: int | None) -> int:
+    """The franchise (a batch) or order (any other step) the step runs for; every step of
+    that kind has one."""
+    if key is None:
+        raise ValueError(f"Step {step.pk} ({step.kind}) names nothing to run for")
+    return key
 
 
 @shared_task(ignore_result=True)
@@ -60,8 +68,6 @@ def run_due_steps(limit: int = 200) -> int:
 
 @shared_task(ignore_result=True)
 def start_callout(order_id: int) -> None:
-    from .models import Order
-
     order = Order.objects.filter(pk=order_id, status=Order.Status.DRAFT).first()
     if order is None:
         logger.info("order %s is not a draft any more; call-out not started", order_id)

@@ -17,7 +17,10 @@ class FranchiseAdmin(SimpleHistoryAdmin):
 class UserAdmin(BaseUserAdmin):
     list_display = ("username", "role", "franchise", "is_staff", "is_active")
     list_filter = ("role", "franchise", "is_staff")
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Role", {"fields": ("role", "franchise", "phone")}))
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        ("Role", {"fields": ("role", "franchise", "phone")}),
+    )
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
         ("Role", {"fields": ("role", "franchise")}),

@@ -1,6 +1,6 @@
 """API for the network, and the scoped base classes every app's API builds on."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +12,8 @@ from rest_framework import exceptions, parsers, permissions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,7 +21,7 @@ from core.api import SafeJSONParser
 
 from .auth import issue_token, lockout_message, token_expires_at
 from .idempotency import HEADER, KeyMalformed, KeyReused, claimed, clean_key, fingerprint
-from .models import REPLY_CHANNELS, Franchise
+from .models import REPLY_CHANNELS, Franchise, User
 from .scoping import can_manage_network, scope_queryset
 from .services import franchise_save
 
@@ -33,6 +35,8 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self) -> Any:
         queryset = super().get_queryset()
+        if queryset is None:  # a read-only field has no queryset to narrow
+            return None
         request = self.context.get("request")
         return scope_queryset(queryset, getattr(request, "user", None))
 
@@ -113,6 +117,14 @@ class RecruiterPoolOnly(permissions.BasePermission):
         return _refuse_once_found(view)
 
 
+def caller(request: Request) -> User:
+    """The signed-in user of a request that passed `IsAuthenticated`."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
+
+
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name=HEADER, location=OpenApiParameter.HEADER, required=False, type=str,
     description="Makes a retry safe: the same key with the same body answers as the first "
@@ -147,13 +159,16 @@ def idempotent_response(request: Any, *, scope: str, perform: Callable[[], Respo
         return Response({"detail": exc.message}, status=422)
 
 
-class ScopedViewSetMixin:
-    """Narrows the queryset to the caller's scope: outside it, objects are 404."""
+class ScopedViewSetMixin(GenericAPIView):
+    """Narrows the queryset to the caller's scope: outside it, objects are 404. Put it before
+    the viewset class it narrows (`class XViewSet(ScopedViewSetMixin, ModelViewSet)`)."""
 
-    permission_classes = (permissions.IsAuthenticated, ForemanReadOnly, RecruiterPoolOnly)
+    permission_classes: Sequence[type[permissions.BasePermission]] = (
+        permissions.IsAuthenticated, ForemanReadOnly, RecruiterPoolOnly,
+    )
 
     def get_queryset(self) -> Any:
-        return scope_queryset(super().get_queryset(), self.request.user)  # type: ignore[misc]
+        return scope_queryset(super().get_queryset(), self.request.user)
 
 
 class FranchiseSerializer(serializers.ModelSerializer):
@@ -201,7 +216,7 @@ class FranchiseViewSet(viewsets.ModelViewSet):
     queryset = Franchise.objects.order_by("id")
 
     def get_queryset(self) -> Any:
-        user = self.request.user
+        user = caller(self.request)
         queryset = super().get_queryset()
         if getattr(self, "swagger_fake_view", False) or user.is_hq:
             return queryset

@@ -92,7 +92,8 @@ def lockout_response(
     username = request.POST.get("username", "") if request.method == "POST" else ""
     form = AuthenticationForm(request, initial={"username": username})
     # Not validated again: that would be one more failed attempt counted.
-    form._errors = ErrorDict()
+    # The form's error store, which Django keeps private and the stubs leave out.
+    form._errors = ErrorDict()  # type: ignore[attr-defined]
     form.cleaned_data = {}
     form.add_error(None, lockout_message())
     response = render(

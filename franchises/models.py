@@ -6,7 +6,7 @@ a foreman sees the orders they run. The worker pool is shared by everybody.
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import available_timezones
 
 from django.conf import settings
@@ -143,7 +143,7 @@ class Franchise(models.Model):
         return zone or "Europe/Moscow"
 
 
-class UserManager(DjangoUserManager):
+class UserManager(DjangoUserManager["User"]):
     def create_superuser(self, username: str, email: str | None = None,
                          password: str | None = None, **extra_fields: Any) -> "User":
         """A superuser has HQ scope (`manage.py createsuperuser`)."""
@@ -156,7 +156,7 @@ class User(AbstractUser):
     franchise_scope = "franchise"
     foreman_scope = None
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     class Role(models.TextChoices):
         HQ = "hq", _("Headquarters")

@@ -14,8 +14,6 @@ from django.db.models import Model, QuerySet
 
 M = TypeVar("M", bound=Model)
 
-_SHARED = object()
-
 
 def scope_queryset(queryset: QuerySet[M], user: Any) -> QuerySet[M]:  # noqa: PLR0911
     """Rows of `queryset` that `user` may see."""
@@ -24,8 +22,9 @@ def scope_queryset(queryset: QuerySet[M], user: Any) -> QuerySet[M]:  # noqa: PL
     if user.is_hq:
         return queryset
     model = queryset.model
-    franchise_path = getattr(model, "franchise_scope", _SHARED)
-    if franchise_path is _SHARED or franchise_path is None:
+    # No franchise lookup (absent or None): the model is shared by the whole network.
+    franchise_path: str | None = getattr(model, "franchise_scope", None)
+    if franchise_path is None:
         return queryset
     if user.franchise_id is None:
         return queryset.none()

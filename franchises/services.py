@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from core.geo import TerritoryError, parse_territory, territories_overlap
 
@@ -36,7 +37,9 @@ def _validate_territory(*, franchise: Franchise) -> None:
         kind=Franchise.Kind.OFFICIAL_OFFICE, territory__isnull=False
     ).exclude(pk=franchise.pk)
     for rival in rivals.only("id", "name", "territory"):
-        if territories_overlap(franchise.territory, rival.territory):
+        if rival.territory is not None and territories_overlap(
+            franchise.territory, rival.territory
+        ):
             raise ValidationError(
                 {"territory": [f"Overlaps the territory of official office '{rival.name}'."]}
             )
@@ -68,7 +71,6 @@ def franchise_save(*, franchise: Franchise) -> Franchise:
 
 def _manager_phone(raw: str) -> str:
     """The manager's number in E.164 (new leads are texted to it), or "" for none."""
-    from phonenumber_field.phonenumber import PhoneNumber, to_python
 
     if not (raw or "").strip():
         return ""

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import redis
+
 _local_lock = threading.Lock()
 _local_windows: dict[tuple[str, int], int] = {}
 _redis_clients: dict[str, Any] = {}
@@ -23,7 +25,6 @@ def _redis_client(redis_url: str) -> Any:
     in a forked child."""
     client = _redis_clients.get(redis_url)
     if client is None:
-        import redis
 
         client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
         _redis_clients[redis_url] = client

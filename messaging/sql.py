@@ -29,10 +29,11 @@ def insert_one(alias: str) -> tuple[str, list[Any]]:
     meta = Message._meta
     fields = _fields()
     statement = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"INSERT INTO {quote(meta.db_table)} "
+        f"({', '.join(quote(rows.db_column(f)) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote(meta.get_field('provider_sid').column)}) DO NOTHING "
-        f"RETURNING {quote(meta.pk.column)}"
+        f"ON CONFLICT ({quote(rows.db_column(meta.get_field('provider_sid')))}) DO NOTHING "
+        f"RETURNING {quote(rows.db_column(meta.pk))}"
     )
     return statement, fields
 
@@ -48,8 +49,8 @@ def insert_many(alias: str) -> tuple[str, list[Any]]:
     arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
     statement = (
         f"INSERT INTO {quote(Message._meta.db_table)} "
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"SELECT * FROM unnest({arrays}) RETURNING {quote(Message._meta.pk.column)}"
+        f"({', '.join(quote(rows.db_column(field)) for field in fields)}) "
+        f"SELECT * FROM unnest({arrays}) RETURNING {quote(rows.db_column(Message._meta.pk))}"
     )
     return statement, fields
 
@@ -59,7 +60,8 @@ def columns(alias: str) -> dict[str, str]:
     """The message table's name and its columns by field name, quoted, for UPDATEs (SQLite's
     take no table alias)."""
     quoted = {
-        field.name: rows.quote(alias, field.column) for field in Message._meta.concrete_fields
+        field.name: rows.quote(alias, rows.db_column(field))
+        for field in Message._meta.concrete_fields
     }
     return {**quoted, "table": rows.quote(alias, Message._meta.db_table)}
 

@@ -37,7 +37,8 @@ def rating_history(worker: Worker, *, until: datetime | None = None) -> RatingHi
         .values_list("at", "id", "kind", "score", "source")
     )  # by time, then id: the order the fold applies them in, so each point has its event
     events = [
-        scoring.Event(kind=kind, at=at, score=score, source=source or None)
+        scoring.Event(kind=scoring.EventKind(kind), at=at, score=score,
+                      source=scoring.ScoreSource(source) if source else None)
         for at, _, kind, score, source in rows
     ]
     points = scoring.figures_over_time(events, rating_params(), since=worker.created_at,
@@ -69,7 +70,8 @@ def ratings_at(worker_ids: Iterable[int], moment: datetime) -> dict[int, float]:
     events: dict[int, list[scoring.Event]] = defaultdict(list)
     for worker_id, at, kind, score, source in rows:
         events[worker_id].append(
-            scoring.Event(kind=kind, at=at, score=score, source=source or None))
+            scoring.Event(kind=scoring.EventKind(kind), at=at, score=score,
+                          source=scoring.ScoreSource(source) if source else None))
     prior = scoring.rating_at(scoring.initial_state(params), moment)
     figures = dict.fromkeys(ids, prior)
     for worker_id, worker_events in events.items():

@@ -51,13 +51,14 @@ def _write(worker: Worker, state: scoring.WorkerState, params: scoring.RatingPar
             and scoring.should_suspend(state, now, params)):
         worker.status = Worker.Status.SUSPENDED
         worker.suspension_cause = Worker.SuspensionCause.NO_SHOW_RULE
-        # django-simple-history writes this on the history row the save creates.
-        worker._change_reason = SUSPENDED_BY_RULE
+        # django-simple-history writes this on the history row the save creates (it has no
+        # type hints to declare the attribute).
+        worker._change_reason = SUSPENDED_BY_RULE  # type: ignore[attr-defined]
         fields += ["status", "suspension_cause"]
     elif lift_suspension:
         worker.status = Worker.Status.ACTIVE
         worker.suspension_cause = ""
-        worker._change_reason = SUSPENSION_LIFTED
+        worker._change_reason = SUSPENSION_LIFTED  # type: ignore[attr-defined]
         fields += ["status", "suspension_cause"]
     worker.save(update_fields=fields)
 
@@ -126,7 +127,8 @@ def rating_event_record(
 
 def _event(row: RatingEvent) -> scoring.Event:
     return scoring.Event(
-        kind=row.kind, at=row.at, score=row.score, source=row.source or None
+        kind=scoring.EventKind(row.kind), at=row.at, score=row.score,
+        source=scoring.ScoreSource(row.source) if row.source else None,
     )
 
 

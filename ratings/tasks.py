@@ -30,6 +30,8 @@ def refresh_fading_ratings(limit: int = 2000) -> int:
             return updated
         last_id = batch[-1].pk
         for worker in batch:
+            if worker.rating_state is None:
+                continue
             state = scoring.WorkerState.from_dict(worker.rating_state)
             if not state.penalties or state.last_event_at is None or now < state.last_event_at:
                 continue

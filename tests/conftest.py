@@ -4,6 +4,7 @@ Tasks run eagerly unless a test starts a real Celery worker; the suite never rea
 network (the fake Twilio and Nominatim servers listen on loopback).
 """
 
+import importlib.util
 import os
 from datetime import timedelta
 from decimal import Decimal
@@ -15,8 +16,12 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
+from clients.services import client_create, site_create
 from config.celery import app as celery_app
 from core import clock
+from dispatch.services import order_place
+from franchises.models import Franchise
+from franchises.services import user_create
 
 # Hypothesis times each example against the wall clock (a 200 ms deadline, a "generation is
 # slow" health check): on a loaded machine that fails tests that are right. Speed is measured
@@ -59,7 +64,6 @@ def _needs_redis() -> None:
 @pytest.fixture
 def _needs_browser() -> None:
     """Debian's chromium and Playwright's Python package (no browser is ever downloaded)."""
-    import importlib.util
 
     missing = [what for what, absent in (
         ("/usr/bin/chromium", not os.path.exists("/usr/bin/chromium")),
@@ -89,8 +93,6 @@ def _fast_password_hashing(settings: Any) -> None:
 
 @pytest.fixture
 def hq_franchise(db: Any) -> Any:
-    from franchises.models import Franchise
-
     return Franchise.objects.create(name="HQ", kind=Franchise.Kind.HQ, city="Moscow")
 
 
@@ -111,8 +113,6 @@ def territory_box() -> Any:
 
 @pytest.fixture
 def spb(db: Any) -> Any:
-    from franchises.models import Franchise
-
     return Franchise.objects.create(
         name="Saint Petersburg office",
         kind=Franchise.Kind.OFFICIAL_OFFICE,
@@ -123,8 +123,6 @@ def spb(db: Any) -> Any:
 
 @pytest.fixture
 def nsk(db: Any) -> Any:
-    from franchises.models import Franchise
-
     return Franchise.objects.create(
         name="Novosibirsk office",
         kind=Franchise.Kind.OFFICIAL_OFFICE,
@@ -135,8 +133,6 @@ def nsk(db: Any) -> Any:
 
 
 def _user(username: str, role: str, franchise: Any = None) -> Any:
-    from franchises.services import user_create
-
     return user_create(username=username, password="pw-12345", role=role, franchise=franchise)
 
 
@@ -193,15 +189,11 @@ def anon_api() -> APIClient:
 
 @pytest.fixture
 def spb_client(spb: Any) -> Any:
-    from clients.services import client_create
-
     return client_create(name="Lenta warehouse", franchise=spb, phone="+78125550101")
 
 
 @pytest.fixture
 def spb_site(spb_client: Any) -> Any:
-    from clients.services import site_create
-
     return site_create(
         client=spb_client, address="Sofiyskaya 6, Saint Petersburg", lat=59.87, lng=30.42
     )
@@ -215,8 +207,6 @@ def tomorrow_9am() -> Any:
 
 @pytest.fixture
 def spb_order(spb_client: Any, spb_site: Any, tomorrow_9am: Any) -> Any:
-    from dispatch.services import order_place
-
     return order_place(
         client=spb_client,
         site=spb_site,

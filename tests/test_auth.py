@@ -7,13 +7,14 @@ import pytest
 from django.test import Client as BrowserClient
 from rest_framework.test import APIClient
 
+from config.urls import router
+
 TOKEN_URL = "/api/v1/auth/token/"
 RESOURCES = ["franchises", "clients", "sites", "leads", "workers", "orders"]
 
 
 def _every_list_url() -> list[str]:
     """Every resource the router serves, so a new one is covered the day it is added."""
-    from config.urls import router
 
     return [f"/api/v1/{prefix}/" for prefix, _, _ in router.registry] + [
         "/api/v1/reports/benchmark/"

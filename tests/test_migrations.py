@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,8 +31,6 @@ def test_every_migration_is_applied_to_the_test_database() -> None:
 
 
 def test_migration_graph_has_one_leaf_per_app() -> None:
-    from django.db.migrations.loader import MigrationLoader
-
     loader = MigrationLoader(None, ignore_no_migrations=True)
     leaves: dict[str, list[str]] = {}
     for app, name in loader.graph.leaf_nodes():

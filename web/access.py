@@ -10,11 +10,13 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from franchises.models import User
+from franchises.models import Franchise, User
 
 HQ = User.Role.HQ
 FRANCHISE = User.Role.FRANCHISE
@@ -22,7 +24,7 @@ FOREMAN = User.Role.FOREMAN
 RECRUITER = User.Role.RECRUITER
 
 # Where each role's work is: the first page after logging in.
-LANDING = {
+LANDING: dict[str, str] = {
     HQ: "web:board",
     FRANCHISE: "web:dashboard",
     FOREMAN: "web:crew",
@@ -39,7 +41,14 @@ def allowed(user: Any, roles: tuple[str, ...]) -> bool:
     return bool(user.is_authenticated) and role_of(user) in roles
 
 
-View = Callable[..., HttpResponse]
+class SignedInRequest(HttpRequest):
+    """What a view behind `roles_required` is given: a request whose user is signed in (the
+    type checker's view of it; at run time it is the same HttpRequest)."""
+
+    user: User
+
+
+View = Callable[..., HttpResponseBase]
 
 
 def roles_required(*roles: str) -> Callable[[View], View]:
@@ -47,7 +56,7 @@ def roles_required(*roles: str) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not allowed(request.user, roles):
                 return forbidden(request, _("This page is not part of your role's work."))
             return view(request, *args, **kwargs)
@@ -55,6 +64,13 @@ def roles_required(*roles: str) -> Callable[[View], View]:
         return login_required(guarded)
 
     return decorate
+
+
+def own_franchise(user: User) -> Franchise:
+    """A franchise login's franchise; a login of a franchise role that has none is refused."""
+    if user.franchise is None:
+        raise PermissionDenied("This login belongs to no franchise.")
+    return user.franchise
 
 
 def forbidden(request: HttpRequest, reason: str) -> HttpResponse:

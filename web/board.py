@@ -10,7 +10,7 @@ shows how many workers will be texted, and only a second POST cancels.
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -42,8 +42,13 @@ from dispatch.services.lifecycle import order_cancel
 from franchises.models import Franchise
 from franchises.scoping import scope_queryset
 
-from .access import FRANCHISE, HQ, roles_required
+from .access import FRANCHISE, HQ, SignedInRequest, roles_required
 from .local_time import LocalTime, local_time
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from dispatch.selectors import OrderWithCounts
 
 # Rows per page: a busy network day has a thousand orders; a screen reads a few dozen.
 PAGE_SIZE = 50
@@ -51,7 +56,7 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 30)
 # Statuses an order still needs dispatching in.
 OPEN = "open"
 
-STATUS_LABELS = {
+STATUS_LABELS: "dict[str, StrOrPromise]" = {
     Order.Status.DRAFT: gettext_lazy("Draft"),
     Order.Status.CALLING: gettext_lazy("Calling"),
     Order.Status.FILLED: gettext_lazy("Filled"),
@@ -59,7 +64,7 @@ STATUS_LABELS = {
     Order.Status.COMPLETED: gettext_lazy("Completed"),
     Order.Status.CANCELLED: gettext_lazy("Cancelled"),
 }
-STATUS_BADGES = {
+STATUS_BADGES: dict[str, str] = {
     Order.Status.CALLING: "warn",
     Order.Status.FILLED: "ok",
     Order.Status.IN_PROGRESS: "ok",
@@ -170,7 +175,7 @@ class BoardRow:
     order: Order
     url: str
     local_start: LocalTime
-    status_label: str
+    status_label: "StrOrPromise"
     status_badge: str
     risk: Risk | None
     bar: FillBar
@@ -178,14 +183,14 @@ class BoardRow:
 
 
 # What the dispatcher may do to an order in each status (the services refuse the rest).
-ACTIONS = {
+ACTIONS: dict[str, tuple[str, ...]] = {
     Order.Status.DRAFT: ("callout", "cancel"),
     Order.Status.CALLING: ("assign", "wave", "cancel"),
     Order.Status.FILLED: ("assign", "cancel"),
 }
 
 
-ACTION_LABELS = {
+ACTION_LABELS: "dict[str, StrOrPromise]" = {
     "callout": gettext_lazy("Start call-out"),
     "assign": gettext_lazy("Assign now"),
     "wave": gettext_lazy("Another wave"),
@@ -193,7 +198,9 @@ ACTION_LABELS = {
 }
 
 
-def _row(order: Order, now: datetime, near: timedelta, links: OrderLinks) -> BoardRow:
+def _row(
+    order: "OrderWithCounts", now: datetime, near: timedelta, links: OrderLinks
+) -> BoardRow:
     confirmed, standby = order.count_confirmed, order.count_standby
     return BoardRow(
         order=order,
@@ -256,7 +263,7 @@ def _day_orders(request: HttpRequest, filters: BoardFilters, today: date
     return orders.order_by("start", "id"), day, franchise
 
 
-def board_state(request: HttpRequest) -> Board:
+def board_state(request: SignedInRequest) -> Board:
     """The board as the request's filters ask for it: a count and one page of rows, each
     with its offer funnel, in a fixed number of queries however many orders the day holds."""
     now = clock.now()
@@ -282,7 +289,7 @@ def board_state(request: HttpRequest) -> Board:
 
 
 @roles_required(HQ, FRANCHISE)
-def board(request: HttpRequest) -> HttpResponse:
+def board(request: SignedInRequest) -> HttpResponse:
     """The day's orders, filtered, one page at a time; the rows refresh themselves."""
     state = board_state(request)
     day_link = {k: v for k, v in request.GET.items() if k not in ("day", "page")}
@@ -296,7 +303,7 @@ def board(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(HQ, FRANCHISE)
-def board_rows(request: HttpRequest) -> HttpResponse:
+def board_rows(request: SignedInRequest) -> HttpResponse:
     """The board's table body alone: what the page polls."""
     return render(request, "web/_board_rows.html", {"board": board_state(request)})
 
@@ -327,7 +334,7 @@ def _refusal(exc: ValidationError) -> str:
 
 @require_POST
 @roles_required(HQ, FRANCHISE)
-def board_action(request: HttpRequest, order_id: int, action: str) -> HttpResponse:
+def board_action(request: SignedInRequest, order_id: int, action: str) -> HttpResponse:
     """Start the call-out, run the assignment now, or send another wave, as the API does."""
     order = _scoped_order(request, order_id)
     try:
@@ -371,7 +378,7 @@ def _act(order: Order, action: str) -> str:
 
 
 @roles_required(HQ, FRANCHISE)
-def board_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+def board_cancel(request: SignedInRequest, order_id: int) -> HttpResponse:
     """Cancelling an order texts its crew: first say how many, then cancel on a POST."""
     order = _scoped_order(request, order_id)
     annotated = orders_with_counts(Order.objects.filter(pk=order.pk)).get()

@@ -10,7 +10,7 @@ full reload of the page it came from when it succeeded (every figure on it may c
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -33,9 +33,13 @@ from core import clock
 from franchises.models import Franchise
 from franchises.scoping import scope_queryset
 
-from .access import FRANCHISE, HQ, roles_required
+from .access import FRANCHISE, HQ, SignedInRequest, roles_required
+from .form_fields import model_choice
 from .local_time import local_time
 from .once import new_form_key, once
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # --- small shared pieces -------------------------------------------------------------------
 
@@ -160,7 +164,7 @@ class CreditForm(forms.Form):
         kwargs.setdefault("auto_id", "%s")
         super().__init__(*args, **kwargs)
         self.franchise = franchise
-        self.fields["client"].queryset = Client.objects.filter(franchise=franchise).order_by(
+        model_choice(self, "client").queryset = Client.objects.filter(franchise=franchise).order_by(
             "name", "id")
 
     def clean_period(self) -> str:
@@ -173,13 +177,13 @@ class CreditForm(forms.Form):
 
 # --- statements ------------------------------------------------------------------------------
 
-STATUS_BADGE = {
+STATUS_BADGE: dict[str, str] = {
     RoyaltyStatement.Status.PAID: "ok",
     RoyaltyStatement.Status.ISSUED: "",
     RoyaltyStatement.Status.OVERDUE: "bad",
     RoyaltyStatement.Status.CREDIT: "ok",
 }
-STATUS_LABEL = {
+STATUS_LABEL: "dict[str, StrOrPromise]" = {
     RoyaltyStatement.Status.PAID: gettext_lazy("Paid"),
     RoyaltyStatement.Status.ISSUED: gettext_lazy("Issued"),
     RoyaltyStatement.Status.OVERDUE: gettext_lazy("Overdue"),
@@ -220,7 +224,7 @@ def _statement_for(request: HttpRequest, statement_id: int) -> RoyaltyStatement:
 
 
 @roles_required(HQ, FRANCHISE)
-def statement(request: HttpRequest, statement_id: int) -> HttpResponse:
+def statement(request: SignedInRequest, statement_id: int) -> HttpResponse:
     """One statement, its payments, and the form that records one (`POST`), through the
     service behind `POST /api/v1/royalty-statements/{id}/pay/`. Another franchise's
     statement is 404, as in the API."""
@@ -282,7 +286,7 @@ def dashboard_path(franchise: Franchise, month: str | None = None,
 
 
 @roles_required(HQ)
-def credit_add(request: HttpRequest) -> HttpResponse:
+def credit_add(request: SignedInRequest) -> HttpResponse:
     """HQ gives a client a credit (`?franchise=<id>`): the service checks the month has
     begun and the credit fits under what the client was invoiced."""
     franchise = franchise_from(request.POST.get("franchise") or request.GET.get("franchise"))
@@ -315,7 +319,7 @@ def credit_add(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(HQ)
-def credit_withdraw_page(request: HttpRequest, credit_id: int) -> HttpResponse:
+def credit_withdraw_page(request: SignedInRequest, credit_id: int) -> HttpResponse:
     """Take back a credit given by mistake: first a page that says what will change, then
     the POST that does it."""
     credit = get_object_or_404(Credit.objects.select_related("client", "franchise"),
@@ -352,7 +356,7 @@ def _previous_month(today: date) -> str:
 
 
 @roles_required(HQ)
-def books(request: HttpRequest) -> HttpResponse:
+def books(request: SignedInRequest) -> HttpResponse:
     """Every statement of a month (the last one issued, by default) with its payments and a
     form to record one, and the month's credits."""
     today = local_today(Franchise.hq_timezone())

@@ -191,7 +191,8 @@ def compiled_mismatches(catalogue: Catalogue, mo_path: Path) -> list[str]:
     if not mo_path.exists():
         return [f"{mo_path} is missing"]
     with mo_path.open("rb") as handle:
-        compiled = gettext.GNUTranslations(handle)._catalog
+        # The parsed messages; typeshed leaves this attribute of GNUTranslations out.
+        compiled = gettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
     wanted: dict[object, str] = {}
     for entry in catalogue.entries:
         if entry.fuzzy or not all(entry.translations):

@@ -9,7 +9,7 @@ arguments and their refusals into a message on the page.
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -39,6 +39,9 @@ from franchises.scoping import scope_queryset
 from workers.models import Worker
 
 from .forms import AttendanceForm, SurplusForm
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 from .local_time import local_days, local_time
 from .templatetags.hours import hours as hours_shown
 
@@ -48,13 +51,13 @@ CREW_STATES = (Offer.State.CONFIRMED, Offer.State.STANDBY)
 # An HQ login sees the whole network's crews; a phone page of thousands of rows helps nobody.
 LIST_LIMIT = 200
 CAME = (Offer.Attendance.PRESENT, Offer.Attendance.LATE)
-ATTENDANCE_WORDS = {
+ATTENDANCE_WORDS: "dict[str | None, StrOrPromise]" = {
     Offer.Attendance.PRESENT: gettext_lazy("Present"),
     Offer.Attendance.LATE: gettext_lazy("Late"),
     Offer.Attendance.NO_SHOW: gettext_lazy("No-show"),
     Offer.Attendance.EXCUSED: gettext_lazy("Excused"),
 }
-STATUS_WORDS = {
+STATUS_WORDS: "dict[str, StrOrPromise]" = {
     Order.Status.DRAFT: gettext_lazy("Draft"),
     Order.Status.CALLING: gettext_lazy("Calling"),
     Order.Status.FILLED: gettext_lazy("Filled"),
@@ -124,10 +127,10 @@ class Refusal:
 def _form_errors(form: AttendanceForm | SurplusForm) -> list[str]:
     labels = {"hours": _("Hours"), "status": _("Status"), "worker": _("Worker"),
               "action": _("Action")}
-    errors = []
+    errors: list[str] = []
     for name, field_errors in form.errors.items():
         label = labels.get(name, "")  # "__all__": the service's
-        errors += [f"{label}: {error}" if label else error for error in field_errors]
+        errors += [f"{label}: {error}" if label else str(error) for error in field_errors]
     return errors
 
 

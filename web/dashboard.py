@@ -9,11 +9,11 @@ the royalty statement reckons them.
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ from dispatch.selectors import orders_with_checkins
 from franchises.models import Franchise
 from franchises.scoping import scope_queryset
 
-from .access import FRANCHISE, HQ, roles_required
+from .access import FRANCHISE, HQ, SignedInRequest, roles_required
 from .books import (
     CreditForm,
     MonthForm,
@@ -50,12 +50,15 @@ from .books import (
 from .local_time import local_days, local_time
 from .network import METRIC_BY_KEY, METRICS, cells, comparison_chart, row_values
 
+if TYPE_CHECKING:
+    from dispatch.selectors import OrderWithCheckins
+
 # Statements a dashboard lists: two years of months is more than anyone scrolls back.
 STATEMENT_LIMIT = 24
 CHARTED = ("fill_rate", "no_show_rate", "revenue", "avg_rating", "median_minutes_to_fill")
 
 
-def _franchise(request: HttpRequest) -> Franchise | None:
+def _franchise(request: SignedInRequest) -> Franchise | None:
     """Whose dashboard: a franchise login's own (another's id is 404); for HQ the one named
     by `?franchise=`, or None when none is named yet."""
     wanted = request.GET.get("franchise")
@@ -67,7 +70,7 @@ def _franchise(request: HttpRequest) -> Franchise | None:
     return user.franchise
 
 
-def _crews(franchise: Franchise, now: datetime) -> list[Order]:
+def _crews(franchise: Franchise, now: datetime) -> "list[OrderWithCheckins]":
     """Orders starting today or tomorrow (the franchise's days), and any still under way,
     soonest first, with their crews' check-in counts: one query."""
     first, last = local_days(now, franchise.timezone, 2)
@@ -96,7 +99,7 @@ def _crews_context(franchise: Franchise) -> dict[str, Any]:
 
 
 @roles_required(HQ, FRANCHISE)
-def dashboard_crews(request: HttpRequest) -> HttpResponse:
+def dashboard_crews(request: SignedInRequest) -> HttpResponse:
     """The crews panel alone, for the dashboard's live refresh."""
     franchise = _franchise(request)
     if franchise is None:
@@ -132,7 +135,7 @@ def _exports(franchise: Franchise, period: str) -> dict[str, str]:
 
 
 @roles_required(HQ, FRANCHISE)
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: SignedInRequest) -> HttpResponse:
     franchise = _franchise(request)
     if franchise is None:
         return render(request, "web/dashboard_pick.html", {
@@ -185,7 +188,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(HQ, FRANCHISE)
-def client_lines(request: HttpRequest, client_id: int) -> HttpResponse:
+def client_lines(request: SignedInRequest, client_id: int) -> HttpResponse:
     """One client's invoice lines for a month (`?month=`), loaded on demand under its row.
     A client outside the caller's franchise is 404."""
     client = get_object_or_404(
@@ -193,6 +196,8 @@ def client_lines(request: HttpRequest, client_id: int) -> HttpResponse:
         .filter(franchise__isnull=False), pk=client_id,
     )
     franchise = client.franchise
+    if franchise is None:  # a lead's client before any franchise took it: not on a dashboard
+        raise Http404("No such client.")
     month_form = MonthForm(request.GET, default=period_of(clock.now(), franchise.timezone))
     period = month_form.period
     lines = list(client_invoice_lines(franchise=franchise, client_id=client.pk, period=period))

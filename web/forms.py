@@ -44,7 +44,8 @@ class IntakeForm(forms.Form):
                             required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if (data.get("lat") is None) != (data.get("lng") is None):
             raise forms.ValidationError(_("The location came incomplete; try again."))
         return data

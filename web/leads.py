@@ -8,7 +8,7 @@ API calls (`lead_accept`, `lead_reject`, `lead_hand_on`); scope is the API's.
 """
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import messages
@@ -35,36 +35,40 @@ from dispatch.services.leads import lead_accept
 from franchises.models import Franchise
 from franchises.scoping import scope_queryset
 
-from .access import FRANCHISE, HQ, role_of, roles_required
+from .access import FRANCHISE, HQ, SignedInRequest, own_franchise, role_of, roles_required
+from .form_fields import model_choice
 from .local_time import local_time
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 PAGE_SIZE = 50
 # A franchise's own answers listed under its inbox: the last month's, at most this many.
 ANSWERED_DAYS = 30
 ANSWERED_LIMIT = 50
 
-STATUS_LABELS = {
+STATUS_LABELS: "dict[str, StrOrPromise]" = {
     Lead.Status.NEW: gettext_lazy("New (HQ holds it)"),
     Lead.Status.OFFERED: gettext_lazy("Offered"),
     Lead.Status.ACCEPTED: gettext_lazy("Accepted"),
     Lead.Status.REJECTED: gettext_lazy("Rejected by every candidate"),
     Lead.Status.EXPIRED: gettext_lazy("Expired"),
 }
-STATUS_BADGES = {
+STATUS_BADGES: dict[str, str] = {
     Lead.Status.NEW: "warn",
     Lead.Status.OFFERED: "",
     Lead.Status.ACCEPTED: "ok",
     Lead.Status.REJECTED: "bad",
     Lead.Status.EXPIRED: "bad",
 }
-OUTCOME_LABELS = {
+OUTCOME_LABELS: "dict[str, StrOrPromise]" = {
     LeadHop.Outcome.PENDING: gettext_lazy("Waiting for an answer"),
     LeadHop.Outcome.ACCEPTED: gettext_lazy("Accepted"),
     LeadHop.Outcome.REJECTED: gettext_lazy("Rejected"),
     LeadHop.Outcome.TIMED_OUT: gettext_lazy("Not answered in time"),
     LeadHop.Outcome.HANDED_ON: gettext_lazy("Handed on by HQ"),
 }
-OUTCOME_BADGES = {
+OUTCOME_BADGES: dict[str, str] = {
     LeadHop.Outcome.PENDING: "warn",
     LeadHop.Outcome.ACCEPTED: "ok",
     LeadHop.Outcome.REJECTED: "bad",
@@ -97,7 +101,7 @@ class HandOnForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["franchise"].queryset = (
+        model_choice(self, "franchise").queryset = (
             Franchise.objects.filter(is_active=True).exclude(kind=Franchise.Kind.HQ)
             .order_by("name")
         )
@@ -109,26 +113,27 @@ def _leads(request: HttpRequest) -> Any:
 
 def _staffing_text(lead: Lead) -> str:
     """Whether enough suitable workers live near the lead's site, in the page's language."""
-    level = staffing_level(lead.workers_in_reach, lead.headcount)
-    if level is None:
+    reach = lead.workers_in_reach
+    level = staffing_level(reach, lead.headcount)
+    if level is None or reach is None:
         return ""
-    figures = {"workers": lead.workers_in_reach, "km": f"{STAFFING_RADIUS_KM:.0f}",
+    figures = {"workers": reach, "km": f"{STAFFING_RADIUS_KM:.0f}",
                "places": lead.headcount}
     if level == SHORT:
         return ngettext(
             "Not enough: %(workers)s suitable worker within %(km)s km for %(places)s places.",
             "Not enough: %(workers)s suitable workers within %(km)s km for %(places)s places.",
-            lead.workers_in_reach) % figures
+            reach) % figures
     return ngettext(
         "Tight: %(workers)s suitable worker within %(km)s km for %(places)s places.",
         "Tight: %(workers)s suitable workers within %(km)s km for %(places)s places.",
-        lead.workers_in_reach) % figures
+        reach) % figures
 
 
 def _dress(lead: Lead, hq_zone: str) -> Lead:
     """Attach what a lead's row shows: times in the holder's zone (HQ's while HQ holds it,
     as its start was read), the status's words, and the time left to answer."""
-    zone = lead.franchise.timezone if lead.franchise_id else hq_zone
+    zone = lead.franchise.timezone if lead.franchise is not None else hq_zone
     now = clock.now()
     lead.start_local = local_time(lead.start, zone)
     lead.created_local = local_time(lead.created_at, zone)
@@ -145,7 +150,7 @@ def _dress(lead: Lead, hq_zone: str) -> Lead:
 
 
 @roles_required(HQ, FRANCHISE)
-def leads(request: HttpRequest) -> HttpResponse:
+def leads(request: SignedInRequest) -> HttpResponse:
     """The inbox of a franchise; every lead of the network for HQ."""
     hq_zone = Franchise.hq_timezone()
     context: dict[str, Any] = {"is_hq": role_of(request.user) == HQ}
@@ -164,11 +169,12 @@ def leads(request: HttpRequest) -> HttpResponse:
         context.update({"filter_form": form, "page": page, "query": query.urlencode()})
     else:
         since = clock.now() - timedelta(days=ANSWERED_DAYS)
-        answered = lead_hops_answered(franchise_id=request.user.franchise_id, since=since,
+        franchise = own_franchise(request.user)
+        answered = lead_hops_answered(franchise_id=franchise.pk, since=since,
                                       limit=ANSWERED_LIMIT)
-        zone = request.user.franchise.timezone
+        zone = franchise.timezone
         for hop in answered:
-            hop.answered_local = local_time(hop.answered_at, zone)
+            hop.answered_local = local_time(hop.answered_at, zone) if hop.answered_at else None
             hop.outcome_label = OUTCOME_LABELS.get(hop.outcome, hop.outcome)
             hop.outcome_badge = OUTCOME_BADGES.get(hop.outcome, "")
             hop.still_ours = hop.lead.franchise_id == request.user.franchise_id
@@ -177,7 +183,7 @@ def leads(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(HQ, FRANCHISE)
-def leads_live(request: HttpRequest) -> HttpResponse:
+def leads_live(request: SignedInRequest) -> HttpResponse:
     """The polled top of the page: leads waiting for the franchise, or the ones HQ holds."""
     return render(request, "web/_leads_top.html",
                   {"is_hq": role_of(request.user) == HQ, **_top(request, Franchise.hq_timezone())})
@@ -192,7 +198,7 @@ def _top(request: HttpRequest, hq_zone: str) -> dict[str, Any]:
 
 
 @roles_required(HQ, FRANCHISE)
-def lead_page(request: HttpRequest, lead_id: int) -> HttpResponse:
+def lead_page(request: SignedInRequest, lead_id: int) -> HttpResponse:
     lead = get_object_or_404(_leads(request).select_related("franchise", "order"), pk=lead_id)
     return render(request, "web/lead.html", _lead_context(request, lead))
 
@@ -203,7 +209,7 @@ def _lead_context(request: HttpRequest, lead: Lead, *, reject_form: RejectForm |
     _dress(lead, hq_zone)
     hops = lead_journey(lead)
     for hop in hops:
-        zone = hop.franchise.timezone if hop.franchise_id else hq_zone
+        zone = hop.franchise.timezone if hop.franchise is not None else hq_zone
         hop.offered_local = local_time(hop.offered_at, zone)
         hop.answered_local = local_time(hop.answered_at, zone) if hop.answered_at else None
         hop.outcome_label = OUTCOME_LABELS.get(hop.outcome, hop.outcome)
@@ -230,7 +236,7 @@ def _scoped_lead(request: HttpRequest, lead_id: int) -> Lead:
 
 @require_POST
 @roles_required(HQ, FRANCHISE)
-def lead_accept_view(request: HttpRequest, lead_id: int) -> HttpResponse:
+def lead_accept_view(request: SignedInRequest, lead_id: int) -> HttpResponse:
     """Accept: the order is made (a second accept makes none) and its page opens."""
     lead = _scoped_lead(request, lead_id)
     try:
@@ -247,7 +253,7 @@ def lead_accept_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 @require_POST
 @roles_required(HQ, FRANCHISE)
-def lead_reject_view(request: HttpRequest, lead_id: int) -> HttpResponse:
+def lead_reject_view(request: SignedInRequest, lead_id: int) -> HttpResponse:
     """Reject with a reason: the lead goes to the next candidate (HQ if none is left)."""
     lead = _scoped_lead(request, lead_id)
     form = RejectForm(request.POST)
@@ -268,7 +274,7 @@ def lead_reject_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 @require_POST
 @roles_required(HQ)
-def lead_hand_on_view(request: HttpRequest, lead_id: int) -> HttpResponse:
+def lead_hand_on_view(request: SignedInRequest, lead_id: int) -> HttpResponse:
     """HQ hands a lead it holds to the franchise it picks, which then answers as usual."""
     lead = _scoped_lead(request, lead_id)
     form = HandOnForm(request.POST)
@@ -286,6 +292,6 @@ def lead_hand_on_view(request: HttpRequest, lead_id: int) -> HttpResponse:
             return redirect("web:lead", lead_id=lead.pk)
         else:
             messages.success(request, _("Lead #%(id)s handed on to %(franchise)s.") % {
-                "id": lead.pk, "franchise": lead.franchise.name})
+                "id": lead.pk, "franchise": form.cleaned_data["franchise"].name})
             return redirect("web:lead", lead_id=lead.pk)
     return render(request, "web/lead.html", _lead_context(request, lead, hand_on_form=form))

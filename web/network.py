@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.formats import number_format
 from django.utils.functional import Promise
@@ -28,7 +28,7 @@ from clients.selectors import lead_routing
 from core import clock
 from franchises.models import Franchise
 
-from .access import HQ, roles_required
+from .access import HQ, SignedInRequest, roles_required
 from .books import MonthForm, local_today
 from .charts import Bar, bar_chart
 
@@ -174,7 +174,7 @@ def overdue_rows(today: date) -> list[OverdueRow]:
 
 
 @roles_required(HQ)
-def network(request: HttpRequest) -> HttpResponse:
+def network(request: SignedInRequest) -> HttpResponse:
     """Every franchise's month, sortable by any column (`?sort=revenue`, `?sort=-fill_rate`),
     with charts, overdue statements and lead routing."""
     hq_zone = Franchise.hq_timezone()
@@ -195,7 +195,7 @@ def network(request: HttpRequest) -> HttpResponse:
     start, end = period_bounds(period, hq_zone)
     routing = lead_routing(start=start, end=end)
     names = {row.franchise_id: row.name for row in rows}
-    routing_rows = sorted(
+    routing_rows: list[dict[str, Any]] = sorted(
         ({"franchise_id": franchise_id, "name": names.get(franchise_id, f"#{franchise_id}"),
           "leads": figures}
          for franchise_id, figures in routing.per_franchise.items()),

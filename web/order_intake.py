@@ -16,7 +16,7 @@ comes back as a message next to the field it concerns, with everything typed kep
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 from django import forms
@@ -54,10 +54,16 @@ from franchises.models import Franchise
 from franchises.scoping import scope_queryset
 from workers.selectors import suitable_workers_in_reach
 
-from .access import FRANCHISE, HQ, roles_required
+from .access import FRANCHISE, HQ, SignedInRequest, roles_required
+from .form_fields import model_choice
 from .forms import HoursField, address_errors
 from .local_time import local_time
 from .once import new_form_key, once
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from dispatch.selectors import OrderWithCounts
 
 
 def reach_radii() -> tuple[float, float]:
@@ -91,7 +97,7 @@ class LocalStartField(forms.DateTimeField):
 
 
 # The vocabularies' words as the desk shows them (the values are the models').
-WORK_LABELS = {
+WORK_LABELS: "dict[str, StrOrPromise]" = {
     WorkType.LOADING: gettext_lazy("Loading"),
     WorkType.MOVING: gettext_lazy("Moving"),
     WorkType.SNOW_CLEARING: gettext_lazy("Snow clearing"),
@@ -99,13 +105,13 @@ WORK_LABELS = {
     WorkType.CLEANING: gettext_lazy("Cleaning"),
     WorkType.GENERAL: gettext_lazy("General labour"),
 }
-CONDITION_LABELS = {
+CONDITION_LABELS: "dict[str, StrOrPromise]" = {
     Conditions.WARM_INDOOR: gettext_lazy("Warm indoor"),
     Conditions.COLD_INDOOR: gettext_lazy("Cold indoor"),
     Conditions.OUTDOOR: gettext_lazy("Outdoor"),
     Conditions.HEAVY: gettext_lazy("Heavy"),
 }
-POLICY_LABELS = {
+POLICY_LABELS: "dict[str, StrOrPromise]" = {
     Order.Policy.FIXED: gettext_lazy("Fixed ratio (15 for 10)"),
     Order.Policy.ADAPTIVE: gettext_lazy("Adaptive (from reliabilities)"),
 }
@@ -172,11 +178,12 @@ class OrderIntakeForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["client"].queryset = scope_queryset(
-            Client.objects.select_related("franchise"), user)
-        self.fields["site"].queryset = scope_queryset(Site.objects.all(), user)
+        # The clients the caller may pick, and search among by phone or name.
+        self.clients = scope_queryset(Client.objects.select_related("franchise"), user)
+        model_choice(self, "client").queryset = self.clients
+        model_choice(self, "site").queryset = scope_queryset(Site.objects.all(), user)
         if user.is_hq:
-            self.fields["franchise"].queryset = (
+            model_choice(self, "franchise").queryset = (
                 Franchise.objects.exclude(kind=Franchise.Kind.HQ).filter(is_active=True)
                 .order_by("name"))
         else:
@@ -204,7 +211,8 @@ class OrderIntakeForm(forms.Form):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         client, site = data.get("client"), data.get("site")
         if site is not None and client is not None and site.client_id != client.pk:
             self.add_error("site", _("This site belongs to another client."))
@@ -334,7 +342,7 @@ def _client_panel(form: OrderIntakeForm) -> dict[str, Any]:
     data = form.cleaned_data
     client = data.get("client")
     typed_phone = form.data.get("phone", "")
-    matches = clients_matching(form.fields["client"].queryset, typed_phone,
+    matches = clients_matching(form.clients, typed_phone,
                                name=form.data.get("client_name", ""))
     if client is not None and client not in matches:
         matches.insert(0, client)  # a pick is never lost to a change of what is typed
@@ -377,21 +385,21 @@ def _quote_panel(form: OrderIntakeForm) -> dict[str, Any]:
 
 
 @roles_required(HQ, FRANCHISE)
-def intake_order_client(request: HttpRequest) -> HttpResponse:
+def intake_order_client(request: SignedInRequest) -> HttpResponse:
     """Clients matching the phone (or name) typed so far; the picked one's sites."""
     form = _read(request)
     return render(request, "web/_intake_order_client.html", {**_client_panel(form), "oob": True})
 
 
 @roles_required(HQ, FRANCHISE)
-def intake_order_place(request: HttpRequest) -> HttpResponse:
+def intake_order_place(request: SignedInRequest) -> HttpResponse:
     """Where the address was found, and the suitable workers within reach of it."""
     form = _read(request)
     return render(request, "web/_intake_order_place.html", {**_place_panel(form), "oob": True})
 
 
 @roles_required(HQ, FRANCHISE)
-def intake_order_quote(request: HttpRequest) -> HttpResponse:
+def intake_order_quote(request: SignedInRequest) -> HttpResponse:
     """The price from the serving franchise's rate card, for the terms typed so far."""
     form = _read(request)
     return render(request, "web/_intake_order_quote.html", _quote_panel(form))
@@ -414,7 +422,7 @@ def _new_site_point(form: OrderIntakeForm) -> Place:
     return place
 
 
-def _place_order(request: HttpRequest, form: OrderIntakeForm) -> Order | None:
+def _place_order(request: HttpRequest, form: OrderIntakeForm) -> "OrderWithCounts | None":
     """Client, site and order as one transaction, and the call-out started; None (and
     nothing written) when any service refuses."""
     data = form.cleaned_data
@@ -434,8 +442,9 @@ def _place_order(request: HttpRequest, form: OrderIntakeForm) -> Order | None:
                         "this client.")]})
                 client = client_create(name=data["client_name"].strip(),
                                        franchise=serving.franchise, phone=data.get("phone", ""))
-            site = data.get("site")
-            if site is None:
+            if place is None:
+                site: Site = data["site"]  # one of the client's sites, picked
+            else:  # no site picked: a new one at the place typed
                 site = site_create(client=client, address=data["address"].strip(),
                                    lat=place.point.lat, lng=place.point.lng,
                                    conditions=data["conditions"])
@@ -535,7 +544,7 @@ def _intake_write(request: HttpRequest, form: OrderIntakeForm) -> IntakeDone | N
 
 
 @roles_required(HQ, FRANCHISE)
-def intake_order(request: HttpRequest) -> HttpResponse:
+def intake_order(request: SignedInRequest) -> HttpResponse:
     """The operator's order form: find or create the client, place the order and call out,
     or hand the request on as a lead."""
     form = OrderIntakeForm(request.POST or None, user=request.user)

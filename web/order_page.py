@@ -10,7 +10,7 @@ many workers will be texted, and only a second POST cancels.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -36,13 +36,19 @@ from dispatch.services.lifecycle import order_cancel
 from dispatch.services.onsite import order_complete
 from franchises.scoping import scope_queryset
 
-from .access import FOREMAN, FRANCHISE, HQ, role_of, roles_required
+from .access import FOREMAN, FRANCHISE, HQ, SignedInRequest, role_of, roles_required
 from .local_time import LocalTime, local_time
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django_stubs_ext import StrOrPromise
+
+    from dispatch.selectors import OrderWithCounts
 
 # The newest texts shown in the message log; a big order's log runs to hundreds.
 MESSAGE_LIMIT = 200
 
-STATUS_BADGES = {
+STATUS_BADGES: dict[str, str] = {
     Order.Status.DRAFT: "",
     Order.Status.CALLING: "warn",
     Order.Status.FILLED: "ok",
@@ -50,20 +56,20 @@ STATUS_BADGES = {
     Order.Status.COMPLETED: "",
     Order.Status.CANCELLED: "bad",
 }
-STATE_BADGES = {
+STATE_BADGES: dict[str, str] = {
     Offer.State.OFFERED: "",
     Offer.State.CONFIRMED: "ok",
     Offer.State.STANDBY: "warn",
     Offer.State.RELEASED: "",
     Offer.State.CANCELLED: "bad",
 }
-ATTENDANCE_BADGES = {
+ATTENDANCE_BADGES: dict[str, str] = {
     Offer.Attendance.PRESENT: "ok",
     Offer.Attendance.LATE: "warn",
     Offer.Attendance.NO_SHOW: "bad",
     Offer.Attendance.EXCUSED: "",
 }
-STATUS_LABELS = {
+STATUS_LABELS: "dict[str, StrOrPromise]" = {
     Order.Status.DRAFT: gettext_lazy("Draft"),
     Order.Status.CALLING: gettext_lazy("Calling"),
     Order.Status.FILLED: gettext_lazy("Filled"),
@@ -71,29 +77,29 @@ STATUS_LABELS = {
     Order.Status.COMPLETED: gettext_lazy("Completed"),
     Order.Status.CANCELLED: gettext_lazy("Cancelled"),
 }
-STATE_LABELS = {
+STATE_LABELS: "dict[str, StrOrPromise]" = {
     Offer.State.OFFERED: gettext_lazy("Offered"),
     Offer.State.CONFIRMED: gettext_lazy("Confirmed"),
     Offer.State.STANDBY: gettext_lazy("Standby"),
     Offer.State.RELEASED: gettext_lazy("Released"),
     Offer.State.CANCELLED: gettext_lazy("Cancelled"),
 }
-ATTENDANCE_LABELS = {
+ATTENDANCE_LABELS: "dict[str, StrOrPromise]" = {
     Offer.Attendance.PRESENT: gettext_lazy("Present"),
     Offer.Attendance.LATE: gettext_lazy("Late"),
     Offer.Attendance.NO_SHOW: gettext_lazy("No-show"),
     Offer.Attendance.EXCUSED: gettext_lazy("Excused"),
 }
-CHANNEL_LABELS = {
+CHANNEL_LABELS: "dict[str, StrOrPromise]" = {
     Offer.Channel.SMS: gettext_lazy("SMS"),
     Offer.Channel.LINK: gettext_lazy("Link"),
     Offer.Channel.VOICE: gettext_lazy("Call-back"),
 }
-POLICY_LABELS = {
+POLICY_LABELS: "dict[str, StrOrPromise]" = {
     Order.Policy.FIXED: gettext_lazy("Fixed ratio"),
     Order.Policy.ADAPTIVE: gettext_lazy("Adaptive (from reliabilities)"),
 }
-STEP_LABELS = {
+STEP_LABELS: "dict[str, StrOrPromise]" = {
     Step.Kind.WAVE: gettext_lazy("Next wave"),
     Step.Kind.ASSIGN: gettext_lazy("Batch assignment"),
     Step.Kind.REMINDER_EVENING: gettext_lazy("Evening-before reminder"),
@@ -102,7 +108,7 @@ STEP_LABELS = {
     Step.Kind.NO_SHOW_CHECK: gettext_lazy("No-show check"),
 }
 # Which actions each status offers; the services refuse the rest anyway.
-ACTIONS = {
+ACTIONS: dict[str, tuple[str, ...]] = {
     Order.Status.DRAFT: ("callout", "cancel"),
     Order.Status.CALLING: ("assign", "wave", "cancel", "complete"),
     Order.Status.FILLED: ("assign", "cancel", "complete"),
@@ -110,7 +116,7 @@ ACTIONS = {
 }
 
 
-def _orders(request: HttpRequest) -> Any:
+def _orders(request: HttpRequest) -> "QuerySet[OrderWithCounts]":
     return orders_with_counts(
         scope_queryset(
             Order.objects.select_related("client", "site", "franchise", "foreman", "lead"),
@@ -119,12 +125,12 @@ def _orders(request: HttpRequest) -> Any:
     )
 
 
-def _order(request: HttpRequest, order_id: int) -> Order:
+def _order(request: HttpRequest, order_id: int) -> "OrderWithCounts":
     return get_object_or_404(_orders(request), pk=order_id)
 
 
 @roles_required(HQ, FRANCHISE, FOREMAN)
-def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_page(request: SignedInRequest, order_id: int) -> HttpResponse:
     """The order, its live parts and its actions. A foreman's view of his own order is the
     crew page (check-in on a phone), where this page sends him."""
     if role_of(request.user) == FOREMAN:
@@ -135,7 +141,7 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 @roles_required(HQ, FRANCHISE)
-def order_live(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_live(request: SignedInRequest, order_id: int) -> HttpResponse:
     """The polled fragment: counts, timeline, offers and messages as they stand now."""
     order = _order(request, order_id)
     return render(request, "web/_order_live.html", _live(order))
@@ -169,10 +175,11 @@ class TimelineLine:
 
 
 def _reminder(entry: TimelineEntry) -> str:
-    label = {
+    labels: dict[str | None, str] = {
         Step.Kind.REMINDER_EVENING: _("Evening-before reminder"),
         Step.Kind.REMINDER_FINAL: _("Two-hours-before reminder"),
-    }.get(entry.step, _("Reminder"))
+    }
+    label = labels.get(entry.step, _("Reminder"))
     sent = entry.facts["sent"]
     if not sent:
         return _("%(label)s: nobody to remind") % {"label": label}
@@ -210,7 +217,7 @@ SENTENCES: dict[str, Callable[[TimelineEntry], str]] = {
 }
 
 
-def _live(order: Order) -> dict[str, Any]:
+def _live(order: "OrderWithCounts") -> dict[str, Any]:
     zone = order.franchise.timezone
     offers = order_offers(order)
     for offer in offers:
@@ -248,7 +255,7 @@ def _live(order: Order) -> dict[str, Any]:
 
 @require_POST
 @roles_required(HQ, FRANCHISE)
-def order_action(request: HttpRequest, order_id: int, action: str) -> HttpResponse:
+def order_action(request: SignedInRequest, order_id: int, action: str) -> HttpResponse:
     """Start the call-out, run the assignment now, send another wave, or complete, as the
     API's order actions do."""
     order = _order(request, order_id)
@@ -294,7 +301,7 @@ def _act(order: Order, action: str) -> str:
 
 
 @roles_required(HQ, FRANCHISE)
-def order_cancel_page(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_cancel_page(request: SignedInRequest, order_id: int) -> HttpResponse:
     """Cancelling texts the crew: a GET says how many will be texted, the POST cancels."""
     order = _order(request, order_id)
     texted = order.count_confirmed + order.count_standby

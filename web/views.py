@@ -3,6 +3,7 @@
 from typing import Any
 from urllib.parse import urlencode
 
+import markdown
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -14,18 +15,22 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clients.services import address_geocode
+from dispatch.models import Offer
 from dispatch.selectors import order_invitees
 from franchises.models import Franchise
+from messaging.models import Message
+from messaging.services import inbound_receive, normalise_phone
 from ratings.rules import explain
 from ratings.services import rating_params
 from workers.services import worker_create
 
-from .access import FRANCHISE, HQ, LANDING, RECRUITER, role_of, roles_required
+from .access import FRANCHISE, HQ, LANDING, RECRUITER, SignedInRequest, role_of, roles_required
 from .forms import IntakeForm, address_errors
 from .local_time import local_time
 
@@ -59,8 +64,6 @@ def language(request: HttpRequest) -> HttpResponse:
 @login_required
 def rating_rules(request: HttpRequest) -> HttpResponse:
     """The published rating formula, with a worked example computed by the live parameters."""
-    import markdown
-    from django.utils.safestring import mark_safe
 
     # The text is the module's own, never user input: safe to render as HTML.
     html = markdown.markdown(explain(rating_params(), get_language() or "en"),
@@ -96,7 +99,7 @@ def _home_point(form: IntakeForm) -> tuple[float | None, float | None] | None:
 
 
 @roles_required(HQ, FRANCHISE, RECRUITER)
-def intake(request: HttpRequest) -> HttpResponse:
+def intake(request: SignedInRequest) -> HttpResponse:
     """The recruiter's intake form: an applicant, interviewed later, never sent to a client
     before the interview passes."""
     form = IntakeForm(request.POST or None, request.FILES or None)
@@ -145,15 +148,13 @@ def _applicant_added(form: IntakeForm, lat: float | None, lng: float | None,
 
 
 @roles_required(HQ)
-def phone_simulator(request: HttpRequest) -> HttpResponse:
+def phone_simulator(request: SignedInRequest) -> HttpResponse:
     """The built-in phone: read what a number was sent, and text back as that number.
 
     With the simulator SMS backend nothing leaves the machine; this page is the worker's
     phone. Replies go through the same path as a real inbound SMS (grammar, handlers). An
     order's code lists the workers it offered, to switch between their phones.
     """
-    from messaging.models import Message
-    from messaging.services import inbound_receive, normalise_phone
 
     source = request.POST if request.method == "POST" else request.GET
     phone = normalise_phone(source.get("phone") or "")
@@ -163,7 +164,8 @@ def phone_simulator(request: HttpRequest) -> HttpResponse:
         inbound_receive(provider_sid=None, sender=phone, body=form.cleaned_data["body"])
         query = {"phone": phone, **({"order": code} if code else {})}
         return redirect(f"{request.path}?{urlencode(query)}")
-    order, invitees, order_error = None, [], ""
+    invitees: list[Offer] = []
+    order, order_error = None, ""
     if code:
         order, invitees = order_invitees(code=code)
         if order is None:

@@ -5,7 +5,7 @@ must be, whether an appeal is still open) are the services' and come back as fie
 """
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.db.models import QuerySet
@@ -14,19 +14,24 @@ from django.utils.translation import gettext_lazy as _
 from clients.models import Site
 from workers.models import SKILLS, Interview, Worker
 
+from .form_fields import choice, model_choice
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # A franchise picks a site from a list; a network's worth of sites is typed as a number.
 SITE_LIST_MAX = 100
 MIN_PHONE_DIGITS = 3
 # What the browser's file picker offers; the service checks the content whatever is sent.
 PHOTO_TYPES = "image/jpeg,image/png,image/webp"
 
-STATUS_LABELS = {
+STATUS_LABELS: "dict[str, StrOrPromise]" = {
     Worker.Status.APPLICANT: _("Applicant"),
     Worker.Status.ACTIVE: _("Active"),
     Worker.Status.SUSPENDED: _("Suspended"),
     Worker.Status.BLOCKED: _("Blocked"),
 }
-SKILL_LABELS = {
+SKILL_LABELS: "dict[str, StrOrPromise]" = {
     "loading": _("loading"), "moving": _("moving"),
     "snow_clearing": _("snow clearing"), "roofing": _("roofing"),
     "cleaning": _("cleaning"), "general": _("general labour"),
@@ -61,12 +66,12 @@ class WorkerSearchForm(forms.Form):
     def __init__(self, *args: Any, sites: QuerySet[Site] | None, **kwargs: Any) -> None:
         """`sites`: those the reader may search near; None takes the choice away."""
         super().__init__(*args, **kwargs)
-        self.fields["skill"].choices = [("", _("any")), *skill_choices()]
-        self.fields["status"].choices = [("", _("any")), *STATUS_LABELS.items()]
+        choice(self, "skill").choices = [("", _("any")), *skill_choices()]
+        choice(self, "status").choices = [("", _("any")), *STATUS_LABELS.items()]
         if sites is None:
             del self.fields["site"]
             return
-        site = self.fields["site"]
+        site = model_choice(self, "site")
         site.queryset = sites.select_related("client").order_by("client__name", "address", "id")
         if sites.count() > SITE_LIST_MAX:
             site.widget = forms.NumberInput(attrs={"min": 1})
@@ -84,7 +89,8 @@ class WorkerSearchForm(forms.Form):
         return phone
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("place") and data.get("site"):
             self.add_error("site", _("Search near a place or near a site, not both."))
         return data
@@ -105,7 +111,8 @@ class PhotoForm(forms.Form):
     remove = forms.BooleanField(label=_("Remove the photo"), required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("photo") and not data.get("remove"):
             self.add_error("photo", _("Choose a photo to upload."))
         return data

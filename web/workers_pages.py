@@ -10,13 +10,14 @@ nothing written.
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -42,7 +43,7 @@ from workers.selectors import WorkerSearch, with_opt_out, workers_search
 from workers.services import worker_interview, worker_update
 
 from . import charts
-from .access import FOREMAN, FRANCHISE, HQ, RECRUITER, role_of, roles_required
+from .access import FOREMAN, FRANCHISE, HQ, RECRUITER, SignedInRequest, role_of, roles_required
 from .forms import address_errors
 from .local_time import LocalTime, local_time
 from .workers_forms import (
@@ -54,6 +55,9 @@ from .workers_forms import (
     WorkerSearchForm,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 PAGE_SIZE = 50
 EVENTS_SHOWN = 100
 OFFERS_SHOWN = 50
@@ -62,9 +66,9 @@ DEFAULT_RADIUS_KM = 10.0
 # A foreman sees the photos of the people on his crews: booked or standing by.
 CREW_STATES = (Offer.State.CONFIRMED, Offer.State.STANDBY)
 
-STATUS_BADGES = {Worker.Status.ACTIVE: "ok", Worker.Status.APPLICANT: "warn",
+STATUS_BADGES: dict[str, str] = {Worker.Status.ACTIVE: "ok", Worker.Status.APPLICANT: "warn",
                  Worker.Status.SUSPENDED: "bad", Worker.Status.BLOCKED: "bad"}
-EVENT_LABELS = {
+EVENT_LABELS: "dict[str, StrOrPromise]" = {
     EventKind.SHOW: gettext_lazy("Shift worked"),
     EventKind.LATE: gettext_lazy("Came late"),
     EventKind.NO_SHOW: gettext_lazy("No-show"),
@@ -73,29 +77,33 @@ EVENT_LABELS = {
     EventKind.CANCEL: gettext_lazy("Withdrew in good time"),
     EventKind.SCORE: gettext_lazy("Score"),
 }
-SOURCE_LABELS = {"foreman": gettext_lazy("foreman"), "client": gettext_lazy("client")}
-RESPONSE_LABELS = {Offer.Response.ACCEPTED: gettext_lazy("Yes"),
+SOURCE_LABELS: "dict[str, StrOrPromise]" = {
+    "foreman": gettext_lazy("foreman"), "client": gettext_lazy("client"),
+}
+RESPONSE_LABELS: "dict[str, StrOrPromise]" = {Offer.Response.ACCEPTED: gettext_lazy("Yes"),
                    Offer.Response.DECLINED: gettext_lazy("No")}
-STATE_LABELS = {
+STATE_LABELS: "dict[str, StrOrPromise]" = {
     Offer.State.OFFERED: gettext_lazy("Offered"),
     Offer.State.CONFIRMED: gettext_lazy("Confirmed"),
     Offer.State.STANDBY: gettext_lazy("Standby"),
     Offer.State.RELEASED: gettext_lazy("Released"),
     Offer.State.CANCELLED: gettext_lazy("Cancelled"),
 }
-ATTENDANCE_LABELS = {
+ATTENDANCE_LABELS: "dict[str, StrOrPromise]" = {
     Offer.Attendance.PRESENT: gettext_lazy("Present"),
     Offer.Attendance.LATE: gettext_lazy("Late"),
     Offer.Attendance.NO_SHOW: gettext_lazy("No-show"),
     Offer.Attendance.EXCUSED: gettext_lazy("Excused"),
 }
-APPEAL_LABELS = {
+APPEAL_LABELS: "dict[str, StrOrPromise]" = {
     Appeal.Status.PENDING: gettext_lazy("Pending"),
     Appeal.Status.UPHELD: gettext_lazy("No-show upheld"),
     Appeal.Status.REVERSED: gettext_lazy("No-show reversed"),
 }
-OUTCOME_LABELS = {Interview.Outcome.PASSED: gettext_lazy("Passed"),
-                  Interview.Outcome.FAILED: pgettext_lazy("interview", "Failed")}
+OUTCOME_LABELS: "dict[str, StrOrPromise]" = {
+    Interview.Outcome.PASSED: gettext_lazy("Passed"),
+    Interview.Outcome.FAILED: pgettext_lazy("interview", "Failed"),
+}
 
 
 def _skills(worker: Worker) -> list[str]:
@@ -155,7 +163,7 @@ def _search_rows(page: Page) -> None:
 
 
 @roles_required(HQ, FRANCHISE, RECRUITER)
-def workers(request: HttpRequest) -> HttpResponse:
+def workers(request: SignedInRequest) -> HttpResponse:
     """Search the pool by name, phone, skill, status, rating and place, a page at a time."""
     # A recruiter's work is the pool, not the clients: no sites to search near.
     sites = (None if role_of(request.user) == RECRUITER
@@ -233,7 +241,9 @@ def _when(moment: datetime | None, zone: str) -> LocalTime | None:
 
 def _events(worker: Worker, user: Any, history: Any, zone: str) -> list[dict[str, Any]]:
     events = rating_events_latest(worker, limit=EVENTS_SHOWN)
-    codes = order_codes_readable((event.order_ref for event in events), user=user)
+    codes = order_codes_readable(
+        (event.order_ref for event in events if event.order_ref is not None), user=user
+    )
     rows = []
     for event in events:
         figures = history.after_event.get(event.id)
@@ -245,7 +255,7 @@ def _events(worker: Worker, user: Any, history: Any, zone: str) -> list[dict[str
             "source": SOURCE_LABELS.get(event.source, event.source),
             "at": local_time(event.at, zone),
             "has_order": event.order_ref is not None,
-            "order_code": codes.get(event.order_ref),
+            "order_code": codes.get(event.order_ref) if event.order_ref is not None else None,
             # Notes name the order ("no-show on K7Q"): not another franchise's.
             "note": event.note if event.order_ref is None or event.order_ref in codes else "",
             "reversed": event.reversed_at is not None,
@@ -342,7 +352,7 @@ def _profile(request: HttpRequest, worker: Worker, *, interview_form: InterviewF
 
 
 @roles_required(HQ, FRANCHISE, RECRUITER)
-def worker(request: HttpRequest, worker_id: int) -> HttpResponse:
+def worker(request: SignedInRequest, worker_id: int) -> HttpResponse:
     """A worker's profile: contacts and photo, rating and reliability over time, rating events,
     offers, appeals and interviews."""
     return _profile(request, _worker_or_404(request, worker_id))
@@ -364,7 +374,7 @@ def _back_to(worker: Worker, anchor: str) -> HttpResponse:
 
 @require_POST
 @roles_required(HQ, FRANCHISE, RECRUITER)
-def worker_interview_record(request: HttpRequest, worker_id: int) -> HttpResponse:
+def worker_interview_record(request: SignedInRequest, worker_id: int) -> HttpResponse:
     """Record an interview, as `POST workers/{id}/interview/` does: passing makes an applicant
     (or a suspended worker under review) active."""
     worker = _worker_or_404(request, worker_id)
@@ -390,7 +400,7 @@ def worker_interview_record(request: HttpRequest, worker_id: int) -> HttpRespons
 
 @require_POST
 @roles_required(HQ, FRANCHISE, RECRUITER)
-def worker_photo_upload(request: HttpRequest, worker_id: int) -> HttpResponse:
+def worker_photo_upload(request: SignedInRequest, worker_id: int) -> HttpResponse:
     """Upload (or remove) the worker's photo; the service checks what the file really is."""
     worker = _worker_or_404(request, worker_id)
     form = PhotoForm(request.POST, request.FILES)
@@ -410,7 +420,7 @@ def worker_photo_upload(request: HttpRequest, worker_id: int) -> HttpResponse:
 
 @require_POST
 @roles_required(HQ, FRANCHISE)
-def worker_appeal_decide(request: HttpRequest, worker_id: int, appeal_id: int) -> HttpResponse:
+def worker_appeal_decide(request: SignedInRequest, worker_id: int, appeal_id: int) -> HttpResponse:
     """Uphold or reverse a no-show the worker appealed, as `POST appeals/{id}/decide/` does:
     only an appeal on an order in the caller's scope."""
     worker = _worker_or_404(request, worker_id)
@@ -433,7 +443,7 @@ def worker_appeal_decide(request: HttpRequest, worker_id: int, appeal_id: int) -
 
 
 @roles_required(HQ, FRANCHISE, RECRUITER, FOREMAN)
-def worker_photo(request: HttpRequest, worker_id: int) -> HttpResponse:
+def worker_photo(request: SignedInRequest, worker_id: int) -> HttpResponseBase:
     """The worker's photo (`?size=thumb`: a small one) for staff who may see the worker; a
     foreman only for a worker on one of his crews. A photo of a person is personal data: it
     is never a public media file."""
@@ -446,8 +456,8 @@ def worker_photo(request: HttpRequest, worker_id: int) -> HttpResponse:
         raise Http404
     try:
         if request.GET.get("size") == "thumb":
-            response: HttpResponse = HttpResponse(photo_thumbnail(worker.photo),
-                                                  content_type="image/jpeg")
+            response: HttpResponseBase = HttpResponse(photo_thumbnail(worker.photo),
+                                                      content_type="image/jpeg")
         else:
             response = FileResponse(worker.photo.open("rb"), content_type="image/jpeg")
     except OSError as exc:  # the file is gone from storage

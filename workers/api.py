@@ -15,7 +15,8 @@ from rest_framework.response import Response
 from core import hooks
 from core.geo import GeoPoint
 from core.schema import answers_may_omit
-from franchises.api import ScopedViewSetMixin
+from franchises.api import ScopedViewSetMixin, caller
+from franchises.models import User
 
 from . import services
 from .models import SKILLS, Interview, Worker
@@ -207,7 +208,8 @@ class WorkerViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     def interviews(self, request: Request, pk: str | None = None) -> Response:
         """The worker's interviews, newest first (paginated). Who held one is shown to HQ and to
         that office only; a foreman reads none."""
-        if getattr(request.user, "role", None) == "foreman" and not request.user.is_hq:
+        user = caller(request)
+        if user.role == User.Role.FOREMAN and not user.is_hq:
             raise PermissionDenied("A foreman login does not read interviews.")
         worker = self.get_object()
         interviews = (worker.interviews.select_related("recruiter__franchise")

@@ -15,6 +15,11 @@ from django.db.models import Lookup
 
 
 class TagSetField(models.CharField):
+    # For the type checker's Django plugin: a model's attribute takes tags and reads a list
+    # (django-stubs types every CharField's value as a str).
+    _pyi_private_set_type: Iterable[str] | str  # type: ignore[assignment]
+    _pyi_private_get_type: list[str]  # type: ignore[assignment]
+
     def __init__(self, *args: Any, choices_list: Iterable[str] = (), **kwargs: Any) -> None:
         self.allowed = tuple(choices_list)
         kwargs.setdefault("max_length", 200)
@@ -81,7 +86,7 @@ class HasTag(Lookup):
     def get_db_prep_lookup(self, value: Any, connection: Any) -> Any:
         return ("%s", [f"%,{value},%"])
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} LIKE {rhs}", [*lhs_params, *rhs_params]
+        return f"{lhs} LIKE {rhs}", (*lhs_params, *rhs_params)

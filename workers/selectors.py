@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 import phonenumbers
 from django.conf import settings
@@ -12,20 +13,37 @@ from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
 from core.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box
 from messaging.models import OptOut
 
-from .models import Worker
+from .models import Worker, skills_for_work_type
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+# Worker, or Worker with annotations: the filters below keep whichever they are given.
+W = TypeVar("W", bound=Worker)
+
+
+class OptOutFlag(TypedDict):
+    opted_out: bool
+
+
+class DistanceKm(TypedDict):
+    distance_km: float
 
 # Ratings are shown (API and pages) to two decimals, halves rounded up.
 RATING_SHOWN_TO = Decimal("0.01")
 
 
-def with_opt_out(queryset: QuerySet[Worker]) -> QuerySet[Worker]:
+def with_opt_out(
+    queryset: QuerySet[Worker],
+) -> "QuerySet[WithAnnotations[Worker, OptOutFlag]]":
     """Annotate `opted_out`: the worker's number texted STOP and has not opted back in."""
     return queryset.annotate(opted_out=Exists(OptOut.objects.filter(phone=OuterRef("phone"))))
 
 
 def workers_near(
     queryset: QuerySet[Worker], *, point: GeoPoint, radius_km: float
-) -> QuerySet[Worker]:
+) -> "QuerySet[WithAnnotations[Worker, DistanceKm]]":
     """Workers whose home lies within `radius_km` great-circle km of `point`, nearest first.
 
     An indexed latitude/longitude box narrows the rows first; the exact haversine distance
@@ -54,7 +72,6 @@ def workers_near(
 
 def suitable_workers_in_reach(*, lat: float, lng: float, radius_km: float, work_type: str) -> int:
     """How many active, vetted, reachable workers with the skill live within `radius_km`."""
-    from .models import skills_for_work_type
 
     skill_match = Q()
     for skill in skills_for_work_type(work_type):
@@ -65,7 +82,7 @@ def suitable_workers_in_reach(*, lat: float, lng: float, radius_km: float, work_
     return workers_near(pool, point=GeoPoint(lat, lng), radius_km=radius_km).count()
 
 
-def rating_at_least(queryset: QuerySet[Worker], value: Decimal) -> QuerySet[Worker]:
+def rating_at_least(queryset: QuerySet[W], value: Decimal) -> QuerySet[W]:
     """Workers whose rating, as shown, is at least `value`: a worker shown as 4.17 (stored
     4.1666...) passes 4.17.
 
@@ -100,7 +117,7 @@ def phone_match(typed: str) -> Q:
     match = Q(phone__contains=digits)
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     trunk = metadata.national_prefix if metadata is not None else None
-    if trunk and digits.startswith(trunk):
+    if metadata is not None and trunk and digits.startswith(trunk):
         match |= Q(phone__startswith=f"+{metadata.country_code}{digits[len(trunk):]}")
     return match
 

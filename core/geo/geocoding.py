@@ -167,9 +167,10 @@ def _adapter_factory() -> Callable[..., Any]:
     so one call could take three timeouts before the rate limiter even saw an error. Retries are
     counted in one place only: the rate limiter's `max_retries`.
     """
+    factory: Callable[..., Any] = URLLibAdapter  # no retries of its own
     if RequestsAdapter.is_available:
-        return partial(RequestsAdapter, max_retries=0)
-    return URLLibAdapter  # no retries of its own
+        factory = partial(RequestsAdapter, max_retries=0)
+    return factory
 
 
 class NominatimGeocoder:
@@ -296,12 +297,14 @@ class NominatimGeocoder:
 
 # --- Choosing a geocoder -------------------------------------------------------------------------
 
-_BACKENDS: dict[str, type] = {"offline": OfflineGeocoder, "nominatim": NominatimGeocoder}
+_BACKENDS: dict[str, Callable[..., Geocoder]] = {
+    "offline": OfflineGeocoder, "nominatim": NominatimGeocoder,
+}
 _built: dict[tuple[Any, ...], Geocoder] = {}
 _built_lock = threading.Lock()
 
 
-def _options(backend: type) -> set[str]:
+def _options(backend: Callable[..., Geocoder]) -> set[str]:
     return set(inspect.signature(backend).parameters)
 
 

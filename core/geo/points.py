@@ -90,7 +90,10 @@ def haversine_km_vec(
     h = np.sin(half_dphi) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(half_dlambda) ** 2
     # Rounding can push h a hair outside [0, 1] for antipodal points.
     h = np.clip(h, 0.0, 1.0)
-    return 2.0 * EARTH_RADIUS_KM * np.arctan2(np.sqrt(h), np.sqrt(1.0 - h))
+    distances: npt.NDArray[np.float64] = (
+        2.0 * EARTH_RADIUS_KM * np.arctan2(np.sqrt(h), np.sqrt(1.0 - h))
+    )
+    return distances
 
 
 # A few millimetres of slack so a point exactly on the circle is never lost to rounding.

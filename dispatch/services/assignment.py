@@ -9,8 +9,9 @@ two batches, or a batch and a cancellation, never book the same place twice.
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -28,6 +29,23 @@ from ..overbooking import crew_to_book
 from ..selectors import busy_worker_ids
 from .callout import show_probabilities
 from .notify import sms_items
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _Booked(TypedDict):
+    """What a batch reads with each order: its crew so far."""
+
+    confirmed_count: int
+    standby_count: int
+
+
+class _Contact(TypedDict):
+    """What a batch reads with each offer to text its worker."""
+
+    phone_text: str
+    worker_language: str
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +177,9 @@ def assignment_run(*, franchise_id: int, order_ids: list[int] | None = None) -> 
     return result
 
 
-def _show_chances(orders: list[Order], workers: dict[int, Acceptor], now: Any) -> dict[int, float]:
+def _show_chances(
+    orders: Sequence[Order], workers: dict[int, Acceptor], now: Any
+) -> dict[int, float]:
     """Each acceptor's chance of turning up (their record; a newcomer at the franchise's recent
     show rate), when an adaptive order is in the batch: the adaptive policy books by it."""
     adaptive = [o for o in orders if o.overbook_policy == Order.Policy.ADAPTIVE]
@@ -172,7 +192,7 @@ def _show_chances(orders: list[Order], workers: dict[int, Acceptor], now: Any) -
     return dict(zip(ids, chances, strict=True))
 
 
-def _as_far_as_needed(orders: list[Order], chosen: list[tuple[int, int]],
+def _as_far_as_needed(orders: Sequence[Order], chosen: list[tuple[int, int]],
                       chances: dict[int, float], now: Any) -> list[tuple[int, int]]:
     """An adaptive order books only as far as its target needs: of the acceptors the solve
     gave it, the likeliest to come, until the chance that the headcount turns up (with the crew
@@ -210,7 +230,7 @@ def _as_far_as_needed(orders: list[Order], chosen: list[tuple[int, int]],
 
 
 def _solve(
-    orders: list[Order], open_places: dict[int, int], eligible: list[tuple[int, int]],
+    orders: Sequence[Order], open_places: dict[int, int], eligible: list[tuple[int, int]],
     workers: dict[int, Acceptor], result: BatchResult, *, chances: dict[int, float],
 ) -> list[tuple[int, int]]:
     config = settings.DISPATCH
@@ -237,7 +257,8 @@ def _solve(
             id=acceptor.id, lat=acceptor.lat, lng=acceptor.lng, rating=acceptor.rating,
             reliability=acceptor.reliability, is_foreman=Skill.FOREMAN in acceptor.skills,
         )
-        for acceptor in workers.values()
+        # One with no home point is in no eligible pair (above) and cannot be placed.
+        for acceptor in workers.values() if acceptor.lat is not None and acceptor.lng is not None
     ]
     weights = optimizer.Weights(**config["WEIGHTS"])
     chosen: list[tuple[int, int]] = []
@@ -283,7 +304,7 @@ def _solve(
     return chosen
 
 
-def _person(offer: Offer) -> tuple[int, str, str]:
+def _person(offer: "WithAnnotations[Offer, _Contact]") -> tuple[int, str, str]:
     return (offer.worker_id, offer.phone_text, offer.worker_language)
 
 
@@ -292,11 +313,12 @@ def _overlaps(order: Order, spans: list[tuple[Any, Any]]) -> bool:
 
 
 def _standby_pick(
-    order: Order, acceptors: list[Offer], room: int, booked: dict[int, list[tuple[Any, Any]]]
-) -> list[Offer]:
+    order: Order, acceptors: "list[WithAnnotations[Offer, _Contact]]", room: int,
+    booked: dict[int, list[tuple[Any, Any]]],
+) -> "list[WithAnnotations[Offer, _Contact]]":
     """The best `room` acceptors who could come if called. Someone booked or standing by at
     an overlapping time (for any franchise) could not, and is let go instead."""
-    picked: list[Offer] = []
+    picked: list[WithAnnotations[Offer, _Contact]] = []
     for offer in acceptors:
         if len(picked) >= room:
             break
@@ -308,7 +330,8 @@ def _standby_pick(
 
 
 def _record(
-    *, orders: list[Order], by_id: dict[int, Order], chosen: list[tuple[int, int]],
+    *, orders: "Sequence[WithAnnotations[Order, _Booked]]",
+    by_id: "Mapping[int, WithAnnotations[Order, _Booked]]", chosen: list[tuple[int, int]],
     booked: dict[int, list[tuple[Any, Any]]], now: Any, result: BatchResult,
 ) -> None:
     """Write the batch's outcome with bulk updates and queue everybody's text.
@@ -342,7 +365,7 @@ def _record(
     standby_ids: list[int] = []
     released_ids: list[int] = []
     filled: list[int] = []
-    waiting = defaultdict(list)
+    waiting: defaultdict[int, list[WithAnnotations[Offer, _Contact]]] = defaultdict(list)
     for offer in offers:
         if offer.pk in confirmed_ids:
             continue

@@ -10,6 +10,7 @@ from ratings.services import rating_event_record, rating_params
 
 from .. import states, texts
 from ..models import Offer, Order
+from .callout import order_refill
 from .notify import notify_workers, order_values
 
 
@@ -65,7 +66,6 @@ def booking_withdraw(*, offer: Offer, now: Any = None, language: str = "ru") -> 
         if order.status in (Order.Status.FILLED, Order.Status.CALLING):
             promoted = standby_promote(order=order, places=1, now=now)
             if not promoted:
-                from .callout import order_refill
 
                 order_refill(order=order, now=now)
     late = was_confirmed and kind != EventKind.CANCEL

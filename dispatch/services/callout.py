@@ -5,6 +5,7 @@ import math
 import secrets
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -248,8 +249,6 @@ def callout_start(*, order: Order) -> Order:
 
 
 def _schedule_reminders(order: Order, *, now: Any) -> None:
-    from zoneinfo import ZoneInfo
-
     config = settings.DISPATCH
     local_start = order.start.astimezone(ZoneInfo(order.franchise.timezone))
     evening = (local_start - timedelta(days=1)).replace(

@@ -28,6 +28,8 @@ def _client_for(lead: Lead) -> Client:
 
 
 def _site_for(client: Client, lead: Lead) -> Site:
+    if lead.lat is None or lead.lng is None:
+        raise ValidationError({"lead": ["The lead has no located site yet."]})
     point = GeoPoint(lead.lat, lead.lng)
     for site in client.sites.all():
         same_address = site.address.strip().casefold() == lead.address.strip().casefold()

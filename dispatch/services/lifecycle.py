@@ -16,7 +16,7 @@ from .. import states
 from ..models import Offer, Order, Step
 from ..overbooking import reweighted_probability, standby_to_call
 from .attendance import standby_promote
-from .callout import show_probabilities
+from .callout import show_probabilities, urgent_wave
 from .notify import notify_workers
 from .steps import steps_cancel
 
@@ -162,7 +162,6 @@ def no_show_check(*, order_id: int) -> int:
     short = max(0, order.headcount - present - on_the_way)
     called = standby_promote(order=order, places=short, now=now)
     if short > called:
-        from .callout import urgent_wave
 
         urgent_wave(order=order, places=short - called, now=now)
     return marked

@@ -10,14 +10,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core import clock, hooks
+from messaging.services import sms_queue
 from ratings.models import RatingEvent
 from ratings.scoring import EventKind
 from ratings.services import rating_event_record, worker_ratings_recompute
 
-from .. import states
+from .. import states, texts
 from ..models import Offer, Order
 from ..selectors import crew_split_of
-from .notify import amount_text, notify_workers
+from .lifecycle import no_shows_mark
+from .notify import amount_text, notify_workers, order_values
+from .steps import steps_cancel
 
 # The foreman may record attendance from an hour before the start until a week after the end.
 ATTENDANCE_OPENS = timedelta(minutes=60)
@@ -31,7 +34,7 @@ LATE_AFTER = timedelta(minutes=15)
 # old crew nobody remembers. Three days covers a weekend and a slow reply.
 CLIENT_SCORE_ANSWERS_WITHIN = timedelta(days=3)
 
-ATTENDANCE_EVENT = {
+ATTENDANCE_EVENT: dict[str, EventKind] = {
     Offer.Attendance.PRESENT: EventKind.SHOW,
     Offer.Attendance.LATE: EventKind.LATE,
     Offer.Attendance.NO_SHOW: EventKind.NO_SHOW,
@@ -351,7 +354,6 @@ def order_complete(*, order: Order) -> Order:
     confirmed before the start and has no attendance is marked a no-show here, as the check
     would have done (completing within the grace period must not excuse anyone); the check
     itself then finds nothing left to mark."""
-    from .lifecycle import no_shows_mark
 
     now = clock.now()
     order = Order.objects.select_for_update().get(pk=order.pk)
@@ -367,7 +369,6 @@ def order_complete(*, order: Order) -> Order:
     unstarted = order.status in (Order.Status.CALLING, Order.Status.FILLED)
     states.order_move(order, to=Order.Status.COMPLETED,
                       via=Order.Status.IN_PROGRESS if unstarted else None, completed_at=now)
-    from .steps import steps_cancel
 
     steps_cancel(order=order)
     # Billing (above dispatch) writes the invoice and pay lines; each listener is idempotent.
@@ -378,10 +379,7 @@ def order_complete(*, order: Order) -> Order:
 
 
 def _ask_client_feedback(order: Order) -> None:
-    from messaging.services import sms_queue
 
-    from .. import texts
-    from .notify import order_values
 
     client = order.client
     if not client.phone or not order.offers.filter(

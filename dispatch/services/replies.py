@@ -12,12 +12,17 @@ from core import clock, hooks, rows
 from franchises.models import Franchise
 from messaging import handlers
 from messaging.grammar import CommandKind
+from messaging.models import Message
+from messaging.texts import render as messaging_text
 from workers.models import Worker
 
 from .. import sql, states, texts
-from ..models import Offer, Order, Step
+from ..models import Appeal, Offer, Order, Step
 from ..selectors import crew_on_site
+from .appeals import APPEAL_WINDOW, appeal_open
+from .attendance import booking_withdraw
 from .notify import local_time, order_values
+from .onsite import CHECK_IN_OPENS, CLIENT_SCORE_ANSWERS_WITHIN, check_in, client_score_record
 from .steps import step_schedule
 
 # The reads of a reply (which offer, which booking) run on every YES, NO, HERE and CANCEL a
@@ -161,9 +166,7 @@ def _client_feedback(inbound: handlers.Inbound) -> str | None:
     Only the newest request counts, and only while it is recent (CLIENT_SCORE_ANSWERS_WITHIN):
     a second digit after it was answered is told the score stands, and never rates an older
     crew whose request went unanswered."""
-    from messaging.models import Message
 
-    from .onsite import CLIENT_SCORE_ANSWERS_WITHIN, client_score_record
 
     text = inbound.command.text.strip().strip(".!")
     if inbound.worker is not None or text not in {"1", "2", "3", "4", "5"}:
@@ -177,7 +180,7 @@ def _client_feedback(inbound: handlers.Inbound) -> str | None:
         .order_by("-created_at", "-id")
         .first()
     )
-    if asked is None:
+    if asked is None or asked.order is None:
         return None
     order = asked.order
     inbound.message.order = order
@@ -190,14 +193,10 @@ def _client_feedback(inbound: handlers.Inbound) -> str | None:
 
 
 def _unknown_sender(language: str) -> str:
-    from messaging.texts import render as messaging_text
-
     return messaging_text("unknown_sender", language)
 
 
 def _handle_unknown(inbound: handlers.Inbound) -> str | None:
-    from messaging.texts import render as messaging_text
-
     reply = _client_feedback(inbound)
     if reply is not None:
         return reply
@@ -224,9 +223,10 @@ def _handle_answer(  # noqa: PLR0911 - one answer per situation the worker may b
             return texts.render(key, language, codes=codes, first=first)
         offer = candidates[0]
     else:
-        offer = _find_offer(worker, code)
-        if offer is None:
+        found = _find_offer(worker, code)
+        if found is None:
             return texts.render("unknown_code", language, code=code)
+        offer = found
     order = offer.order
     inbound.message.order = order
     inbound.message.save(update_fields=["order"])
@@ -245,7 +245,6 @@ def _handle_answer(  # noqa: PLR0911 - one answer per situation the worker may b
 def _take_back(offer: Offer, inbound: handlers.Inbound) -> str | None:
     """The reply to a worker taking back a yes (a NO or CANCEL after YES), or None when the
     offer was never accepted (the NO is a plain decline)."""
-    from .attendance import booking_withdraw
 
     language, now = inbound.language, inbound.now
     if offer.state == Offer.State.OFFERED and offer.response == Offer.Response.ACCEPTED:
@@ -279,8 +278,6 @@ def _booking_for(worker: Any, code: str | None, states: list[str]) -> Offer | No
 
 
 def _handle_check_in(inbound: handlers.Inbound) -> str | None:
-    from .onsite import CHECK_IN_OPENS, check_in
-
     worker, language, code = inbound.worker, inbound.language, inbound.command.code
     if worker is None:
         return _unknown_sender(language)
@@ -306,8 +303,6 @@ def _handle_check_in(inbound: handlers.Inbound) -> str | None:
 
 
 def _handle_withdraw(inbound: handlers.Inbound) -> str | None:
-    from .attendance import booking_withdraw
-
     worker, language, code = inbound.worker, inbound.language, inbound.command.code
     if worker is None:
         return _unknown_sender(language)
@@ -330,9 +325,6 @@ def _handle_withdraw(inbound: handlers.Inbound) -> str | None:
 
 
 def _handle_appeal(inbound: handlers.Inbound) -> str | None:
-    from ..models import Appeal
-    from .appeals import APPEAL_WINDOW, appeal_open
-
     worker, language, code = inbound.worker, inbound.language, inbound.command.code
     if worker is None:
         return _unknown_sender(language)

@@ -4,6 +4,7 @@ and the formats the provider's webhook fields really have."""
 import re
 
 from django.conf import settings
+from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 # PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded as UTF-8 at all.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -31,7 +32,6 @@ def provider_sid(raw: str | None) -> str | None:
 def normalise_phone(raw: str) -> str:
     """E.164 when the text is a phone number; otherwise the sender as given (short codes,
     alphanumeric names), cleaned and cut to the column. Never raises."""
-    from phonenumber_field.phonenumber import PhoneNumber, to_python
 
     text = storable(raw or "").strip()
     try:

@@ -8,7 +8,7 @@ permanent ones fail it at once.
 import random
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.db import connections, router
@@ -21,6 +21,14 @@ from ..gateways import GatewayError, SmsGateway, build_gateway
 from ..models import Direction, Message, OptOut, Status
 from ..segments import estimate_cost
 from .optouts import opt_out_record
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _PhoneOptOut(TypedDict):
+    phone_opted_out: bool
+
 
 # A row left in `sending` (its worker died mid-call) is retried after this long
 # (settings.SMS_SENDING_LEASE_SECONDS). The provider may have accepted it: that rare case
@@ -145,7 +153,7 @@ def _claim_many(message_ids: list[int], *, now: Any) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def _claimed_rows(message_ids: list[int]) -> list[Message]:
+def _claimed_rows(message_ids: list[int]) -> "list[WithAnnotations[Message, _PhoneOptOut]]":
     """The claimed rows, each with whether its number opted out (read in the same query)."""
     if not message_ids:
         return []
@@ -166,7 +174,9 @@ class _Accepted:
     segments: int | None
 
 
-def _attempt(message: Message) -> tuple[SendOutcome, _Accepted | None]:
+def _attempt(
+    message: "WithAnnotations[Message, _PhoneOptOut]",
+) -> tuple[SendOutcome, _Accepted | None]:
     """One claimed row through the gateway. A failure is written here; an acceptance is
     returned for the caller to write (with others, or alone)."""
     if message.phone_opted_out:

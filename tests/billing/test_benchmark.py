@@ -9,12 +9,14 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.benchmarks import METRICS, LocationRow, OrderFacts, location_row, network_medians
+from billing.services import period_bounds, royalty_statements_issue
 from core import clock
 from dispatch.models import Offer, Order
 from dispatch.services import assignment_run, callout_start, order_place
 from dispatch.services.lifecycle import order_cancel
 from franchises.models import Franchise
 from franchises.services import franchise_save
+from ratings.selectors import rating_history
 
 from .conftest import LATE, NO_SHOW, PRESENT, Books
 
@@ -183,8 +185,6 @@ def _report(api: APIClient, **params: str) -> Any:
 def _average_rating(orders: list[Order]) -> float:
     """The mean, over the month's shifts, of each worker's rating as their history drew it at
     the end of November in the franchise's zone (a late arrival's penalty faded by then)."""
-    from billing.services import period_bounds
-    from ratings.selectors import rating_history
 
     end = period_bounds(NOVEMBER, orders[0].franchise.timezone)[1]
     return mean(
@@ -240,8 +240,6 @@ class TestReport:
     def test_the_royalty_is_fifteen_percent_of_the_statement_turnover(
         self, network: dict[str, Any], hq_api: APIClient, spb: Franchise
     ) -> None:
-        from billing.services import royalty_statements_issue
-
         with clock.use_clock(lambda: datetime(2026, 12, 1, 3, 0, tzinfo=UTC)):
             statements = {s.franchise_id: s for s in royalty_statements_issue(period=NOVEMBER)}
         rows = {row["franchise"]: row for row in _report(hq_api).json()["results"]}

@@ -10,10 +10,12 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from billing.selectors import benchmark_rows
+from billing.services import period_bounds
 from dispatch.models import Offer
 from franchises.models import Franchise
 from ratings.models import RatingEvent
 from ratings.scoring import EventKind
+from ratings.selectors import ratings_at
 from ratings.services import rating_event_record, worker_ratings_recompute
 from workers.models import Worker
 
@@ -72,8 +74,6 @@ def test_the_no_show_within_the_month_counts(
 ) -> None:
     """The rating of the worker who missed a shift on 20 November stands lower at the month's
     end than the other's: the month's figure is not the priors'."""
-    from billing.services import period_bounds
-    from ratings.selectors import ratings_at
 
     end = period_bounds("2026-11", spb.timezone)[1]
     standing = ratings_at([w.pk for w in november], end)
@@ -100,7 +100,6 @@ def test_more_shifts_and_workers_cost_no_more_queries(books: Books, spb: Franchi
 def test_ratings_at_fold_the_events_before_the_moment(books: Books, spb: Franchise) -> None:
     """Direct check of the fold: nothing before the moment is the newcomer's prior; a no-show
     before it lowers the rating; one recorded after it changes nothing."""
-    from ratings.selectors import ratings_at
 
     books.clock.set(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
     worker = Worker.objects.create(name="Pavel", phone="+79110007777", skills=["loading"])

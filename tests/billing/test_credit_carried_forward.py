@@ -11,6 +11,7 @@ from django.test import Client as Browser
 from rest_framework.test import APIClient
 
 from billing.models import RoyaltyStatement
+from billing.selectors import month_to_date
 from billing.services import royalty_statements_issue, statements_mark_overdue
 from franchises.models import Franchise
 
@@ -117,7 +118,6 @@ class TestTheNextStatements:
     def test_the_month_to_date_reckons_the_credit_as_the_statement_will(
         self, books: Books, credited_december: Any, spb: Franchise
     ) -> None:
-        from billing.selectors import month_to_date
 
         at(books, 2027, 1, 15)
         draft = month_to_date(franchise=spb, now=datetime(2027, 1, 15, 9, 0, tzinfo=UTC))

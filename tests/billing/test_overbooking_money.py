@@ -13,12 +13,19 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from billing.models import InvoiceLine, PayLine
 from billing.services import order_invoice, royalty_statements_issue
 from dispatch.models import Offer, Order
-from dispatch.services.onsite import AttendanceEntry, attendance_record, order_complete
+from dispatch.services.attendance import booking_withdraw
+from dispatch.services.onsite import (
+    AttendanceEntry,
+    attendance_record,
+    order_complete,
+    surplus_send_home,
+)
 from franchises.models import Franchise
 from franchises.services import franchise_save
 from messaging.models import Message
@@ -197,8 +204,6 @@ class TestStandby:
     def test_a_standby_worker_who_withdrew_gets_nothing(
         self, books: Books, office: Franchise
     ) -> None:
-        from dispatch.services.attendance import booking_withdraw
-
         order, booked, (standby,) = _ten_with_standby(books, office)
         booking_withdraw(offer=Offer.objects.get(order=order, worker=standby))
         _arrive(books, order, booked[:10])
@@ -285,8 +290,6 @@ class TestSentHome:
     def test_a_worker_sent_home_is_texted_the_fee_once_and_paid_it(
         self, books: Books, office: Franchise
     ) -> None:
-        from dispatch.services.onsite import surplus_send_home
-
         order, booked, _ = _ten_with_standby(books, office)
         _arrive(books, order, booked)
         assert surplus_send_home(order=order, worker_id=booked[11].pk) is True
@@ -308,9 +311,7 @@ class TestSentHome:
     def test_one_of_the_headcount_is_not_sent_home(
         self, books: Books, office: Franchise
     ) -> None:
-        from django.core.exceptions import ValidationError
 
-        from dispatch.services.onsite import surplus_send_home
 
         order, booked, _ = _ten_with_standby(books, office)
         _arrive(books, order, booked[:11])

@@ -12,7 +12,12 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from billing.models import InvoiceLine, PayLine, RateCard, RoyaltyPayment, RoyaltyStatement
-from billing.services import order_invoice, royalty_statements_issue, statements_mark_overdue
+from billing.services import (
+    order_invoice,
+    royalty_statements_issue,
+    statement_pay,
+    statements_mark_overdue,
+)
 from billing.tasks import issue_due_statements
 from core import clock
 from dispatch.models import Order
@@ -305,8 +310,6 @@ class TestPayments:
 class TestOverdue:
     def test_unpaid_after_the_due_date_is_overdue(self, month: dict[str, Any], spb: Franchise,
                                                   nsk: Franchise, hq_user: Any) -> None:
-        from billing.services import statement_pay
-
         royalty_statements_issue(period="2026-11")
         statement_pay(statement=_statement(nsk), amount=Decimal("180.00"),
                       paid_on=date(2026, 12, 1), recorded_by=hq_user)

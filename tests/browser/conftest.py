@@ -44,7 +44,8 @@ document.addEventListener("securitypolicyviolation", (event) => {
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """One browser per test process (each xdist worker has its own)."""
-    from playwright.sync_api import sync_playwright
+    # Playwright is needed by the browser tests alone; the rest run without it.
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     # Playwright's synchronous API runs an event loop in this thread, and Django then refuses
     # ORM calls from it as if they came from async code. The test's own ORM calls are plain

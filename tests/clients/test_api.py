@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from clients.models import Client, GeocodeCache, Lead, LeadHop, Site
 from clients.services import client_create
 from core import clock
+from dispatch.models import Order
 
 CLIENTS = "/api/v1/clients/"
 SITES = "/api/v1/sites/"
@@ -337,8 +338,6 @@ class TestLeads:
     def test_the_holder_accepts_once_and_one_order_is_made(
         self, hq_api: APIClient, spb_api: APIClient, spb: Any
     ) -> None:
-        from dispatch.models import Order
-
         lead = hq_api.post(LEADS, _lead(), format="json").json()
         first = spb_api.post(f"{LEADS}{lead['id']}/accept/")
         assert first.status_code == 201, first.content

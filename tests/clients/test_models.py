@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from clients.models import Client, GeocodeCache, Lead, Site
 from core import clock
@@ -34,8 +35,6 @@ class TestSite:
         _refused(lambda: Site.objects.create(client=spb_client, address="X", lat=lat, lng=lng))
 
     def test_a_client_with_sites_cannot_be_deleted(self, spb_site: Site) -> None:
-        from django.db.models import ProtectedError
-
         with pytest.raises(ProtectedError), transaction.atomic():
             spb_site.client.delete()
 

@@ -24,6 +24,7 @@ from clients.routing import (
     routing_candidates,
 )
 from clients.services import client_create, lead_create, site_create
+from clients.tasks import reroute_expired_leads
 from core import clock
 from dispatch.models import Order
 from dispatch.services.leads import lead_accept
@@ -262,8 +263,6 @@ class TestSla:
     def test_the_periodic_task_moves_expired_leads(
         self, vclock: clock.VirtualClock, spb: Franchise, spb_brand: Franchise
     ) -> None:
-        from clients.tasks import reroute_expired_leads
-
         lead = _lead()
         vclock.set(NOW + timedelta(hours=1))
         reroute_expired_leads.delay()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.test import TestCase
 
 from core import clock
 from dispatch.models import Order
@@ -38,7 +39,6 @@ def demo_network(django_db_setup: Any, django_db_blocker: Any) -> Any:
 def _tell(*args: str) -> tuple[str, dict[str, int], list[Any]]:
     """Run the demo; returns its output, the row counts it left behind, and the on-commit
     callbacks (SMS sends) it left to fire."""
-    from django.test import TestCase
 
     before = _counts()
     out = StringIO()

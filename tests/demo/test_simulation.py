@@ -1,16 +1,23 @@
 """The simulator: deterministic, honest about its keys, and driving the real dispatch path."""
 
 import json
+from decimal import Decimal
 from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import Count, Q, Sum
 
+from billing.models import InvoiceLine, PayLine
+from billing.pricing import money
 from demo.simulation import EPOCH, METRIC_KEYS, Simulation, SimulationConfig, simulate
 from dispatch.models import Offer, Order, Step
 from messaging.models import Direction, Message
+from ratings import scoring
+from ratings.models import RatingEvent
+from ratings.services import rating_params, worker_ratings_recompute
 from workers.models import Worker
 
 SMALL = {"workers": 100, "orders": 5, "days": 1}
@@ -99,12 +106,8 @@ def test_the_money_figures_are_the_books_completion_wrote() -> None:
     """Over-booking cost and margin per order come from the invoice and pay lines: the surplus
     of each order went home with the show-up fee, standby never called got the standby fee,
     and the client was billed at most its headcount."""
-    from decimal import Decimal
 
-    from django.db.models import Count, Q, Sum
 
-    from billing.models import InvoiceLine, PayLine
-    from billing.pricing import money
 
     result = simulate(SimulationConfig(**{**SMALL, "orders": 8}, policy="fixed", seed=3),
                       keep=True)
@@ -168,9 +171,6 @@ def test_the_history_goes_through_the_rating_path_and_the_franchise_books() -> N
     """Known workers start with the figures of their recorded events (a recompute from those
     events changes nothing); about a fifth are new with the priors; a few join later; the
     past orders carry the bookings' attendance that the franchise's show rates are read from."""
-    from ratings import scoring
-    from ratings.models import RatingEvent
-    from ratings.services import rating_params, worker_ratings_recompute
 
     simulation = Simulation(SimulationConfig(workers=300, orders=3, days=2, seed=5,
                                              history_days=28))

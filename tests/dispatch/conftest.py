@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from clients.services import site_create
+from clients.services import client_create, site_create
 from core import clock
 from dispatch.models import Offer, Order, Step
 from dispatch.selectors import COUNT_NAMES, orders_with_counts
 from dispatch.services import assignment_run, callout_start, order_place
 from dispatch.tasks import run_due_steps
+from franchises.models import Franchise
 from messaging.models import Direction, Message
 from messaging.services import InboundResult, inbound_receive
 from workers.models import Worker
@@ -242,8 +243,6 @@ def desk(vclock: clock.VirtualClock, spb: Any, spb_client: Any) -> Desk:
 def brand_desk(desk: Desk, territory_box: Any) -> Desk:
     """A brand franchise working the same city from a site 2 km north of the office's: the
     pool of workers is shared, the batches are not."""
-    from clients.services import client_create
-    from franchises.models import Franchise
 
     brand = Franchise.objects.create(
         name="Neva Movers", kind=Franchise.Kind.BRAND_FRANCHISE, city="Saint Petersburg",

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from dispatch.models import ClientPreference, Offer, Order, Step
 from dispatch.services import assignment_run
+from dispatch.services.lifecycle import order_cancel
 from messaging.models import Message
 from ratings.models import RatingEvent
 from workers.models import Worker
@@ -340,8 +341,6 @@ class TestCancel:
         assert not Step.objects.filter(order=order, done_at__isnull=True).exists()
 
     def test_offers_still_open_are_cancelled_and_cannot_be_accepted(self, desk: Desk) -> None:
-        from dispatch.services.lifecycle import order_cancel
-
         worker = desk.worker(1)
         order = desk.called(2)
 
@@ -427,7 +426,6 @@ class TestWithdraw:
 
 def test_a_withdrawal_with_no_standby_left_calls_again(desk: Any) -> None:
     """The order goes back to calling and a new wave reaches someone not offered before."""
-    from dispatch.models import Offer, Order
 
     desk.franchise.booking_ratio = Decimal("1.0")
     desk.franchise.save()

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from dispatch.models import ClientPreference, Offer, Order, Step
 from dispatch.selectors import candidates_for_order
 from dispatch.services import callout_start
+from dispatch.services.lifecycle import order_cancel
 from messaging.models import OptOut
 from workers.models import Worker
 
@@ -53,8 +54,6 @@ class TestStart:
         assert Offer.objects.filter(order=order).count() == 5
 
     def test_a_cancelled_order_cannot_be_called_out(self, desk: Desk) -> None:
-        from dispatch.services.lifecycle import order_cancel
-
         desk.workers(3, km=2)
         order = order_cancel(order=desk.order(2))
 

@@ -10,7 +10,7 @@ from dispatch.models import Offer
 from dispatch.services.lifecycle import no_show_check
 from ratings.models import RatingEvent
 from tests.dispatch.conftest import START, Desk, set_dispatch
-from tests.dispatch.test_onsite import booked, complete, figures
+from tests.dispatch.test_onsite import attendance, booked, complete, figures, present
 
 GRACE = timedelta(minutes=30)
 
@@ -89,8 +89,6 @@ class TestCompletionBeforeTheCheck:
     def test_the_foreman_can_still_correct_a_no_show_marked_at_completion(
         self, desk: Desk, spb_api: APIClient
     ) -> None:
-        from tests.dispatch.test_onsite import attendance, present
-
         order, (came, late_arrival, _), _ = booked(desk)
         desk.at(START + timedelta(minutes=1))
         desk.reply(came, f"HERE {order.code}")

@@ -12,7 +12,17 @@ from dispatch.models import Order
 from ratings.models import RatingEvent
 from ratings.services import rating_event_record
 from tests.dispatch.conftest import START, Desk, run_together
-from tests.dispatch.test_onsite import booked, events, feedback, figures, worked
+from tests.dispatch.test_onsite import (
+    attendance,
+    booked,
+    client_says,
+    complete,
+    events,
+    feedback,
+    figures,
+    present,
+    worked,
+)
 from workers.models import Worker
 
 
@@ -72,8 +82,6 @@ class TestOneScorePerSource:
     def test_a_client_sms_after_an_office_client_score_replaces_it(
         self, desk: Desk, spb_api: APIClient
     ) -> None:
-        from tests.dispatch.test_onsite import client_says, complete
-
         order, crew = worked(desk, spb_api)
         feedback(spb_api, order, [{"worker": crew[0].pk, "score": 2, "source": "client"}])
         desk.at(START + timedelta(hours=7))
@@ -91,7 +99,6 @@ class TestWhoGivesWhichScore:
     ) -> None:
         order, crew, _ = booked(desk, foreman=spb_foreman)
         desk.at(START + timedelta(minutes=5))
-        from tests.dispatch.test_onsite import attendance, present
 
         assert attendance(foreman_api, order, [present(crew[0])]).status_code == 200
 

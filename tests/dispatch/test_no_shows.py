@@ -1,6 +1,7 @@
 """No-shows: the check at start + grace, standby called in, appeals and their decisions."""
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from rest_framework.test import APIClient
 from core import clock
 from dispatch.models import Appeal, Offer, Order
 from dispatch.services.lifecycle import no_show_check
+from messaging.models import Message
 from ratings import scoring
 from ratings.models import RatingEvent
 from ratings.services import rating_event_record, rating_params
@@ -328,11 +330,7 @@ class TestDecide:
 def test_a_shortfall_beyond_standby_sends_an_urgent_wave_booked_first_come(desk: Any) -> None:
     """No standby and two no-shows: nearby free workers get "come now" offers, and the
     first yes is booked at once while the crew is short."""
-    from decimal import Decimal
 
-    from dispatch.models import Offer
-    from dispatch.services.lifecycle import no_show_check
-    from messaging.models import Message
 
     desk.franchise.booking_ratio = Decimal("1.0")
     desk.franchise.save()

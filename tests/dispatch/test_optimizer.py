@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from geopy.distance import great_circle
+from geopy.distance import EARTH_RADIUS, great_circle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
@@ -434,8 +434,6 @@ def test_vectorised_distance_matches_geopy_great_circle(points):
 
 
 def test_distance_sphere_is_geopys():
-    from geopy.distance import EARTH_RADIUS
-
     assert EARTH_RADIUS == EARTH_RADIUS_KM
     assert great_circle_km(0.0, 0.0, 0.0, 180.0) == pytest.approx(math.pi * EARTH_RADIUS_KM)
 

@@ -92,7 +92,7 @@ def test_the_candidate_cost_is_the_same_in_sql_and_python(
 
     assert len(found) == len(people)
     km_per_degree = EARTH_RADIUS_KM * math.pi / 180
-    for row in found:
+    for row in map(sql.CandidateRow._make, found):
         flat_km = math.hypot(
             (row.lat - site.lat) * km_per_degree,
             (row.lng - site.lng) * km_per_degree * math.cos(math.radians(site.lat)),

@@ -8,6 +8,7 @@ import pytest
 from dispatch import tasks
 from dispatch.models import Offer, Order, Step
 from dispatch.services.lifecycle import no_show_check, silence_check
+from dispatch.services.steps import step_claim
 from ratings.models import RatingEvent
 from workers.models import Worker
 
@@ -304,7 +305,6 @@ def test_concurrent_sweepers_run_each_step_once(desk: Desk, settings: object) ->
 def test_no_wave_is_rescheduled_once_the_offer_cap_is_reached(desk: Desk, settings: object) -> None:
     """With the per-order cap used up and acceptances still short, the wave steps stop
     instead of falling due again and again until the start."""
-    from dispatch.models import Step
 
     set_dispatch(settings, MAX_OFFERS_PER_ORDER=3)
     desk.workers(5, km=1)
@@ -324,8 +324,6 @@ class TestLeaseAndStaleSteps:
     def test_a_step_whose_runner_died_after_claiming_runs_once_its_lease_is_out(
         self, desk: Desk, settings: object
     ) -> None:
-        from dispatch.services.steps import step_claim
-
         order, crew, _ = _crew(desk)
         step = Step.objects.get(order=order, kind=Step.Kind.REMINDER_EVENING)
         # A sweeper claims the reminder, then its process is killed before running it.

@@ -32,6 +32,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
+from twilio.request_validator import RequestValidator
+
 from messaging.segments import count_segments
 
 API_VERSION = "2010-04-01"
@@ -194,7 +196,6 @@ class FakeTwilio:
         """The status callback Twilio would post for message ``sid`` to the StatusCallback URL it
         was sent with: the form fields and their X-Twilio-Signature under the auth token.
         The test posts it to the application (which runs in the test's own process)."""
-        from twilio.request_validator import RequestValidator
 
         sent = next(m for m in self.messages if m.sid == sid)
         if not sent.status_callback:

@@ -1,5 +1,6 @@
 """`/api/v1/franchises/`: HQ manages the network, a franchise user sees its own row."""
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -158,8 +159,6 @@ class TestBadInput:
     def test_territory_as_a_string_is_a_field_error(
         self, hq_api: APIClient, territory_box: Any
     ) -> None:
-        import json
-
         as_text = json.dumps(territory_box(55.79, 49.12))
         response = hq_api.post(URL, _office(as_text), format="json")
         assert response.status_code == 400

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt
 from django.test import Client as BrowserClient
 from rest_framework.test import APIClient
 
@@ -30,7 +31,6 @@ def _api(ip: str = "10.0.0.1") -> APIClient:
 
 def _after_cool_off() -> None:
     """Every recorded failure as if it happened just over the cool-off ago."""
-    from axes.models import AccessAttempt
 
     for attempt in AccessAttempt.objects.all():
         AccessAttempt.objects.filter(pk=attempt.pk).update(

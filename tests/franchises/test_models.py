@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from franchises.models import Franchise, User
 
@@ -108,8 +109,6 @@ class TestUserConstraints:
         _refused(lambda: User.objects.create(username="odd", role="janitor", franchise=spb))
 
     def test_a_franchise_with_users_cannot_be_deleted(self, spb_user: Any, spb: Any) -> None:
-        from django.db.models import ProtectedError
-
         with pytest.raises(ProtectedError), transaction.atomic():
             spb.delete()
         assert Franchise.objects.filter(pk=spb.pk).exists()

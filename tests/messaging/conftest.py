@@ -8,6 +8,7 @@ from django.test import Client as HttpClient
 from twilio.request_validator import RequestValidator
 
 from tests.fakes.twilio_server import FakeTwilio
+from workers.models import Worker
 
 AUTH_TOKEN = "test-token"
 ACCOUNT_SID = "AC" + "0" * 32
@@ -43,8 +44,6 @@ def signed_post(settings: Any) -> Callable[..., Any]:
 
 @pytest.fixture
 def worker(db: Any) -> Any:
-    from workers.models import Worker
-
     return Worker.objects.create(
         name="Ivan Petrov", phone="+79110000001", status="active", skills=["loading"],
         lat=59.93, lng=30.31, vetted_at="2026-01-01T00:00:00Z", language="ru",

@@ -4,6 +4,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+from django.db import connection
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -82,7 +83,6 @@ def test_a_retry_is_stored_once_with_or_without_insert_returning(
 ) -> None:
     """PostgreSQL and SQLite 3.35+ skip a seen sid with ON CONFLICT DO NOTHING RETURNING; an
     older SQLite catches the unique violation inside a savepoint. Both store a retry once."""
-    from django.db import connection
 
     if not returning and connection.vendor != "sqlite":
         pytest.skip("only an old SQLite inserts without RETURNING")

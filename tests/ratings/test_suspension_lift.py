@@ -23,6 +23,7 @@ from ratings.services import (
     worker_ratings_recompute,
 )
 from workers.models import Interview, Worker
+from workers.services import worker_interview
 
 T0 = datetime(2030, 5, 6, 9, 0, tzinfo=UTC)
 _phones = itertools.count(1)
@@ -195,7 +196,6 @@ def test_no_shows_before_a_reinstatement_do_not_hold_a_later_suspension(
 ) -> None:
     """Suspended, let back in by a recruiter, suspended again by a new no-show (the old pair
     is still recent): reversing the new one lifts the new suspension."""
-    from workers.services import worker_interview
 
     worker, _, _ = suspended_by_rule(vclock)
     vclock.advance(timedelta(days=1))

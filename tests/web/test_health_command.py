@@ -4,8 +4,10 @@ import time
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
+from config.celery import app
 from core.heartbeat import write_heartbeat
 from tests.fakes.redis_server import PrivateRedis
 
@@ -23,8 +25,6 @@ def redis(settings: Any) -> Any:
 
 
 def test_a_recent_heartbeat_is_healthy_and_an_old_one_is_not(redis: Any, capsys: Any) -> None:
-    from django.conf import settings
-
     assert write_heartbeat(settings.REDIS_URL, settings.BEAT_HEARTBEAT_KEY, now=time.time() - 5)
     call_command("health", "--beat")
     assert "beat: ok" in capsys.readouterr().out
@@ -46,8 +46,6 @@ def test_no_heartbeat_at_all_or_redis_down_is_unhealthy(redis: Any, capsys: Any)
 
 
 def test_no_worker_answering_is_unhealthy(redis: Any, capsys: Any) -> None:
-    from config.celery import app
-
     previous = app.conf.broker_url
     app.conf.broker_url = redis.url
     app._pool = None

@@ -22,6 +22,7 @@ from clients.models import Client, Lead, Site
 from clients.services import client_create, site_create
 from core import clock
 from dispatch.models import Order
+from franchises.models import Franchise
 from franchises.services import user_create
 from messaging.models import OptOut
 from tests.dispatch.conftest import NOW, Desk, point_near
@@ -588,8 +589,6 @@ class TestLeadsAreTheNetworks:
     its own orders."""
 
     def test_a_brand_franchise_has_no_lead_button_and_is_refused(self, desk: Desk) -> None:
-        from franchises.models import Franchise
-
         brand = Franchise.objects.create(name="Gruzchiki Plus", kind="brand_franchise",
                                          city="Saint Petersburg")
         user = user_create(username="brand", password="pw-12345", role="franchise",

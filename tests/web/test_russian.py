@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client as Browser
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,6 +33,7 @@ from ratings.rules import _Count, explain
 from ratings.scoring import RatingParams
 from tests.dispatch.conftest import NOW, START, Desk
 from web.catalogue import Catalogue, compiled_mismatches, parse, placeholders, problems
+from web.templatetags.hours import hours
 from workers.models import Worker
 
 pytestmark = pytest.mark.django_db
@@ -299,10 +301,6 @@ class TestRussianFormats:
         assert "Отпустить домой (SMS: компенсация 275,50 RUB)" in words
 
     def test_hours_worked_read_with_the_pages_decimal_mark(self) -> None:
-        from django.utils import translation
-
-        from web.templatetags.hours import hours
-
         with translation.override("ru"):
             assert [hours(Decimal(v)) for v in ("7.25", "7.50", "6")] == ["7,25", "7,5", "6,0"]
         with translation.override("en"):
@@ -369,8 +367,6 @@ class TestCatalogue:
         assert compiled_mismatches(catalogue, MO) == []
 
     def test_every_model_label_a_page_shows_is_in_russian(self) -> None:
-        from django.utils import translation
-
         with translation.override("ru"):
             for choices in (Order.Status, Offer.State, Offer.Attendance, Lead.Status,
                             Worker.Status, User.Role, Franchise.Kind):

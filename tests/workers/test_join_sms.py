@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from clients.services import site_create
 from core import clock
 from dispatch.models import Offer
 from dispatch.services import callout_start, order_place
@@ -94,8 +95,6 @@ def test_joining_twice_makes_one_applicant() -> None:
 
 
 def test_an_applicant_never_gets_offers(spb_client: Any) -> None:
-    from clients.services import site_create
-
     site = site_create(client=spb_client, address="Sofiyskaya 6, Saint Petersburg",
                        lat=59.87, lng=30.42)
     sms("+79161234572", "JOIN Ivan Petrov")

@@ -11,9 +11,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clients.services import client_create, site_create
 from core import clock
 from core.geo import GeoPoint
+from dispatch.models import Offer
 from dispatch.selectors import appeals_of_worker, offers_of_worker, order_codes_readable
+from dispatch.services import order_place
 from workers.models import Worker
 from workers.selectors import WorkerSearch, workers_search
 
@@ -114,10 +117,6 @@ class TestRecordReads:
 
     @staticmethod
     def offer_on(worker: Worker, franchise: Any, index: int) -> Any:
-        from clients.services import client_create, site_create
-        from dispatch.models import Offer
-        from dispatch.services import order_place
-
         client = client_create(name=f"Client {index}", franchise=franchise, phone="")
         lat, lng = (59.9, 30.3) if franchise.city == "Saint Petersburg" else (55.03, 82.92)
         site = site_create(client=client, address=f"Site {index}", lat=lat, lng=lng)

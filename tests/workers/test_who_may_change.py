@@ -12,6 +12,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from clients.models import Lead
+from clients.services import client_create, site_create
 from core import clock
 from dispatch.models import Offer, Order
 from dispatch.services import order_place
@@ -41,8 +42,6 @@ def api_as(user: Any) -> APIClient:
 
 
 def nsk_order(nsk: Any) -> Order:
-    from clients.services import client_create, site_create
-
     client = client_create(name="Ikea Novosibirsk", franchise=nsk, phone="+73835550101")
     site = site_create(client=client, address="Vatutina 107, Novosibirsk", lat=55.03,
                        lng=82.92)

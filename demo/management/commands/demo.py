@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,7 @@ from dispatch.selectors import crew_split_of
 from dispatch.services import callout_start, order_place
 from dispatch.services.onsite import order_complete, surplus_keep, surplus_send_home
 from dispatch.tasks import run_due_steps
+from franchises.models import Franchise
 from messaging.models import Direction, Message
 from messaging.services import inbound_receive
 from workers.models import Worker
@@ -78,15 +80,24 @@ class _Plan:
 
 @dataclass
 class _Text:
-    """One SMS a simulated person sent, the system's answer, and the worker's figures
+    """One SMS a simulated worker sent, the system's answer, and the worker's figures
     (rating, reliability) just before and after it."""
 
     at: datetime
-    worker: Worker | None
+    worker: Worker
     body: str
     reply: str
     before: tuple[float, float] = (0.0, 0.0)
     after: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass
+class _ClientText:
+    """One SMS the simulated client sent, and the system's answer."""
+
+    at: datetime
+    body: str
+    reply: str
 
 
 @dataclass(order=True)
@@ -109,7 +120,7 @@ class Command(BaseCommand):
             Client.objects.filter(franchise__city="Saint Petersburg").order_by("id").first()
         )
         site = client.sites.order_by("id").first() if client else None
-        if site is None:
+        if client is None or site is None:
             raise CommandError("Load the demo network first: python manage.py seed_demo")
         if options["headcount"] < 1:
             raise CommandError("--headcount must be at least 1")
@@ -136,7 +147,9 @@ class Story:
                  options: dict[str, Any]) -> None:
         self.say = say
         self.client, self.site, self.options = client, site, options
-        self.franchise = client.franchise
+        if client.franchise is None:
+            raise CommandError("The demo client has no franchise: run seed_demo again.")
+        self.franchise: Franchise = client.franchise
         self.zone = ZoneInfo(self.franchise.timezone)
         self.rng = random.Random(options["seed"])
         local_now = clock.now().astimezone(self.zone)
@@ -149,14 +162,17 @@ class Story:
         self.sequence = itertools.count()
         self.plans: dict[int, _Plan] = {}
         self.texts: list[_Text] = []
+        self.client_texts: list[_ClientText] = []
         self.last_message_id = Message.objects.order_by("-id").values_list("id", flat=True).first()
         self.last_sweep: datetime | None = None
         self.order: Order
 
     # --- time ----------------------------------------------------------------------------
 
-    def hm(self, moment: datetime) -> str:
-        """A time of day in the franchise's zone, labelled with the zone."""
+    def hm(self, moment: datetime | None) -> str:
+        """A time of day in the franchise's zone, labelled with the zone ("--:--" for none)."""
+        if moment is None:
+            return "--:--"
         return f"{moment.astimezone(self.zone):%H:%M %Z}"
 
     def day(self, moment: datetime) -> str:
@@ -220,19 +236,21 @@ class Story:
         for _, purpose, worker_id in rows:
             if purpose == "client_feedback":
                 score = self.rng.choice(["5", "5", "4"])
-                self.later(timedelta(minutes=20), lambda score=score: self._text(None, score))
+                self.later(timedelta(minutes=20), partial(self._text, None, score))
             elif purpose in reactions and worker_id is not None:
                 reactions[purpose](worker_id)
 
     def _text(self, worker_id: int | None, body: str) -> None:
-        worker = Worker.objects.get(pk=worker_id) if worker_id else None
-        before = (worker.rating, worker.reliability) if worker else (0.0, 0.0)
-        sender = str(worker.phone) if worker else str(self.client.phone)
-        result = inbound_receive(provider_sid=None, sender=sender, body=body)
-        after = before
-        if worker is not None:
-            worker.refresh_from_db(fields=["rating", "reliability"])
-            after = (worker.rating, worker.reliability)
+        """An SMS from the worker `worker_id`, or from the client when that is None."""
+        if worker_id is None:
+            result = inbound_receive(provider_sid=None, sender=str(self.client.phone), body=body)
+            self.client_texts.append(_ClientText(self.clock.current, body, result.reply or ""))
+            return
+        worker = Worker.objects.get(pk=worker_id)
+        before = (worker.rating, worker.reliability)
+        result = inbound_receive(provider_sid=None, sender=str(worker.phone), body=body)
+        worker.refresh_from_db(fields=["rating", "reliability"])
+        after = (worker.rating, worker.reliability)
         self.texts.append(_Text(self.clock.current, worker, body, result.reply or "",
                                 before, after))
 
@@ -356,7 +374,8 @@ class Story:
     def _russian_sample(self, messages: list[Message]) -> Message | None:
         """A text as a Saint Petersburg worker reads it: a Russian one where there is one."""
         russian = [m for m in messages if m.worker and m.worker.language == "ru"]
-        return (russian or messages or [None])[0]
+        shown = russian or messages
+        return shown[0] if shown else None
 
     def _quote(self, label: str, message: Message | None) -> None:
         if message is not None:
@@ -364,7 +383,7 @@ class Story:
                      f'"{message.body}"')
 
     def _texts(self, since: datetime, until: datetime, words: tuple[str, ...]) -> list[_Text]:
-        return [t for t in self.texts if since <= t.at < until and t.worker is not None
+        return [t for t in self.texts if since <= t.at < until
                 and t.body.upper().split()[0].strip(".!") in words]
 
     @staticmethod
@@ -527,7 +546,8 @@ class Story:
                      f"{self._figures(text.after)}")
             for message in self._sent("standby_call", since=text.at,
                                       until=text.at + timedelta(seconds=1)):
-                self.say(f'         standby {message.worker.name} called in: "{message.body}"')
+                who = message.worker.name if message.worker else message.phone
+                self.say(f'         standby {who} called in: "{message.body}"')
 
     def _on_site(self) -> None:
         grace = self.start + timedelta(minutes=settings.DISPATCH["NO_SHOW_GRACE_MINUTES"])
@@ -671,7 +691,7 @@ class Story:
             return
         self.say(f'  {self.hm(asked[0].created_at)}  SMS to the client: "{asked[0].body}"')
         self._run_until(self.clock.current + timedelta(hours=1))
-        for text in (t for t in self.texts if t.worker is None):
+        for text in self.client_texts:
             self.order.refresh_from_db(fields=["client_score"])
             self.say(f'  {self.hm(text.at)}  the client answers "{text.body}" -> "{text.reply}"')
             self.say(f"         (a client score of {self.order.client_score} for each worker "

@@ -10,6 +10,7 @@ timer can restart what stopped. With no option, both are checked.
 
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -18,7 +19,6 @@ from core.heartbeat import heartbeat_age
 
 def worker_replies(*, node: str | None, timeout: float) -> list[str]:
     """Names of the workers that answered a ping (only `node`, when given)."""
-    from celery import current_app
 
     destination = [node] if node else None
     replies = current_app.control.ping(destination=destination, timeout=timeout) or []
