@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -252,7 +253,8 @@ def statement(request: SignedInRequest, statement_id: int) -> HttpResponse:
                 messages.success(request, _(
                     "Payment of %(amount)s %(currency)s recorded on the %(period)s statement "
                     "of %(franchise)s: %(status)s."
-                ) % {"amount": form.cleaned_data["amount"], "currency": paid.currency,
+                ) % {"amount": formats.localize(form.cleaned_data["amount"]),
+                     "currency": paid.currency,
                      "period": paid.period, "franchise": paid.franchise.name,
                      "status": STATUS_LABEL.get(paid.status, paid.status)})
                 return done(request, back)
@@ -302,7 +304,7 @@ def credit_add(request: SignedInRequest) -> HttpResponse:
             else:
                 messages.success(request, _(
                     "Credit of %(amount)s %(currency)s given to %(client)s for %(period)s."
-                ) % {"amount": credit.amount, "currency": franchise.currency,
+                ) % {"amount": formats.localize(credit.amount), "currency": franchise.currency,
                      "client": credit.client.name, "period": credit.period})
                 return done(request, back)
     else:
@@ -327,7 +329,7 @@ def credit_withdraw_page(request: SignedInRequest, credit_id: int) -> HttpRespon
         credit_withdraw(credit=credit, withdrawn_by=request.user)
         messages.success(request, _(
             "Credit of %(amount)s %(currency)s to %(client)s for %(period)s withdrawn."
-        ) % {"amount": credit.amount, "currency": credit.franchise.currency,
+        ) % {"amount": formats.localize(credit.amount), "currency": credit.franchise.currency,
              "client": credit.client.name, "period": credit.period})
         return done(request, back)
     issued = RoyaltyStatement.objects.filter(franchise=credit.franchise,

@@ -8,6 +8,7 @@ arguments and their refusals into a message on the page.
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -17,13 +18,13 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import clock
 from dispatch.models import Offer, Order
 from dispatch.selectors import crew_split_of, orders_with_counts
-from dispatch.services.notify import amount_text
 from dispatch.services.onsite import (
     ATTENDANCE_CLOSES,
     ATTENDANCE_OPENS,
@@ -190,7 +191,10 @@ def _surplus_done(request: HttpRequest, order: Order, form: SurplusForm) -> Http
 
 
 def _show_up_fee(order: Order) -> str:
-    return f"{amount_text(order.franchise.show_up_fee)} {order.franchise.currency}"
+    """The fee as the page reads it: 300 for 300.00, 275.50 (275,50 in Russian) otherwise."""
+    fee = order.franchise.show_up_fee
+    shown = fee.to_integral() if fee == fee.to_integral() else fee.quantize(Decimal("0.01"))
+    return f"{formats.localize(shown)} {order.franchise.currency}"
 
 
 def _refusal(order: Order, form: AttendanceForm | SurplusForm, typed_hours: str) -> Refusal:

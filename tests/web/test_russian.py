@@ -26,12 +26,14 @@ from clients.models import Lead
 from clients.services import lead_create, site_create
 from core import clock
 from dispatch.models import Offer, Order
+from dispatch.services.onsite import AttendanceEntry, attendance_record
 from franchises.models import Franchise, User
 from franchises.services import user_create
 from ratings.rules import _Count, explain
 from ratings.scoring import RatingParams
 from tests.dispatch.conftest import NOW, START, Desk
 from web.catalogue import Catalogue, compiled_mismatches, parse, placeholders, problems
+from web.templatetags.hours import hours
 from workers.models import Worker
 
 pytestmark = pytest.mark.django_db
@@ -285,6 +287,24 @@ class TestRussianFormats:
         Order.objects.filter(pk=order.pk).update(bill_rate=Decimal("1250.50"))
         page = text_of(read(as_user(scene["people"]["franchise"], "ru"), f"/orders/{order.pk}/"))
         assert "клиент 1250,50 · работник 100,00 RUB" in page
+
+    def test_the_show_up_fee_on_the_crew_page_has_the_russian_comma(
+            self, scene: dict[str, Any]) -> None:
+        desk: Desk = scene["desk"]
+        Franchise.objects.filter(pk=desk.franchise.pk).update(show_up_fee=Decimal("275.50"))
+        order = scene["order"]
+        desk.at(START + timedelta(minutes=5))
+        attendance_record(order=order, entries=[
+            AttendanceEntry(worker.pk, Offer.Attendance.PRESENT) for worker in scene["crew"]])
+        words = text_of(read(as_user(scene["people"]["foreman"], "ru"), f"/crew/{order.pk}/"))
+        assert "Уходят домой с компенсацией за выход 275,50 RUB" in words
+        assert "Отпустить домой (SMS: компенсация 275,50 RUB)" in words
+
+    def test_hours_worked_read_with_the_pages_decimal_mark(self) -> None:
+        with translation.override("ru"):
+            assert [hours(Decimal(v)) for v in ("7.25", "7.50", "6")] == ["7,25", "7,5", "6,0"]
+        with translation.override("en"):
+            assert [hours(Decimal(v)) for v in ("7.25", "7.50", "6")] == ["7.25", "7.5", "6.0"]
 
     def test_days_are_written_the_russian_way_in_the_franchises_zone(
             self, scene: dict[str, Any], nsk: Franchise) -> None:
