@@ -36,6 +36,8 @@ def test_the_deadlock_victim_runs_again_and_both_transactions_land(db: Any) -> N
         return run_retrying(once, pause=lambda _: None)
 
     assert run_together(2, transfer) == ["done", "done"]
-    assert sorted(tries.values()) == [1, 2]
+    # One is the victim and runs again; under load both may be (each waiter's deadlock check
+    # can find the cycle before the other's abort has released its lock), and both retry.
+    assert max(tries.values()) == 2
     cities = set(Franchise.objects.filter(pk__in=rows).values_list("city", flat=True))
     assert len(cities) == 1  # the transaction run again committed last, over both rows
