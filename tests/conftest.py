@@ -6,6 +6,7 @@ network (the fake Twilio and Nominatim servers listen on loopback).
 
 import importlib.util
 import os
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from core import clock
 from dispatch.services import order_place
 from franchises.models import Franchise
 from franchises.services import user_create
+from tests.fakes.twilio_server import FakeTwilio
 
 # Hypothesis times each example against the wall clock (a 200 ms deadline, a "generation is
 # slow" health check): on a loaded machine that fails tests that are right. Speed is measured
@@ -89,6 +91,24 @@ def _eager_tasks(settings: Any) -> None:
 def _fast_password_hashing(settings: Any) -> None:
     """PBKDF2's million rounds cost 0.4 s a login; tests make hundreds of them."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# The fake Twilio's account: what settings point the real twilio client at.
+TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+TWILIO_AUTH_TOKEN = "test-token"
+
+
+@pytest.fixture
+def fake_twilio(settings: Any) -> Iterator[FakeTwilio]:
+    """The real twilio client, pointed at a local server that answers like Twilio."""
+    with FakeTwilio(account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN) as fake:
+        settings.SMS_BACKEND = "twilio"
+        settings.TWILIO_ACCOUNT_SID = TWILIO_ACCOUNT_SID
+        settings.TWILIO_AUTH_TOKEN = TWILIO_AUTH_TOKEN
+        settings.TWILIO_FROM_NUMBER = "+15005550006"
+        settings.TWILIO_API_BASE = fake.base_url
+        settings.SMS_SENDER_RATE_PER_SECOND = 1000
+        yield fake
 
 
 @pytest.fixture

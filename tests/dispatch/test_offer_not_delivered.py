@@ -1,7 +1,6 @@
 """An offer SMS that Twilio reports as failed moves on to the next candidate: the worker never
 saw it, so the order should not wait for their answer."""
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,21 +15,12 @@ from .conftest import Desk, set_dispatch
 
 pytestmark = pytest.mark.django_db
 
-ACCOUNT_SID = "AC" + "0" * 32
-AUTH_TOKEN = "test-token"
-
 
 @pytest.fixture
-def twilio(settings: Any) -> Iterator[FakeTwilio]:
-    with FakeTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as fake:
-        settings.SMS_BACKEND = "twilio"
-        settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
-        settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
-        settings.TWILIO_FROM_NUMBER = "+15005550006"
-        settings.TWILIO_API_BASE = fake.base_url
-        settings.SMS_SENDER_RATE_PER_SECOND = 1000
-        settings.PUBLIC_BASE_URL = "http://testserver"
-        yield fake
+def twilio(fake_twilio: FakeTwilio, settings: Any) -> FakeTwilio:
+    """The fake Twilio, with the public address its signed status callbacks are posted to."""
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    return fake_twilio
 
 
 @pytest.fixture

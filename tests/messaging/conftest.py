@@ -1,30 +1,15 @@
 """Fixtures for the messaging tests: a fake Twilio, signed webhook posts, a worker."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
 from twilio.request_validator import RequestValidator
 
-from tests.fakes.twilio_server import FakeTwilio
+from tests.conftest import TWILIO_ACCOUNT_SID as ACCOUNT_SID
+from tests.conftest import TWILIO_AUTH_TOKEN as AUTH_TOKEN
 from workers.models import Worker
-
-AUTH_TOKEN = "test-token"
-ACCOUNT_SID = "AC" + "0" * 32
-
-
-@pytest.fixture
-def fake_twilio(settings: Any) -> Iterator[FakeTwilio]:
-    """The real twilio client, pointed at a local server that answers like Twilio."""
-    with FakeTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as fake:
-        settings.SMS_BACKEND = "twilio"
-        settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
-        settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
-        settings.TWILIO_FROM_NUMBER = "+15005550006"
-        settings.TWILIO_API_BASE = fake.base_url
-        settings.SMS_SENDER_RATE_PER_SECOND = 1000
-        yield fake
 
 
 @pytest.fixture
