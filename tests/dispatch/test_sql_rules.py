@@ -2,6 +2,7 @@
 data: a running order's crew, and a candidate's cost. Whatever database the suite runs on."""
 
 import math
+from datetime import timedelta
 import secrets
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from core.expressions import MillisecondsBetween
 from core.geo import EARTH_RADIUS_KM
 from dispatch import optimizer, selectors, sql
 from dispatch.models import ClientPreference, Offer, Order
@@ -117,3 +119,40 @@ def test_the_candidate_cost_is_the_same_in_sql_and_python(
             by_worker[candidate.worker_id] - (bonus if candidate.is_favourite else 0.0),
             rel=1e-12, abs=1e-12,
         )
+
+
+# Offsets of a booking before its order's start: whole seconds, around the final reminder's
+# boundary, and with microseconds (which SQLite's day fraction keeps to about a millisecond).
+before_start = st.one_of(
+    st.integers(-3 * 86_400, 3 * 86_400).map(lambda s: timedelta(seconds=s)),
+    st.integers(-2, 2).map(lambda s: timedelta(hours=2, seconds=s)),
+    st.integers(-10**9, 10**9).map(lambda us: timedelta(microseconds=us)),
+)
+
+
+@DB_EXAMPLES
+@given(offsets=st.lists(before_start, min_size=1, max_size=6))
+def test_milliseconds_between_two_stored_datetimes_is_their_difference(
+    order: Order, offsets: list[timedelta]
+) -> None:
+    """The database's own difference (core.expressions), which the observed show rates use to
+    tell bookings made before the final reminder: the difference in Python to the millisecond,
+    exactly where the stored times are whole seconds apart (the reminder boundary included)."""
+    Offer.objects.filter(order=order).delete()
+    workers = list(Worker.objects.order_by("id"))[:len(offsets)]
+    Offer.objects.bulk_create(
+        Offer(order=order, worker=worker, sent_at=NOW, confirmed_at=order.start - offset,
+              token=secrets.token_hex(8))
+        for worker, offset in zip(workers, offsets, strict=True)
+    )
+    measured = dict(
+        Offer.objects.filter(order=order)
+        .annotate(ms=MillisecondsBetween("order__start", "confirmed_at"))
+        .values_list("worker_id", "ms")
+    )
+    for worker, offset in zip(workers, offsets, strict=True):
+        expected = offset / timedelta(milliseconds=1)
+        if offset.microseconds == 0:
+            assert measured[worker.pk] == expected
+        else:
+            assert abs(measured[worker.pk] - expected) <= 1.0
