@@ -20,6 +20,10 @@ database (migrated once, then copied), so runs can go in parallel (``--jobs``) a
 touches the project's own database. The population of a seed is the same for every policy and
 setting: the hidden propensities depend on the seed and the show rate only.
 
+``--claim`` runs only the two defaults on the warm pool, with every seed, and writes them
+(with ``--write``) under "## Policies: the claim at simulate's defaults": the measurement the
+claim is judged on, without the curves around it.
+
 With ``--results FILE`` every finished simulation is appended to FILE (one JSON object a
 line) and simulations already there (same sizes and run) are not run again, so an interrupted
 sweep resumes where it stopped. Delete the file when the code changes: a simulation's figures
@@ -47,6 +51,7 @@ from typing import Any
 from bench.report import REPO, command_line, machine_facts, now_utc, write_section
 
 HEADING = "## Policies: fixed versus adaptive"
+CLAIM_HEADING = "## Policies: the claim at simulate's defaults"
 PLOT = REPO / "docs" / "policies.png"
 POLICIES = ("fixed", "adaptive")
 SHOW_RATES = (0.55, 0.7, 0.85)
@@ -251,6 +256,45 @@ def _durations(table: dict[Point, dict[str, Any]]) -> str:
             f"{seconds / max(runs, 1) / 60:.1f} min each on average")
 
 
+def defaults_lines(table: dict[Point, dict[str, Any]], *, target: float, warm: int,
+                   rates: list[float]) -> list[str]:
+    """The two defaults on the warm pool, each figure's mean and spread, and the claim checked
+    on the means."""
+    lines = [
+        f"### The defaults on the warm pool (house rule 1.5 x, adaptive at {target:g})", "",
+        "| show rate | policy | fill rate | slot fill rate | surplus / order | "
+        "SMS / filled slot | median min to fill | no-show rate | over-booking cost / order "
+        "| margin / order |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for rate in rates:
+        for policy, setting in (("fixed", HOUSE_RATIO), ("adaptive", target)):
+            row = table.get((policy, setting, rate, warm))
+            if row is None:
+                continue
+            lines.append(
+                f"| {rate:.2f} | {policy} | {_cell(row['fill_rate'], 3)} | "
+                f"{_cell(row['slot_fill_rate'], 3)} | "
+                f"{_cell(row['surplus_per_order'], 2)} | "
+                f"{_cell(row['sms_per_filled_slot'], 1)} | "
+                f"{_cell(row['median_minutes_to_fill'], 0)} | "
+                f"{_cell(row['no_show_rate'], 3)} | "
+                f"{_cell(row['overbooking_cost_per_order'], 0)} | "
+                f"{_cell(row['margin_per_order'], 0)} |"
+            )
+    lines += ["", "The claim (adaptive at its default target: fill rate at least the house "
+              "rule's less 0.01, surplus at most 60 % of the house rule's, SMS per filled "
+              "slot no higher), on the means:", ""]
+    for rate, check in verdicts(table, target, warm).items():
+        held = [name for name, ok in check.items() if ok]
+        failed = [name for name, ok in check.items() if not ok]
+        lines.append(f"- show rate {rate:.2f}: " + ("holds" if not failed else
+                     "holds for " + (", ".join(held) or "nothing") + "; fails for "
+                     + ", ".join(failed)))
+    lines.append("")
+    return lines
+
+
 def section(table: dict[Point, dict[str, Any]], *, sizes: dict[str, int], target: float,
             pools: list[int], seeds: int, curve_seeds: int, argv: list[str] | None) -> str:
     """The Markdown section for docs/benchmarks.md."""
@@ -272,38 +316,7 @@ def section(table: dict[Point, dict[str, Any]], *, sizes: dict[str, int], target
         "(± 0 where one seed ran).", "",
     ]
     if warm:
-        lines += [
-            f"### The defaults on the warm pool (house rule 1.5 x, adaptive at {target:g})", "",
-            "| show rate | policy | fill rate | slot fill rate | surplus / order | "
-            "SMS / filled slot | median min to fill | no-show rate | over-booking cost / order "
-            "| margin / order |",
-            "|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for rate in rates:
-            for policy, setting in (("fixed", HOUSE_RATIO), ("adaptive", target)):
-                row = table.get((policy, setting, rate, warm))
-                if row is None:
-                    continue
-                lines.append(
-                    f"| {rate:.2f} | {policy} | {_cell(row['fill_rate'], 3)} | "
-                    f"{_cell(row['slot_fill_rate'], 3)} | "
-                    f"{_cell(row['surplus_per_order'], 2)} | "
-                    f"{_cell(row['sms_per_filled_slot'], 1)} | "
-                    f"{_cell(row['median_minutes_to_fill'], 0)} | "
-                    f"{_cell(row['no_show_rate'], 3)} | "
-                    f"{_cell(row['overbooking_cost_per_order'], 0)} | "
-                    f"{_cell(row['margin_per_order'], 0)} |"
-                )
-        lines += ["", "The claim (adaptive at its default target: fill rate at least the house "
-                  "rule's less 0.01, surplus at most 60 % of the house rule's, SMS per filled "
-                  "slot no higher), on the means:", ""]
-        for rate, check in verdicts(table, target, warm).items():
-            held = [name for name, ok in check.items() if ok]
-            failed = [name for name, ok in check.items() if not ok]
-            lines.append(f"- show rate {rate:.2f}: " + ("holds" if not failed else
-                         "holds for " + (", ".join(held) or "nothing") + "; fails for "
-                         + ", ".join(failed)))
-        lines.append("")
+        lines += defaults_lines(table, target=target, warm=warm, rates=rates)
     lines += ["### The curves", "",
               "Setting: the booking ratio of the house rule, the target chance of the adaptive "
               "policy. Means over the seeds.", "",
@@ -337,11 +350,29 @@ def section(table: dict[Point, dict[str, Any]], *, sizes: dict[str, int], target
     return "\n".join(lines)
 
 
+def claim_section(table: dict[Point, dict[str, Any]], *, sizes: dict[str, int], target: float,
+                  warm: int, seeds: int, argv: list[str] | None) -> str:
+    """The Markdown section of a `--claim` run: the two defaults only, on the warm pool."""
+    shown = [arg for arg in (sys.argv[1:] if argv is None else argv) if arg != "--cached-only"]
+    rates = sorted({point[2] for point in table})
+    return "\n".join([
+        CLAIM_HEADING, "",
+        f"Measured {now_utc()} on {machine_facts()}. Reproduce with "
+        f"`{command_line('bench.bench_policies', shown)}` ({_durations(table)}).", "",
+        f"`manage.py simulate` at its defaults: {sizes['workers']:,} workers, {sizes['orders']} "
+        f"orders over {sizes['days']} days, on the pool with {warm} days of recorded past, "
+        f"{seeds} seeds; the house rule at 1.5 x and the adaptive policy at its default target "
+        f"chance ({target:g}). Each cell is the mean ± the sample standard deviation over the "
+        "seeds.", "",
+        *defaults_lines(table, target=target, warm=warm, rates=rates),
+    ])
+
+
 def _floats(text: str) -> list[float]:
     return [float(part) for part in text.split(",") if part.strip()]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--curve-seeds", type=int, default=None)
@@ -361,10 +392,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="run nothing: report the simulations --results already holds")
     parser.add_argument("--write", action="store_true",
                         help="write docs/benchmarks.md's section and docs/policies.png")
-    options = parser.parse_args(argv)
+    parser.add_argument("--claim", action="store_true",
+                        help="the two defaults only, on the warm pool (no curves, no plot); "
+                        f"--write puts them under \"{CLAIM_HEADING[3:]}\"")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
     target = default_target()
     curve_seeds = options.curve_seeds or options.seeds
     sizes = {"workers": options.workers, "orders": options.orders, "days": options.days}
+    if options.claim:
+        options.ratios, options.targets = [HOUSE_RATIO], [target]
+        options.pools = [max(options.pools)]
     settings = {"fixed": sorted({*options.ratios, HOUSE_RATIO}),
                 "adaptive": sorted({*options.targets, target})}
     defaults = {"fixed": HOUSE_RATIO, "adaptive": target}
@@ -396,6 +437,13 @@ def main(argv: list[str] | None = None) -> int:
         results.update(zip(missing, outcomes, strict=True))
     results = {run: results[run] for run in runs}
     table = summarise(results)
+    if options.claim:
+        text = claim_section(table, sizes=sizes, target=target, warm=options.pools[0],
+                             seeds=options.seeds, argv=argv)
+        print(text)
+        if options.write:
+            write_section(CLAIM_HEADING, text)
+        return 0
     text = section(table, sizes=sizes, target=target, pools=options.pools, seeds=options.seeds,
                    curve_seeds=curve_seeds, argv=argv)
     print(text)
