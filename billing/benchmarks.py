@@ -17,6 +17,9 @@ class OrderFacts:
     no_shows: int
     confirmed: int
     minutes_to_fill: float | None  # None when never filled
+    # Whether the order has begun (its crew was checked in or marked absent): an order still
+    # to come has nobody present yet and is no failure to fill.
+    started: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,18 +78,20 @@ def location_row(
     *, franchise_id: int, name: str, orders: Sequence[OrderFacts], revenue: Decimal,
     royalty: Decimal, avg_rating: float | None, books: Money | None = None,
 ) -> LocationRow:
-    """One franchise's figures. fill_rate: share of orders with at least the headcount present;
-    no_show_rate: no-shows per confirmed worker whose attendance was taken; over-booking cost
-    and margin per order from the completed orders' `books`."""
+    """One franchise's figures. fill_rate: share of the orders that have begun with at least
+    the headcount present (None before any has); no_show_rate: no-shows per confirmed worker
+    whose attendance was taken; over-booking cost and margin per order from the completed
+    orders' `books`."""
     filled = [o.minutes_to_fill for o in orders if o.minutes_to_fill is not None]
     confirmed = sum(o.confirmed for o in orders)
+    begun = [o for o in orders if o.started]
     books = books or Money()
     return LocationRow(
         franchise_id=franchise_id,
         name=name,
         orders=len(orders),
         slots=sum(o.headcount for o in orders),
-        fill_rate=(sum(o.present >= o.headcount for o in orders) / len(orders)) if orders else None,
+        fill_rate=(sum(o.present >= o.headcount for o in begun) / len(begun)) if begun else None,
         no_show_rate=(sum(o.no_shows for o in orders) / confirmed) if confirmed else None,
         revenue=revenue,
         royalty=royalty,

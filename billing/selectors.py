@@ -184,7 +184,9 @@ def benchmark_rows(*, period: str) -> list[LocationRow]:
             minutes = None
             if calling_since and filled_at:
                 minutes = (filled_at - calling_since).total_seconds() / 60
-            facts[franchise_id].append(OrderFacts(headcount, present, missing, confirmed, minutes))
+            facts[franchise_id].append(OrderFacts(
+                headcount, present, missing, confirmed, minutes,
+                started=status in (Order.Status.IN_PROGRESS, Order.Status.COMPLETED)))
         ratings.update(_ratings_at_month_end(ids, start=start, end=end))
     invoiced = dict(
         InvoiceLine.objects.filter(period=period).values("franchise_id")

@@ -37,6 +37,7 @@ from .access import FRANCHISE, HQ, SignedInRequest, roles_required
 from .form_fields import model_choice
 from .local_time import local_time
 from .once import new_form_key, once
+from .templatetags.months import month
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -255,7 +256,7 @@ def statement(request: SignedInRequest, statement_id: int) -> HttpResponse:
                     "of %(franchise)s: %(status)s."
                 ) % {"amount": formats.localize(form.cleaned_data["amount"]),
                      "currency": paid.currency,
-                     "period": paid.period, "franchise": paid.franchise.name,
+                     "period": month(paid.period), "franchise": paid.franchise.name,
                      "status": STATUS_LABEL.get(paid.status, paid.status)})
                 return done(request, back)
     dressed = dress_statements([found], next_path=back,
@@ -305,7 +306,7 @@ def credit_add(request: SignedInRequest) -> HttpResponse:
                 messages.success(request, _(
                     "Credit of %(amount)s %(currency)s given to %(client)s for %(period)s."
                 ) % {"amount": formats.localize(credit.amount), "currency": franchise.currency,
-                     "client": credit.client.name, "period": credit.period})
+                     "client": credit.client.name, "period": month(credit.period)})
                 return done(request, back)
     else:
         form = CreditForm(franchise=franchise, initial={
@@ -330,7 +331,7 @@ def credit_withdraw_page(request: SignedInRequest, credit_id: int) -> HttpRespon
         messages.success(request, _(
             "Credit of %(amount)s %(currency)s to %(client)s for %(period)s withdrawn."
         ) % {"amount": formats.localize(credit.amount), "currency": credit.franchise.currency,
-             "client": credit.client.name, "period": credit.period})
+             "client": credit.client.name, "period": month(credit.period)})
         return done(request, back)
     issued = RoyaltyStatement.objects.filter(franchise=credit.franchise,
                                              period=credit.period).exists()

@@ -34,6 +34,8 @@ from dispatch.selectors import (
 from dispatch.services import assignment_run, callout_start, wave_next
 from dispatch.services.lifecycle import order_cancel
 from dispatch.services.onsite import order_complete
+from dispatch.services.orders import order_update
+from franchises.models import User
 from franchises.scoping import scope_queryset
 
 from .access import FOREMAN, FRANCHISE, HQ, SignedInRequest, role_of, roles_required
@@ -147,6 +149,12 @@ def order_live(request: SignedInRequest, order_id: int) -> HttpResponse:
     return render(request, "web/_order_live.html", _live(order))
 
 
+def _foremen(order: Order) -> "QuerySet[User]":
+    """The logins who may run the order's crew on site: its franchise's foremen."""
+    return User.objects.filter(role=User.Role.FOREMAN, franchise_id=order.franchise_id,
+                               is_active=True).order_by("first_name", "last_name", "username")
+
+
 def _summary(order: Order) -> dict[str, Any]:
     now = clock.now()
     zone = order.franchise.timezone
@@ -154,7 +162,9 @@ def _summary(order: Order) -> dict[str, Any]:
     if now < order.start:
         actions.discard("complete")
     completed = order.status == Order.Status.COMPLETED
+    naming = order.status not in (Order.Status.COMPLETED, Order.Status.CANCELLED)
     return {
+        "foremen": list(_foremen(order)) if naming else None,
         "start": local_time(order.start, zone),
         "ends": local_time(order.ends_at, zone),
         "policy_label": POLICY_LABELS.get(order.overbook_policy, order.overbook_policy),
@@ -265,6 +275,34 @@ def order_action(request: SignedInRequest, order_id: int, action: str) -> HttpRe
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, text)
+    return redirect("web:order", order_id=order.pk)
+
+
+@require_POST
+@roles_required(HQ, FRANCHISE)
+def order_foreman(request: SignedInRequest, order_id: int) -> HttpResponse:
+    """Name the foreman who checks the crew in (one of the franchise's foreman logins), or
+    nobody; the order then shows on that foreman's crew page."""
+    order = _order(request, order_id)
+    chosen = request.POST.get("foreman", "")
+    foreman = None
+    if chosen:
+        foreman = _foremen(order).filter(pk=int(chosen) if chosen.isdigit() else 0).first()
+        if foreman is None:
+            messages.error(request, _("Choose one of this franchise's foremen."))
+            return redirect("web:order", order_id=order.pk)
+    try:
+        order_update(order=order, foreman=foreman)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if foreman is None:
+            messages.success(request, _("Order %(code)s has no foreman now.") % {
+                "code": order.code})
+        else:
+            messages.success(request, _(
+                "%(name)s is the foreman of order %(code)s: the crew is on their crew page."
+            ) % {"name": foreman.get_full_name() or foreman.username, "code": order.code})
     return redirect("web:order", order_id=order.pk)
 
 

@@ -44,6 +44,7 @@ urlpatterns = [
     path("orders/<int:order_id>/", order_page.order_page, name="order"),
     path("orders/<int:order_id>/live/", order_page.order_live, name="order-live"),
     path("orders/<int:order_id>/cancel/", order_page.order_cancel_page, name="order-cancel"),
+    path("orders/<int:order_id>/foreman/", order_page.order_foreman, name="order-foreman"),
     path("orders/<int:order_id>/<slug:action>/", order_page.order_action, name="order-action"),
     path("leads/", leads.leads, name="leads"),
     path("leads/live/", leads.leads_live, name="leads-live"),

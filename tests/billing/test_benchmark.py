@@ -65,6 +65,17 @@ class TestLocationRow:
         assert row.no_show_rate is None
         assert row.median_minutes_to_fill is None
 
+    def test_orders_still_to_come_are_not_counted_unfilled(self) -> None:
+        done = OrderFacts(2, 2, 0, 2, 30.0)
+        booked = OrderFacts(3, 0, 0, 0, 12.0, started=False)
+        row = location_row(franchise_id=1, name="x", orders=[done, booked],
+                           revenue=Decimal(0), royalty=Decimal(0), avg_rating=None)
+        assert (row.orders, row.slots, row.fill_rate) == (2, 5, 1.0)
+        assert row.median_minutes_to_fill == 21.0
+        only_booked = location_row(franchise_id=1, name="x", orders=[booked],
+                                   revenue=Decimal(0), royalty=Decimal(0), avg_rating=None)
+        assert only_booked.fill_rate is None
+
     def test_no_attendance_taken_means_no_no_show_rate(self) -> None:
         row = location_row(franchise_id=1, name="x", orders=[OrderFacts(3, 0, 0, 0, None)],
                            revenue=Decimal(0), royalty=Decimal(0), avg_rating=None)
@@ -236,6 +247,19 @@ class TestReport:
         }
         assert medians["avg_rating"] == pytest.approx(
             (spb_row["avg_rating"] + nsk_row["avg_rating"]) / 2, abs=1e-3)
+
+    def test_a_booked_order_yet_to_start_does_not_lower_the_fill_rate(
+        self, network: dict[str, Any], books: Books, hq_api: APIClient, nsk: Franchise
+    ) -> None:
+        """A crew booked for the 28th, seen the day before: one more order and its places, the
+        same fill rate (two of the three begun orders had their crew)."""
+        client = network["nsk"][0].client
+        order, _ = books.staffed(client, start=datetime(2026, 11, 28, 2, 0, tzinfo=UTC),
+                                 headcount=2, bill_rate="300", pay_rate="120", accepting=3)
+        assert order.status == Order.Status.FILLED
+        rows = {row["franchise"]: row for row in _report(hq_api).json()["results"]}
+        assert (rows[nsk.pk]["orders"], rows[nsk.pk]["slots"]) == (4, 6)
+        assert rows[nsk.pk]["fill_rate"] == 0.6667
 
     def test_the_royalty_is_fifteen_percent_of_the_statement_turnover(
         self, network: dict[str, Any], hq_api: APIClient, spb: Franchise

@@ -92,7 +92,7 @@ class TestRecordPayment:
 
         page = text(response)
         assert response.redirect_chain == [("/dashboard/", 302)]
-        assert ("Payment of 1000.50 RUB recorded on the 2026-11 statement of Saint "
+        assert ("Payment of 1000.50 RUB recorded on the November 2026 statement of Saint "
                 "Petersburg office: Issued.") in page
         row = tag(page, f"statement-{statement.pk}")
         assert 'data-paid="1000.50"' in row
@@ -207,7 +207,7 @@ class TestRecordPayment:
         statement_pay(statement=statement, amount=Decimal("300"),
                       paid_on=datetime(2026, 12, 1).date(), recorded_by=hq_user)
         page = text(logged_in(spb_user).get(f"/statements/{statement.pk}/"))
-        assert "Royalty statement 2026-11: Saint Petersburg office" in page
+        assert "Royalty statement November 2026: Saint Petersburg office" in page
         assert "300.00 · 1 Dec 2026" in page
         assert 'data-outstanding="820.00"' in page
         assert_no_inline_code(page)
@@ -229,7 +229,7 @@ class TestBooks:
                              amount=Decimal("10"), reason="a dent")
         browser = logged_in(hq_user)
         page = text(browser.get("/books/"))
-        assert "Royalty statements, 2026-11" in page
+        assert "Royalty statements, November 2026" in page
         assert amount(page, "books-total") == Decimal("1300.00")
         assert amount(page, "books-paid") == Decimal("180.00")
         assert amount(page, "books-outstanding") == Decimal("1120.00")
@@ -257,7 +257,7 @@ class TestBooks:
         page = text(response)
         assert "Pick a month" in page
         assert 'value="11.2026"' in page
-        assert "Royalty statements, 2026-11" in page
+        assert "Royalty statements, November 2026" in page
 
     def test_the_books_cost_the_same_queries_for_5_or_50_franchises(
         self, virtual: clock.VirtualClock, hq_user: Any, hq_franchise: Franchise,

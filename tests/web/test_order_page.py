@@ -402,3 +402,69 @@ def _section(text: str, start: str, end: str) -> str:
     begin = text.index(start)
     return text[begin:text.index(end, begin)]
 
+
+
+class TestForeman:
+    """Naming the foreman who checks the crew in, from the order's page."""
+
+    def test_the_franchise_names_one_of_its_foremen_who_then_finds_the_crew(
+        self, desk: Desk, spb_user: Any, spb_foreman: Any
+    ) -> None:
+        order, _ = crewed(desk)
+        before = page(logged_in(spb_user).get(url(order)))
+        assert 'id="order-foreman"' in before
+        assert f'<option value="{spb_foreman.pk}">spb-foreman</option>' in before
+
+        response = logged_in(spb_user).post(url(order, "foreman/"), {"foreman": spb_foreman.pk},
+                                            follow=True)
+
+        order.refresh_from_db()
+        assert order.foreman == spb_foreman
+        assert f"spb-foreman is the foreman of order {order.code}" in page(response)
+        assert f'<option value="{spb_foreman.pk}" selected>' in page(response)
+        crew = page(logged_in(spb_foreman).get("/crew/"))
+        assert order.code in crew
+
+    def test_nobody_clears_the_foreman(
+        self, desk: Desk, spb_user: Any, spb_foreman: Any
+    ) -> None:
+        order, _ = crewed(desk, foreman=spb_foreman)
+        response = logged_in(spb_user).post(url(order, "foreman/"), {"foreman": ""},
+                                            follow=True)
+        order.refresh_from_db()
+        assert order.foreman is None
+        assert f"Order {order.code} has no foreman now." in page(response)
+
+    def test_only_a_foreman_of_the_orders_franchise_can_be_named(
+        self, desk: Desk, spb_user: Any, hq_user: Any, nsk: Any
+    ) -> None:
+        order, _ = crewed(desk)
+        stranger = user_create(username="nsk-foreman", password=secrets.token_hex(8),
+                               role="foreman", franchise=nsk)
+        for chosen in (stranger.pk, spb_user.pk, hq_user.pk, "x"):
+            response = logged_in(spb_user).post(url(order, "foreman/"), {"foreman": chosen},
+                                                follow=True)
+            assert "Choose one of this franchise&#x27;s foremen." in page(response)
+        order.refresh_from_db()
+        assert order.foreman is None
+        assert f'value="{stranger.pk}"' not in page(logged_in(spb_user).get(url(order)))
+
+    def test_a_foreman_cannot_name_himself_nor_can_another_franchise(
+        self, desk: Desk, spb_foreman: Any, nsk_user: Any
+    ) -> None:
+        order, _ = crewed(desk)
+        assert logged_in(spb_foreman).post(url(order, "foreman/"),
+                                           {"foreman": spb_foreman.pk}).status_code == 403
+        assert logged_in(nsk_user).post(url(order, "foreman/"),
+                                        {"foreman": spb_foreman.pk}).status_code == 404
+        order.refresh_from_db()
+        assert order.foreman is None
+
+    def test_a_finished_order_shows_its_foreman_without_a_form(
+        self, desk: Desk, spb_user: Any, spb_foreman: Any
+    ) -> None:
+        order = desk.order(2, foreman=spb_foreman)
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)
+        shown = page(logged_in(spb_user).get(url(order)))
+        assert 'id="order-foreman"' not in shown
+        assert "spb-foreman" in shown
