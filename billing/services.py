@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from clients.models import Client
 from clients.services import booking_horizon_error
@@ -66,8 +67,8 @@ def validate_period(period: str) -> str:
     match = re.fullmatch(r"(\d{4})-(\d{2})", period, re.ASCII) if isinstance(period, str) else None
     if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) not in PERIOD_YEARS:
         raise ValidationError({"period": [
-            f"Give the period as YYYY-MM with a year from {PERIOD_YEARS[0]} to "
-            f"{PERIOD_YEARS[-1]}, e.g. 2026-10."
+            _("Give the period as YYYY-MM with a year from %(first)s to %(last)s, e.g. 2026-10.")
+            % {"first": PERIOD_YEARS[0], "last": PERIOD_YEARS[-1]}
         ]})
     return period
 
@@ -210,7 +211,7 @@ def rate_quote(
         local_start = start.astimezone(ZoneInfo(franchise.timezone))
     except OverflowError as exc:
         # A start in year 1 has no local time west of UTC.
-        raise ValidationError({"start": ["This date is out of range."]}) from exc
+        raise ValidationError({"start": [_("This date is out of range.")]}) from exc
     try:
         return pricing.quote(
             rate_terms(franchise=franchise, work_type=work_type),
@@ -253,7 +254,8 @@ def royalty_statements_issue(*, period: str) -> list[RoyaltyStatement]:
     now = clock.now()
     if period > previous_period(now.date()):
         raise ValidationError({"period": [
-            f"{period} has not ended yet: its statements are issued once the month is over."
+            _("%(period)s has not ended yet: its statements are issued once the month is over.")
+            % {"period": period}
         ]})
     franchises = Franchise.objects.exclude(kind=Franchise.Kind.HQ).filter(is_active=True)
     for franchise in franchises:
@@ -395,13 +397,14 @@ def credit_give(*, franchise: Franchise, client: Client, period: str, amount: De
     zeros) made the franchise's turnover, royalty and the network's benchmark negative.
     ValidationError on `client`, `period` or `amount` otherwise."""
     if client.franchise_id != franchise.pk:
-        raise ValidationError({"client": ["This client belongs to another franchise."]})
+        raise ValidationError({"client": [_("This client belongs to another franchise.")]})
     if amount <= 0:
-        raise ValidationError({"amount": ["A credit must be more than zero."]})
-    period_start, _ = period_bounds(period, franchise.timezone)
+        raise ValidationError({"amount": [_("A credit must be more than zero.")]})
+    period_start = period_bounds(period, franchise.timezone)[0]
     if period_start > clock.now():
         raise ValidationError({"period": [
-            f"{period} has not started yet: a credit refunds work already invoiced."
+            _("%(period)s has not started yet: a credit refunds work already invoiced.")
+            % {"period": period}
         ]})
     # The client's row is the lock: two credits given at once for the same client cannot
     # both fit under what is left of the invoice.
@@ -415,9 +418,12 @@ def credit_give(*, franchise: Franchise, client: Client, period: str, amount: De
     available = invoiced - credited
     if amount > available:
         raise ValidationError({"amount": [
-            f"{client.name} was invoiced {pricing.money(invoiced)} {franchise.currency} in "
-            f"{period} and has been credited {pricing.money(credited)}: at most "
-            f"{pricing.money(max(available, Decimal(0)))} can be credited."
+            _("%(client)s was invoiced %(invoiced)s %(currency)s in %(period)s and has been "
+              "credited %(credited)s: at most %(available)s can be credited.") % {
+                "client": client.name, "invoiced": pricing.money(invoiced),
+                "currency": franchise.currency, "period": period,
+                "credited": pricing.money(credited),
+                "available": pricing.money(max(available, Decimal(0)))}
         ]})
     return Credit.objects.create(franchise=franchise, client=client, period=period,
                                  amount=amount, reason=reason)
@@ -453,27 +459,29 @@ def statement_pay(*, statement: RoyaltyStatement, amount: Decimal, paid_on: date
     statement = (RoyaltyStatement.objects.select_for_update(of=("self",))
                  .select_related("franchise").get(pk=statement.pk))
     if amount <= 0:
-        raise ValidationError({"amount": ["A payment must be more than zero."]})
+        raise ValidationError({"amount": [_("A payment must be more than zero.")]})
     if statement.status == RoyaltyStatement.Status.CREDIT:
         raise ValidationError({"amount": [
-            f"Nothing is due on the {statement.period} statement: its credit is carried into "
-            f"the next one."]})
+            _("Nothing is due on the %(period)s statement: its credit is carried into the "
+              "next one.") % {"period": statement.period}]})
     outstanding = statement.total - statement.paid
     if amount > outstanding:
         raise ValidationError(
-            {"amount": [f"Only {outstanding} {statement.currency} is outstanding."]}
+            {"amount": [_("Only %(amount)s %(currency)s is outstanding.")
+                        % {"amount": outstanding, "currency": statement.currency}]}
         )
     # The date is the franchise's: at 06:00 in Novosibirsk it is still yesterday in UTC, and
     # a payment made this morning must not read as one dated in the future.
     today = clock.now().astimezone(ZoneInfo(statement.franchise.timezone)).date()
     if paid_on > today:
-        raise ValidationError({"paid_on": ["A payment date cannot be in the future."]})
+        raise ValidationError({"paid_on": [_("A payment date cannot be in the future.")]})
     year, month = _year_month(statement.period)
     if paid_on < date(year, month, 1):
         # A royalty on a month's turnover cannot have been paid before the month began:
         # such a date is a typo, and it would make the statement's payment history nonsense.
         raise ValidationError({"paid_on": [
-            f"A payment for {statement.period} cannot be dated before the month began."
+            _("A payment for %(period)s cannot be dated before the month began.")
+            % {"period": statement.period}
         ]})
     RoyaltyPayment.objects.create(
         statement=statement, amount=amount, paid_on=paid_on, recorded_by=recorded_by,

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from phonenumber_field.phonenumber import to_python
 from phonenumber_field.serializerfields import PhoneNumberField
@@ -27,7 +28,7 @@ def _point_or_omitted(attrs: dict[str, Any]) -> dict[str, Any]:
     half a point, a field error, as leaving one of them out is."""
     for name, other in (("lat", "lng"), ("lng", "lat")):
         if name in attrs and attrs[name] is None and attrs.get(other) is not None:
-            raise serializers.ValidationError({name: ["Give both lat and lng, or neither."]})
+            raise serializers.ValidationError({name: [_("Give both lat and lng, or neither.")]})
     return {name: value for name, value in attrs.items()
             if not (name in ("lat", "lng") and value is None)}
 
@@ -47,7 +48,7 @@ class ClientSerializer(serializers.ModelSerializer):
 
     def validate_franchise(self, franchise: Franchise | None) -> Franchise | None:
         if franchise is None and not self.context["request"].user.is_hq:
-            raise serializers.ValidationError("Only HQ holds clients without a franchise.")
+            raise serializers.ValidationError(_("Only HQ holds clients without a franchise."))
         return franchise
 
     def create(self, validated_data: dict[str, Any]) -> Client:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
 
 from core import clock, hooks
 from core.geo import territory_contains
@@ -128,10 +129,10 @@ def lead_route(*, lead: Lead, reason: str) -> Lead:
     # One holder at a time: the current holder's hop must be closed (answered or timed out)
     # before the lead moves on, and an accepted lead has become an order.
     if lead.status == Lead.Status.ACCEPTED:
-        raise ValidationError({"status": ["An accepted lead is not routed again."]})
+        raise ValidationError({"status": [_("An accepted lead is not routed again.")]})
     if lead.hops.filter(outcome=LeadHop.Outcome.PENDING).exists():
         raise ValidationError(
-            {"status": ["The lead is held until its holder answers or its time runs out."]}
+            {"status": [_("The lead is held until its holder answers or its time runs out.")]}
         )
     candidates = routing_candidates(lead=lead)
     in_reach = _workers_in_reach(lead)
@@ -200,12 +201,14 @@ def lead_hand_on(*, lead: Lead, franchise: Franchise, user: object) -> Lead:
     phone). The franchise then answers as to any offered lead, within the same SLA."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.franchise_id is not None or lead.status not in HELD_BY_HQ:
-        raise ValidationError({"status": [
-            "Only a lead HQ holds can be handed on; this one is "
-            + ("with a franchise." if lead.franchise_id is not None else f"{lead.status}.")
-        ]})
+        if lead.franchise_id is not None:
+            refusal = _("Only a lead HQ holds can be handed on; this one is with a franchise.")
+        else:
+            refusal = _("Only a lead HQ holds can be handed on; this one is %(status)s.") % {
+                "status": lead.status}
+        raise ValidationError({"status": [refusal]})
     if franchise.kind == Franchise.Kind.HQ or not franchise.is_active:
-        raise ValidationError({"franchise": ["Hand the lead to an active franchise."]})
+        raise ValidationError({"franchise": [_("Hand the lead to an active franchise.")]})
     now = clock.now()
     LeadHop.objects.filter(lead=lead, franchise=None, outcome=LeadHop.Outcome.PENDING).update(
         outcome=LeadHop.Outcome.HANDED_ON, answered_at=now
@@ -227,7 +230,8 @@ def lead_reject(*, lead: Lead, reason: str = "") -> Lead:
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status != Lead.Status.OFFERED:
         raise ValidationError(
-            {"status": [f"Only an offered lead can be rejected ({lead.status})."]}
+            {"status": [_("Only an offered lead can be rejected (%(status)s).")
+                        % {"status": lead.status}]}
         )
     lead_hop_close(lead, LeadHop.Outcome.REJECTED, clock.now())
     lead = lead_route(lead=lead, reason="rejected" + (f" ({reason})" if reason else ""))

@@ -29,10 +29,10 @@ def booking_horizon_error(*, start: datetime, now: datetime) -> str | None:
     """Why `start` is too far ahead to book, or None when it is not."""
     if start - now <= BOOKING_HORIZON:
         return None
-    return (
-        f"The start must be at most {BOOKING_HORIZON.days} days from now; a booking further "
-        "out is most likely a typo in the date."
-    )
+    return _(
+        "The start must be at most %(days)s days from now; a booking further out is most "
+        "likely a typo in the date."
+    ) % {"days": BOOKING_HORIZON.days}
 
 
 def _geocoder() -> geo.Geocoder:
@@ -71,10 +71,12 @@ def address_geocode(*, address: str) -> geo.GeoPoint:
         except geo.GeocodingError as exc:
             if not exc.transient:
                 raise ValidationError({"address": [ValidationError(
-                    f"This address cannot be geocoded ({exc}); give lat and lng.",
+                    _("This address cannot be geocoded (%(error)s); give lat and lng.")
+                    % {"error": exc},
                     code=ADDRESS_NOT_FOUND)]}) from exc
             raise ValidationError({"address": [ValidationError(
-                f"The geocoder is unavailable ({exc}); give lat and lng instead.",
+                _("The geocoder is unavailable (%(error)s); give lat and lng instead.")
+                % {"error": exc},
                 code=GEOCODER_UNAVAILABLE)]}) from exc
         try:
             with transaction.atomic():
@@ -91,7 +93,7 @@ def address_geocode(*, address: str) -> geo.GeoPoint:
         if result is not None:
             return result.point
     raise ValidationError({"address": [ValidationError(
-        "This address could not be found; give lat and lng.", code=ADDRESS_NOT_FOUND)]})
+        _("This address could not be found; give lat and lng."), code=ADDRESS_NOT_FOUND)]})
 
 
 def _point_or_geocode(
@@ -99,7 +101,7 @@ def _point_or_geocode(
 ) -> tuple[float, float]:
     if (lat is None) != (lng is None):
         field = "lng" if lng is None else "lat"
-        raise ValidationError({field: ["Give both lat and lng, or neither."]})
+        raise ValidationError({field: [_("Give both lat and lng, or neither.")]})
     if lat is not None and lng is not None:
         return lat, lng
     point = address_geocode(address=address)
@@ -210,7 +212,7 @@ def lead_create(
         zone = candidates[0][0].timezone if candidates else Franchise.hq_timezone()
         start = lead.start = clock.in_zone(start, zone)
     if start <= now:
-        raise ValidationError({"start": ["The start must be in the future."]})
+        raise ValidationError({"start": [_("The start must be in the future.")]})
     too_far = booking_horizon_error(start=start, now=now)
     if too_far is not None:
         raise ValidationError({"start": [too_far]})

@@ -120,11 +120,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, IntegrityError):
-        exc = exceptions.ValidationError({"detail": ["This conflicts with existing data."]})
+        exc = exceptions.ValidationError({"detail": [_("This conflicts with existing data.")]})
     elif isinstance(exc, DataError):
         # A value the database cannot hold (a number out of its column's range) that no
         # serializer bounded: the input is at fault, not the server.
         exc = exceptions.ValidationError(
-            {"detail": ["A value is out of the range the database can hold."]}
+            {"detail": [_("A value is out of the range the database can hold.")]}
         )
     return drf_exception_handler(exc, context)

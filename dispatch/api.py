@@ -4,6 +4,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import ProtectedError
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
@@ -174,12 +175,12 @@ class FeedbackEntrySerializer(serializers.Serializer):
 
 def _entries(serializer_class: type, data: Any) -> list[dict[str, Any]]:
     if not isinstance(data, list) or not data:
-        raise ValidationError({"detail": ["Send a non-empty JSON list of entries."]})
+        raise ValidationError({"detail": [_("Send a non-empty JSON list of entries.")]})
     form = serializer_class(data=data, many=True)
     form.is_valid(raise_exception=True)
     workers = [entry["worker"] for entry in form.validated_data]
     if len(set(workers)) != len(workers):
-        raise ValidationError({"worker": ["A worker is listed twice."]})
+        raise ValidationError({"worker": [_("A worker is listed twice.")]})
     return form.validated_data
 
 
@@ -213,8 +214,8 @@ class OrderOnSiteMixin(GenericAPIView):
         if (not user.is_hq and user.role == User.Role.FOREMAN
                 and any(entry["source"] == "client" for entry in entries)):
             raise ValidationError(
-                {"source": ["A foreman gives foreman scores; the client scores by SMS or "
-                            "through the office."]}
+                {"source": [_("A foreman gives foreman scores; the client scores by SMS or "
+                              "through the office.")]}
             )
         recorded = feedback_record(
             order=self.get_object(),
@@ -252,11 +253,13 @@ class OrderViewSet(OrderOnSiteMixin, ScopedViewSetMixin, viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: Order) -> None:
         if instance.status != Order.Status.DRAFT:
-            raise ValidationError({"status": ["Only a draft can be deleted; cancel it instead."]})
+            raise ValidationError(
+                {"status": [_("Only a draft can be deleted; cancel it instead.")]}
+            )
         try:
             instance.delete()
         except ProtectedError as exc:
-            raise ValidationError({"detail": ["This order is referenced elsewhere."]}) from exc
+            raise ValidationError({"detail": [_("This order is referenced elsewhere.")]}) from exc
 
     @extend_schema(request=None, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
@@ -271,7 +274,8 @@ class OrderViewSet(OrderOnSiteMixin, ScopedViewSetMixin, viewsets.ModelViewSet):
         """Run the optimiser now over the franchise's open orders."""
         order = self.get_object()
         if order.status not in (Order.Status.CALLING, Order.Status.FILLED):
-            raise ValidationError({"status": [f"Nothing to assign: the order is {order.status}."]})
+            raise ValidationError({"status": [_("Nothing to assign: the order is %(status)s.")
+                                              % {"status": order.status}]})
         services.assignment_run(franchise_id=order.franchise_id)
         return self._order_response(order)
 

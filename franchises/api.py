@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, parsers, permissions, serializers, status, views, viewsets
@@ -188,7 +189,7 @@ class FranchiseSerializer(serializers.ModelSerializer):
     def validate_territory(self, value: Any) -> Any:
         if value is not None and not isinstance(value, dict):
             raise serializers.ValidationError(
-                "A territory is a GeoJSON object (Polygon or MultiPolygon), not a string."
+                _("A territory is a GeoJSON object (Polygon or MultiPolygon), not a string.")
             )
         return value
 

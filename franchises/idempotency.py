@@ -18,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from core import clock
 
@@ -30,13 +32,18 @@ MAX_KEY_LENGTH = 255
 class KeyReused(Exception):
     """The key was used for another request: its first answer does not fit this one."""
 
-    message = ("This Idempotency-Key was already used with a different request. Send a new key "
-               "for a new request; repeat the first request unchanged to get its answer.")
+    message = gettext_lazy("This Idempotency-Key was already used with a different request. "
+                           "Send a new key for a new request; repeat the first request "
+                           "unchanged to get its answer.")
+
+
+def _malformed_message() -> str:
+    return gettext("An Idempotency-Key is 1 to %(most)s printable characters, e.g. a "
+                   "UUID.") % {"most": MAX_KEY_LENGTH}
 
 
 class KeyMalformed(Exception):
-    message = (f"An Idempotency-Key is 1 to {MAX_KEY_LENGTH} printable characters, e.g. a "
-               f"UUID.")
+    message = lazy(_malformed_message, str)()
 
 
 def fingerprint(scope: str, body: Any) -> str:

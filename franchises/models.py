@@ -17,6 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -31,17 +32,23 @@ def default_reply_channels() -> list[str]:
 
 def validate_timezone(value: str) -> None:
     if value not in _TIMEZONES:
-        raise ValidationError(f"'{value}' is not an IANA time zone such as Europe/Moscow.")
+        raise ValidationError(
+            gettext("'%(value)s' is not an IANA time zone such as Europe/Moscow.")
+            % {"value": value}
+        )
 
 
 def validate_reply_channels(value: object) -> None:
     if not isinstance(value, list) or not value:
-        raise ValidationError("Give a non-empty list of channels.")
+        raise ValidationError(gettext("Give a non-empty list of channels."))
     unknown = [channel for channel in value if channel not in REPLY_CHANNELS]
     if unknown:
-        raise ValidationError(f"Unknown channel(s) {unknown}; choose from {list(REPLY_CHANNELS)}.")
+        raise ValidationError(
+            gettext("Unknown channel(s) %(unknown)s; choose from %(choices)s.")
+            % {"unknown": unknown, "choices": list(REPLY_CHANNELS)}
+        )
     if len(set(value)) != len(value):
-        raise ValidationError("A channel is listed twice.")
+        raise ValidationError(gettext("A channel is listed twice."))
 
 
 _TIMEZONES = frozenset(available_timezones())

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from core.geo import TerritoryError, parse_territory, territories_overlap
@@ -41,7 +42,8 @@ def _validate_territory(*, franchise: Franchise) -> None:
             franchise.territory, rival.territory
         ):
             raise ValidationError(
-                {"territory": [f"Overlaps the territory of official office '{rival.name}'."]}
+                {"territory": [_("Overlaps the territory of official office '%(name)s'.")
+                               % {"name": rival.name}]}
             )
 
 
@@ -59,8 +61,8 @@ def franchise_save(*, franchise: Franchise) -> Franchise:
     else:
         moved = franchise.kind == hq and Franchise.objects.filter(kind=hq).exists()
     if moved:
-        raise ValidationError({"kind": ["Headquarters stays headquarters, and no franchise "
-                                        "becomes it."]})
+        raise ValidationError({"kind": [_("Headquarters stays headquarters, and no franchise "
+                                          "becomes it.")]})
     franchise.manager_phone = _manager_phone(franchise.manager_phone)
     franchise.territory = _territory_geometry(franchise.territory)
     franchise.full_clean()
@@ -76,7 +78,9 @@ def _manager_phone(raw: str) -> str:
         return ""
     number = to_python(raw.strip(), region=settings.DEFAULT_PHONE_REGION)
     if not isinstance(number, PhoneNumber) or not number.is_valid():
-        raise ValidationError({"manager_phone": ["Enter a valid phone number, e.g. +79211234567."]})
+        raise ValidationError(
+            {"manager_phone": [_("Enter a valid phone number, e.g. +79211234567.")]}
+        )
     return number.as_e164
 
 
@@ -91,11 +95,15 @@ def user_create(
 ) -> User:
     """Create a login; franchise and foreman logins must belong to a franchise."""
     if role not in User.Role.values:
-        raise ValidationError({"role": [f"Choose one of {User.Role.values}."]})
+        raise ValidationError({"role": [_("Choose one of %(choices)s.")
+                                        % {"choices": User.Role.values}]})
     if role != User.Role.HQ and franchise is None:
-        raise ValidationError({"franchise": ["A franchise or foreman login needs a franchise."]})
+        raise ValidationError(
+            {"franchise": [_("A franchise or foreman login needs a franchise.")]}
+        )
     if User.objects.filter(username=username).exists():
-        raise ValidationError({"username": [f"The username '{username}' is taken."]})
+        raise ValidationError({"username": [_("The username '%(username)s' is taken.")
+                                            % {"username": username}]})
     user = User(username=username, role=role, franchise=franchise, **extra)
     user.set_password(password)
     user.full_clean(exclude=["password"])

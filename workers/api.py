@@ -3,6 +3,7 @@
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from phonenumber_field.serializerfields import PhoneNumberField
@@ -88,7 +89,7 @@ class WorkerSerializer(serializers.ModelSerializer):
         new_status = validated_data.pop("status", instance.status)
         if new_status != instance.status:
             raise ValidationError(
-                {"status": ["Status changes through an interview or the suspension rules."]}
+                {"status": [_("Status changes through an interview or the suspension rules.")]}
             )
         return services.worker_update(worker=instance, changed_by=self.context["request"].user,
                                       **validated_data)
@@ -115,7 +116,8 @@ class WorkerFilter(filters.FilterSet):
 
     def filter_skill(self, queryset: Any, name: str, value: str) -> Any:
         if value not in SKILLS:
-            raise ValidationError({"skill": [f"Unknown skill; choose from {list(SKILLS)}."]})
+            raise ValidationError({"skill": [_("Unknown skill; choose from %(choices)s.")
+                                             % {"choices": list(SKILLS)}]})
         return queryset.filter(skills__has=value)
 
     def filter_near(self, queryset: Any, name: str, value: str) -> Any:
@@ -123,11 +125,13 @@ class WorkerFilter(filters.FilterSet):
             lat_text, lng_text = value.split(",")
             point = GeoPoint(float(lat_text), float(lng_text))
         except (ValueError, TypeError) as exc:
-            raise ValidationError({"near": ["Give near as 'lat,lng', e.g. 59.93,30.31."]}) from exc
+            raise ValidationError(
+                {"near": [_("Give near as 'lat,lng', e.g. 59.93,30.31.")]}
+            ) from exc
         radius = self.form.cleaned_data.get("radius_km")
         radius_km = 10.0 if radius is None else float(radius)
         if not 0 < radius_km <= 500:
-            raise ValidationError({"radius_km": ["Give a radius between 0 and 500 km."]})
+            raise ValidationError({"radius_km": [_("Give a radius between 0 and 500 km.")]})
         return workers_near(queryset, point=point, radius_km=radius_km)
 
 

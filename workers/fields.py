@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Lookup
+from django.utils.translation import gettext as _
 
 
 class TagSetField(models.CharField):
@@ -61,7 +62,8 @@ class TagSetField(models.CharField):
         unknown = [tag for tag in tags if self.allowed and tag not in self.allowed]
         if unknown:
             raise ValidationError(
-                f"Unknown skill(s) {unknown}; choose from {list(self.allowed)}.", code="invalid"
+                _("Unknown skill(s) %(unknown)s; choose from %(choices)s.")
+                % {"unknown": unknown, "choices": list(self.allowed)}, code="invalid"
             )
         if not tags and not self.blank:
             raise ValidationError(self.error_messages["blank"], code="blank")

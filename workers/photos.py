@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
@@ -34,25 +35,26 @@ def photo_prepared(upload: Any) -> ContentFile:
     size = getattr(upload, "size", None)
     if size is None or size > limit:
         raise _refused(
-            f"The photo is too large: at most {limit / (1024 * 1024):.0f} MB, please."
+            _("The photo is too large: at most %(megabytes)s MB, please.")
+            % {"megabytes": f"{limit / (1024 * 1024):.0f}"}
         )
     if size == 0:
-        raise _refused("The file is empty.")
+        raise _refused(_("The file is empty."))
     upload.seek(0)
     try:
         with Image.open(upload) as image:
             if image.format not in ACCEPTED_FORMATS:
-                raise _refused("Only JPEG, PNG or WebP photos are accepted.")
+                raise _refused(_("Only JPEG, PNG or WebP photos are accepted."))
             if image.width * image.height > MAX_PIXELS:
-                raise _refused("The photo has too many pixels; send a smaller one.")
+                raise _refused(_("The photo has too many pixels; send a smaller one."))
             image.load()  # decodes it all: a truncated or corrupt file fails here
             picture = _upright_rgb(image)
     except ValidationError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise _refused("This file is not a JPEG, PNG or WebP image.") from None
+        raise _refused(_("This file is not a JPEG, PNG or WebP image.")) from None
     except (OSError, SyntaxError, ValueError):
-        raise _refused("The photo is damaged and cannot be read.") from None
+        raise _refused(_("The photo is damaged and cannot be read.")) from None
     side = settings.WORKER_PHOTO_MAX_SIDE
     picture.thumbnail((side, side))
     # An unguessable name: the file is served through a login-checked page, never by name.

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from core import clock
 
@@ -20,7 +21,7 @@ EDITABLE_FIELDS = frozenset({"name", "phone", "lat", "lng", "home_area", "skills
 def _check_home_point(worker: Worker) -> None:
     if (worker.lat is None) != (worker.lng is None):
         field = "lng" if worker.lng is None else "lat"
-        raise ValidationError({field: ["Give both lat and lng of the home, or neither."]})
+        raise ValidationError({field: [_("Give both lat and lng of the home, or neither.")]})
 
 
 @transaction.atomic
@@ -44,10 +45,10 @@ def worker_create(
     import an already vetted worker as `active`; that import is recorded as a vetting by them.
     """
     if status not in (Worker.Status.APPLICANT, Worker.Status.ACTIVE):
-        raise ValidationError({"status": ["A new worker is an applicant or, imported, active."]})
+        raise ValidationError({"status": [_("A new worker is an applicant or, imported, active.")]})
     if status == Worker.Status.ACTIVE and not (created_by is not None and created_by.is_hq):
         raise ValidationError(
-            {"status": ["Only HQ may add an active worker; others start as applicants."]}
+            {"status": [_("Only HQ may add an active worker; others start as applicants.")]}
         )
     now = clock.now()
     worker = Worker(
@@ -89,7 +90,9 @@ def worker_update(*, worker: Worker, changed_by: Any = None, **changes: Any) -> 
     outside its reach); None for the system's own changes (imports, the demo)."""
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
-        raise ValidationError({field: ["This field cannot be changed here."] for field in unknown})
+        raise ValidationError(
+            {field: [_("This field cannot be changed here.")] for field in unknown}
+        )
     if changed_by is not None:
         changed = {field for field, value in changes.items()
                    if field == "photo" or getattr(worker, field) != value}
@@ -120,7 +123,8 @@ def worker_interview(*, worker: Worker, outcome: str, recruiter: Any, notes: str
     outside their reach); the first interview of an applicant nobody recruited makes the
     interviewer's franchise the recruiter."""
     if outcome not in Interview.Outcome.values:
-        raise ValidationError({"outcome": [f"Choose one of {Interview.Outcome.values}."]})
+        raise ValidationError({"outcome": [_("Choose one of %(choices)s.")
+                                           % {"choices": Interview.Outcome.values}]})
     worker = Worker.objects.select_for_update().get(pk=worker.pk)
     if recruiter is not None:
         worker_interview_check(user=recruiter, worker=worker, outcome=outcome)
@@ -128,7 +132,7 @@ def worker_interview(*, worker: Worker, outcome: str, recruiter: Any, notes: str
             worker.recruited_by_id = recruiter.franchise_id
             worker.save(update_fields=["recruited_by"])
     if worker.status == Worker.Status.BLOCKED:
-        raise ValidationError({"outcome": ["This worker is blocked and cannot be re-vetted."]})
+        raise ValidationError({"outcome": [_("This worker is blocked and cannot be re-vetted.")]})
     now = clock.now()
     interview = Interview.objects.create(
         worker=worker, recruiter=recruiter, outcome=outcome, notes=notes, at=now

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from core import clock
 from ratings.models import RatingEvent
@@ -67,7 +68,8 @@ def appeal_decide(*, appeal: Appeal, reverse: bool, decided_by: Any, notes: str 
         "offer", "offer__worker", "offer__order", "offer__order__franchise", "offer__order__site"
     ).get(pk=appeal.pk)
     if appeal.status != Appeal.Status.PENDING:
-        raise ValidationError({"status": [f"This appeal was already decided ({appeal.status})."]})
+        raise ValidationError({"status": [_("This appeal was already decided (%(status)s).")
+                                          % {"status": appeal.status}]})
     now = clock.now()
     offer, order, worker = appeal.offer, appeal.offer.order, appeal.offer.worker
     appeal.status = Appeal.Status.REVERSED if reverse else Appeal.Status.UPHELD

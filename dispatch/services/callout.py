@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from core import clock
 from ratings.services import rating_params
@@ -225,11 +226,13 @@ def callout_start(*, order: Order) -> Order:
         .get(pk=order.pk)
     )
     if order.status in (Order.Status.CALLING, Order.Status.FILLED):
-        raise ValidationError({"status": [f"The call-out has already started ({order.status})."]})
+        raise ValidationError({"status": [_("The call-out has already started (%(status)s).")
+                                          % {"status": order.status}]})
     if order.status != Order.Status.DRAFT:
-        raise ValidationError({"status": [f"A {order.status} order is not called out."]})
+        raise ValidationError({"status": [_("A %(status)s order is not called out.")
+                                          % {"status": order.status}]})
     if order.start <= now:
-        raise ValidationError({"start": ["This order has already started."]})
+        raise ValidationError({"start": [_("This order has already started.")]})
     first_radius = settings.DISPATCH["WAVE_RADII_KM"][0]
     if order.overbook_policy == Order.Policy.ADAPTIVE:
         widest = settings.DISPATCH["WAVE_RADII_KM"][-1]

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from clients.models import Client, Lead, LeadHop, Site
 from clients.routing import lead_hop_close
@@ -29,7 +30,7 @@ def _client_for(lead: Lead) -> Client:
 
 def _site_for(client: Client, lead: Lead) -> Site:
     if lead.lat is None or lead.lng is None:
-        raise ValidationError({"lead": ["The lead has no located site yet."]})
+        raise ValidationError({"lead": [_("The lead has no located site yet.")]})
     point = GeoPoint(lead.lat, lead.lng)
     for site in client.sites.all():
         same_address = site.address.strip().casefold() == lead.address.strip().casefold()
@@ -50,15 +51,18 @@ def lead_accept(*, lead: Lead, user: Any) -> Order:
         return existing
     if lead.status != Lead.Status.OFFERED or lead.franchise is None:
         raise ValidationError(
-            {"status": ["Only a lead offered to a franchise can be accepted; HQ routes it first."]}
+            {"status": [_("Only a lead offered to a franchise can be accepted; HQ routes it "
+                          "first.")]}
         )
     if not user.is_hq and user.franchise_id != lead.franchise_id:
-        raise ValidationError({"franchise": ["This lead is offered to another franchise."]})
+        raise ValidationError({"franchise": [_("This lead is offered to another franchise.")]})
     client = _client_for(lead)
     site = _site_for(client, lead)
     start = lead.start
     if start < clock.now():
-        raise ValidationError({"start": ["The lead's start has passed; agree a new time first."]})
+        raise ValidationError(
+            {"start": [_("The lead's start has passed; agree a new time first.")]}
+        )
     order = order_place(
         client=client, site=site, franchise=lead.franchise, work_type=lead.work_type,
         headcount=lead.headcount, start=start, hours=lead.hours, notes=lead.notes, lead=lead,

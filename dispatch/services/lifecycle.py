@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from core import clock
 from ratings.scoring import EventKind
@@ -36,7 +37,8 @@ def order_cancel(*, order: Order) -> Order:
     if order.status == Order.Status.CANCELLED:
         return order
     if order.status not in (Order.Status.DRAFT, Order.Status.CALLING, Order.Status.FILLED):
-        raise ValidationError({"status": [f"An order {order.status} cannot be cancelled."]})
+        raise ValidationError({"status": [_("An order %(status)s cannot be cancelled.")
+                                          % {"status": order.status}]})
     booked = list(
         order.offers.filter(state__in=[Offer.State.CONFIRMED, Offer.State.STANDBY])
         .select_related("worker")

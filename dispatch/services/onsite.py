@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from core import clock, hooks
 from messaging.services import sms_queue
@@ -107,15 +108,17 @@ def hours_refusal(hours: Decimal, *, shift_hours: Decimal) -> str | None:
     runs over by at most the setting `DISPATCH["MAX_OVERTIME_HOURS"]`: 10 hours on a 4-hour
     shift is a typing slip, and it would be billed and paid."""
     if hours < 0:
-        return "Hours worked cannot be negative."
+        return _("Hours worked cannot be negative.")
     if hours % QUARTER_HOUR != 0:
-        return (f"Hours are counted to the quarter hour: {_plain(hours)} is not one; type 7.25 for "
-                f"7 h 15 min, 7.5 for 7 h 30 min.")
+        return _("Hours are counted to the quarter hour: %(hours)s is not one; type 7.25 for "
+                 "7 h 15 min, 7.5 for 7 h 30 min.") % {"hours": _plain(hours)}
     overtime = Decimal(str(settings.DISPATCH["MAX_OVERTIME_HOURS"]))
     most = shift_hours + overtime
     if hours > most:
-        return (f"{_plain(hours)} hours is more than this {_plain(shift_hours)}-hour shift plus "
-                f"{_plain(overtime)} hours of overtime allow ({_plain(most)} at most).")
+        return _("%(hours)s hours is more than this %(shift)s-hour shift plus %(overtime)s "
+                 "hours of overtime allow (%(most)s at most).") % {
+            "hours": _plain(hours), "shift": _plain(shift_hours),
+            "overtime": _plain(overtime), "most": _plain(most)}
     return None
 
 
@@ -136,12 +139,13 @@ def attendance_record(*, order: Order, entries: list[AttendanceEntry]) -> list[O
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status in (Order.Status.DRAFT, Order.Status.CANCELLED):
         raise ValidationError(
-            {"status": [f"Attendance cannot be taken on a {order.status} order."]}
+            {"status": [_("Attendance cannot be taken on a %(status)s order.")
+                        % {"status": order.status}]}
         )
     if not _attendance_open(order, now):
         raise ValidationError(
-            {"detail": ["Attendance opens an hour before the start and closes a week after "
-                        "the end."]}
+            {"detail": [_("Attendance opens an hour before the start and closes a week after "
+                          "the end.")]}
         )
     offers = {
         offer.worker_id: offer
@@ -152,13 +156,14 @@ def attendance_record(*, order: Order, entries: list[AttendanceEntry]) -> list[O
     }
     missing = [entry.worker_id for entry in entries if entry.worker_id not in offers]
     if missing:
-        raise ValidationError({"worker": [f"Not on this crew: {sorted(set(missing))}."]})
+        raise ValidationError({"worker": [_("Not on this crew: %(workers)s.")
+                                          % {"workers": sorted(set(missing))}]})
     unkeepable = [entry.worker_id for entry in entries
                   if entry.kept and entry.status == Offer.Attendance.NO_SHOW]
     if unkeepable:
         raise ValidationError({"kept": [
-            f"Only a worker who came can be kept at the client's request: {sorted(unkeepable)} "
-            f"marked no-show."
+            _("Only a worker who came can be kept at the client's request: %(workers)s "
+              "marked no-show.") % {"workers": sorted(unkeepable)}
         ]})
     for entry in entries:
         if entry.status != Offer.Attendance.NO_SHOW and entry.hours is not None:
@@ -216,8 +221,8 @@ def surplus_keep(*, order: Order, worker_id: int, kept: bool) -> Offer:
     attendance = order.offers.filter(worker_id=worker_id, attendance__in=CAME).values_list(
         "attendance", flat=True).first()
     if attendance is None:
-        raise ValidationError({"worker": ["Only a worker checked in on this order can be kept "
-                                          "at the client's request."]})
+        raise ValidationError({"worker": [_("Only a worker checked in on this order can be "
+                                            "kept at the client's request.")]})
     [offer] = attendance_record(order=order, entries=[
         AttendanceEntry(worker_id, attendance, kept=kept)])
     return offer
@@ -238,22 +243,26 @@ def surplus_send_home(*, order: Order, worker_id: int) -> bool:
     if order.status not in (Order.Status.CALLING, Order.Status.FILLED,
                             Order.Status.IN_PROGRESS):
         raise ValidationError(
-            {"status": [f"Nobody is sent home from a {order.get_status_display().lower()} "
-                        f"order."]}
+            {"status": [_("Nobody is sent home from a %(status)s order.")
+                        % {"status": order.get_status_display().lower()}]}
         )
     offer = order.offers.filter(worker_id=worker_id, attendance__in=CAME).select_related(
         "worker").first()
     if offer is None:
-        raise ValidationError({"worker": ["Only a worker checked in on this order can be sent "
-                                          "home."]})
+        raise ValidationError({"worker": [_("Only a worker checked in on this order can be "
+                                            "sent home.")]})
     if offer.sent_home_at is not None:
         return False
-    split, _ = crew_split_of(order)
+    split = crew_split_of(order)[0]
     if worker_id not in split.sent_home:
-        why = ("kept at the client's request" if worker_id in split.kept
-               else f"one of the {order.headcount} the client ordered")
-        raise ValidationError({"worker": [f"{offer.worker.name} is {why}: only a worker beyond "
-                                          f"the headcount goes home."]})
+        if worker_id in split.kept:
+            refusal = _("%(name)s is kept at the client's request: only a worker beyond the "
+                        "headcount goes home.") % {"name": offer.worker.name}
+        else:
+            refusal = _("%(name)s is one of the %(headcount)s the client ordered: only a worker "
+                        "beyond the headcount goes home.") % {
+                "name": offer.worker.name, "headcount": order.headcount}
+        raise ValidationError({"worker": [refusal]})
     Offer.objects.filter(pk=offer.pk).update(sent_home_at=now)
     fee = order.franchise.show_up_fee
     notify_workers(
@@ -318,7 +327,8 @@ def feedback_record(*, order: Order, entries: list[FeedbackEntry]) -> int:
     }
     missing = [entry.worker_id for entry in entries if entry.worker_id not in came]
     if missing:
-        raise ValidationError({"worker": [f"Did not work this shift: {sorted(set(missing))}."]})
+        raise ValidationError({"worker": [_("Did not work this shift: %(workers)s.")
+                                          % {"workers": sorted(set(missing))}]})
     standing: dict[tuple[int, str], list[RatingEvent]] = {}
     for event in RatingEvent.objects.filter(
         order_ref=order.pk, kind=EventKind.SCORE, reversed_at__isnull=True,
@@ -360,9 +370,10 @@ def order_complete(*, order: Order) -> Order:
     if order.status == Order.Status.COMPLETED:
         return order
     if order.status in (Order.Status.DRAFT, Order.Status.CANCELLED):
-        raise ValidationError({"status": [f"A {order.status} order cannot be completed."]})
+        raise ValidationError({"status": [_("A %(status)s order cannot be completed.")
+                                          % {"status": order.status}]})
     if now < order.start:
-        raise ValidationError({"start": ["An order can be completed once it has started."]})
+        raise ValidationError({"start": [_("An order can be completed once it has started.")]})
     no_shows_mark(order=order)
     _confirm_hours(order)
     # An order completed before anyone checked in passes through in progress unwritten.
@@ -400,7 +411,7 @@ def client_score_record(*, order: Order, score: int) -> bool:
     """The client's score of the whole crew becomes a client quality event for each worker
     who came; only the first answer counts."""
     if not 1 <= score <= 5:
-        raise ValidationError({"score": ["A score is a whole number from 1 to 5."]})
+        raise ValidationError({"score": [_("A score is a whole number from 1 to 5.")]})
     if not Order.objects.filter(pk=order.pk, client_score__isnull=True).update(client_score=score):
         return False
     came = order.offers.filter(

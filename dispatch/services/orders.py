@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from clients.models import Client, Site
 from clients.services import booking_horizon_error
@@ -51,7 +52,7 @@ def _assign_code(order: Order) -> None:
                 continue
             raise
         return
-    raise ValidationError({"code": ["No free order code could be found; try again."]})
+    raise ValidationError({"code": [_("No free order code could be found; try again.")]})
 
 
 def _ends_at(start: Any, hours: Any) -> Any:
@@ -76,22 +77,22 @@ def _check_order_fields(
     if isinstance(headcount, int) and isinstance(foremen_needed, int) and (
         foremen_needed > headcount
     ):
-        errors["foremen_needed"] = ["A crew cannot need more foremen than its headcount."]
+        errors["foremen_needed"] = [_("A crew cannot need more foremen than its headcount.")]
     if foreman is not None and (
         foreman.role != "foreman" or foreman.franchise_id != franchise.pk
     ):
-        errors["foreman"] = ["The foreman must be a foreman login of the order's franchise."]
+        errors["foreman"] = [_("The foreman must be a foreman login of the order's franchise.")]
     if site.client_id != client.pk:
-        errors["site"] = ["This site belongs to another client."]
+        errors["site"] = [_("This site belongs to another client.")]
     if client.franchise_id is not None and client.franchise_id != franchise.pk:
-        errors["client"] = ["This client belongs to another franchise."]
+        errors["client"] = [_("This client belongs to another franchise.")]
     if franchise.kind == Franchise.Kind.HQ:
-        errors["franchise"] = ["Orders are served by a franchise, not HQ."]
+        errors["franchise"] = [_("Orders are served by a franchise, not HQ.")]
     if is_new:
         now = clock.now()
         too_far = booking_horizon_error(start=start, now=now)
         if start < now:
-            errors["start"] = ["The start must not be in the past."]
+            errors["start"] = [_("The start must not be in the past.")]
         elif too_far is not None:
             errors["start"] = [too_far]
     if errors:
@@ -125,7 +126,7 @@ def order_place(
     """
     franchise = franchise or client.franchise
     if franchise is None:
-        raise ValidationError({"franchise": ["Name the franchise that will serve this order."]})
+        raise ValidationError({"franchise": [_("Name the franchise that will serve this order.")]})
     start = franchise.local_moment(start)
     _check_order_fields(
         client=client, site=site, franchise=franchise, start=start, is_new=True, foreman=foreman,
@@ -189,20 +190,22 @@ def order_update(*, order: Order, **changes: Any) -> Order:
         frozen = changed & _FROZEN_AFTER_DRAFT
         if frozen:
             raise ValidationError(
-                {f: ["Workers have been called for this order; this cannot change now."]
+                {f: [_("Workers have been called for this order; this cannot change now.")]
                  for f in frozen}
             )
     if order.status == Order.Status.COMPLETED and changed & _FROZEN_WHEN_COMPLETED:
         raise ValidationError(
-            {"bill_rate": ["The order is completed and invoiced at its bill rate; give the "
-                           "client a credit instead."]}
+            {"bill_rate": [_("The order is completed and invoiced at its bill rate; give the "
+                             "client a credit instead.")]}
         )
     if (
         "headcount" in changes
         and changes["headcount"] != order.headcount
         and order.status != Order.Status.DRAFT
     ):
-        raise ValidationError({"headcount": ["Change the headcount before the call-out starts."]})
+        raise ValidationError({"headcount": [
+            _("Change the headcount before the call-out starts."
+        )]})
     for field, value in changes.items():
         setattr(order, field, value)
     order.ends_at = _ends_at(order.start, order.hours)

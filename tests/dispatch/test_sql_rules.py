@@ -2,8 +2,8 @@
 data: a running order's crew, and a candidate's cost. Whatever database the suite runs on."""
 
 import math
-from datetime import timedelta
 import secrets
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
