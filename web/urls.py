@@ -54,6 +54,7 @@ urlpatterns = [
     path("leads/<int:lead_id>/hand-on/", leads.lead_hand_on_view, name="lead-hand-on"),
     path("workers/", workers_pages.workers, name="workers"),
     path("workers/<int:worker_id>/", workers_pages.worker, name="worker"),
+    path("workers/<int:worker_id>/edit/", workers_pages.worker_edit, name="worker-edit"),
     path("workers/<int:worker_id>/interview/", workers_pages.worker_interview_record,
          name="worker-interview"),
     path("workers/<int:worker_id>/photo/", workers_pages.worker_photo, name="worker-photo"),

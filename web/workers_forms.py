@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from phonenumber_field.formfields import PhoneNumberField
 
 from clients.models import Site
 from workers.models import SKILLS, Interview, Worker
@@ -122,3 +123,25 @@ class AppealDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("reverse", _("Reverse the no-show")),
                                           ("uphold", _("Uphold the no-show"))])
     notes = forms.CharField(label=_("Notes"), required=False, max_length=2000)
+
+
+class WorkerEditForm(forms.Form):
+    """A worker's details as their recruiting office (or HQ) keeps them; an office they have
+    worked for sees the notes only. The home point and its area are placed at intake (and
+    moved through the API), where the address is put on the map."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    phone = PhoneNumberField(label=_("Phone"),
+                             help_text=_("Any format: 8 912 345-67-89 or +7 912 345 67 89"))
+    skills = forms.MultipleChoiceField(label=_("Skills"), choices=skill_choices,
+                                       widget=forms.CheckboxSelectMultiple)
+    language = forms.ChoiceField(label=_("Language of texts"),
+                                 choices=Worker.Language.choices)
+    notes = forms.CharField(label=_("Notes"), required=False,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, fields: frozenset[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in list(self.fields):
+            if name not in fields:
+                del self.fields[name]

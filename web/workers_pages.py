@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -43,7 +44,16 @@ from workers.selectors import WorkerSearch, with_opt_out, workers_search
 from workers.services import worker_interview, worker_update
 
 from . import charts
-from .access import FOREMAN, FRANCHISE, HQ, RECRUITER, SignedInRequest, role_of, roles_required
+from .access import (
+    FOREMAN,
+    FRANCHISE,
+    HQ,
+    RECRUITER,
+    SignedInRequest,
+    forbidden,
+    role_of,
+    roles_required,
+)
 from .forms import address_errors
 from .local_time import LocalTime, local_time
 from .workers_forms import (
@@ -52,6 +62,7 @@ from .workers_forms import (
     AppealDecisionForm,
     InterviewForm,
     PhotoForm,
+    WorkerEditForm,
     WorkerSearchForm,
 )
 
@@ -341,6 +352,7 @@ def _profile(request: HttpRequest, worker: Worker, *, interview_form: InterviewF
         "interviews": _interviews(worker, request.user, zone),
         "may_interview": may_interview(request.user, worker),
         "may_change_profile": "photo" in changeable_fields(request.user, worker),
+        "may_edit": bool(changeable_fields(request.user, worker) & frozenset(EDITABLE)),
         "interview_refused": refused.get("interview", ""),
         "photo_refused": refused.get("photo", ""),
         "interview_form": interview_form or InterviewForm(),
@@ -356,6 +368,41 @@ def worker(request: SignedInRequest, worker_id: int) -> HttpResponse:
     """A worker's profile: contacts and photo, rating and reliability over time, rating events,
     offers, appeals and interviews."""
     return _profile(request, _worker_or_404(request, worker_id))
+
+
+# What the edit page offers, in its order: the profile fields a form can keep (the photo has
+# its own form, the home point is placed on the map) and the notes.
+EDITABLE = ("name", "phone", "skills", "language", "notes")
+
+
+@roles_required(HQ, FRANCHISE, RECRUITER)
+def worker_edit(request: SignedInRequest, worker_id: int) -> HttpResponse:
+    """Change a worker's name, phone, skills, language of texts and notes, as
+    `PATCH workers/{id}/` does and under the same rules (`workers.access`): the fields the
+    login may not change are not on the form, and a login that may change none is refused."""
+    worker = _worker_or_404(request, worker_id)
+    allowed = changeable_fields(request.user, worker) & frozenset(EDITABLE)
+    if not allowed:
+        return forbidden(request, _(
+            "Only HQ, the office that recruited this worker or an office they have worked for "
+            "may change them."))
+    initial = {field: getattr(worker, field) for field in allowed}
+    form = WorkerEditForm(request.POST or None, initial=initial, fields=allowed)
+    if request.method == "POST" and form.is_valid():
+        changes = {field: form.cleaned_data[field] for field in allowed
+                   if form.cleaned_data[field] != initial[field]}
+        try:
+            with transaction.atomic():
+                worker_update(worker=worker, changed_by=request.user, **changes)
+        except ValidationError as exc:
+            _field_errors(form, exc, "notes" if "notes" in allowed else next(iter(allowed)))
+        else:
+            if changes:
+                messages.success(request, _("%(name)s: changes saved.") % {"name": worker.name})
+            return _back_to(worker, "contacts")
+    return render(request, "web/worker_edit.html", {
+        "worker": worker, "form": form, "notes_only": allowed == {"notes"},
+    }, status=400 if form.errors else 200)
 
 
 def _field_errors(form: Any, exc: ValidationError, default_field: str) -> None:

@@ -680,3 +680,87 @@ class TestWhoMayChange:
     def test_the_intake_page_makes_the_office_the_recruiter(self, recruiter: Any) -> None:
         logged_in(recruiter).post("/recruit/", intake_form())
         assert Worker.objects.get().recruited_by == recruiter.franchise
+
+
+class TestEditDetails:
+    """`/workers/{id}/edit/`: the recruiting office and HQ change the name, phone, skills,
+    language and notes; an office the worker worked for keeps the notes; nobody else."""
+
+    def test_the_recruiting_office_changes_phone_skills_language_and_notes(
+        self, recruiter: Any
+    ) -> None:
+        someone = worker(recruited_by=recruiter.franchise, language="ru")
+        browser = logged_in(recruiter)
+        profile = browser.get(f"/workers/{someone.pk}/").content.decode()
+        assert f'href="/workers/{someone.pk}/edit/"' in profile
+        form = browser.get(f"/workers/{someone.pk}/edit/").content.decode()
+        for field in ("name", "phone", "skills", "language", "notes"):
+            assert f'name="{field}"' in form
+
+        response = browser.post(f"/workers/{someone.pk}/edit/", {
+            "name": "Ivan Petrov", "phone": "8 921 555-12-34", "skills": ["loading", "general"],
+            "language": "en", "notes": "Prefers night shifts",
+        }, follow=True)
+
+        someone.refresh_from_db()
+        assert str(someone.phone) == "+79215551234"
+        assert (sorted(someone.skills), someone.language, someone.notes) == (
+            ["general", "loading"], "en", "Prefers night shifts")
+        page = response.content.decode()
+        assert "Ivan Petrov: changes saved." in page
+        assert "+79215551234" in page
+
+    def test_a_phone_taken_by_another_worker_is_refused_next_to_it(self, spb_user: Any,
+                                                                    spb: Any) -> None:
+        worker(phone="+79215550000")
+        someone = worker(name="Oleg", recruited_by=spb)
+        before = someone.phone
+        response = logged_in(spb_user).post(f"/workers/{someone.pk}/edit/", {
+            "name": "Oleg", "phone": "+7 921 555 00 00", "skills": ["loading"],
+            "language": "ru", "notes": "",
+        })
+        assert response.status_code == 400
+        assert 'id="worker-edit-form"' in response.content.decode()
+        someone.refresh_from_db()
+        assert someone.phone == before
+
+    def test_a_phone_that_is_not_one_is_an_error_and_nothing_changes(self, hq_user: Any) -> None:
+        someone = worker(name="Oleg")
+        response = logged_in(hq_user).post(f"/workers/{someone.pk}/edit/", {
+            "name": "Oleg Sidorov", "phone": "12", "skills": ["loading"], "language": "ru",
+        })
+        assert response.status_code == 400
+        someone.refresh_from_db()
+        assert someone.name == "Oleg"
+
+    def test_an_office_they_worked_for_keeps_the_notes_only(self, desk: Desk, nsk: Any) -> None:
+        someone = desk.worker()
+        Worker.objects.filter(pk=someone.pk).update(recruited_by=nsk)
+        desk.book(desk.order(1), [someone])
+        office = user_create(username="spb-desk", password="pw-12345", role="franchise",
+                             franchise=desk.franchise)
+        browser = logged_in(office)
+        form = browser.get(f"/workers/{someone.pk}/edit/").content.decode()
+        assert 'name="notes"' in form
+        assert 'name="phone"' not in form
+        assert 'id="notes-only"' in form
+        phone = someone.phone
+        browser.post(f"/workers/{someone.pk}/edit/",
+                     {"notes": "Reliable on Saturdays", "phone": "+79215557777"})
+        someone.refresh_from_db()
+        assert (someone.notes, someone.phone) == ("Reliable on Saturdays", phone)
+
+    def test_a_stranger_office_and_a_foreman_are_refused(self, nsk_user: Any, spb: Any,
+                                                         spb_foreman: Any) -> None:
+        theirs = worker(recruited_by=spb)
+        browser = logged_in(nsk_user)
+        assert f'/workers/{theirs.pk}/edit/' not in browser.get(
+            f"/workers/{theirs.pk}/").content.decode()
+        for method in (browser.get, browser.post):
+            response = method(f"/workers/{theirs.pk}/edit/")
+            assert response.status_code == 403
+        assert logged_in(spb_foreman).get(f"/workers/{theirs.pk}/edit/").status_code == 403
+        refused = browser.post(f"/workers/{theirs.pk}/edit/", {"notes": "x"})
+        assert "Only HQ, the office that recruited this worker" in refused.content.decode()
+        theirs.refresh_from_db()
+        assert theirs.notes == ""
