@@ -8,6 +8,7 @@ or id. Every write goes through the service the API calls (`worker_interview`,
 nothing written.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -250,6 +251,46 @@ def _when(moment: datetime | None, zone: str) -> LocalTime | None:
     return local_time(moment, zone) if moment is not None else None
 
 
+ATTENDANCE_WORDS: "dict[str, StrOrPromise]" = {
+    Offer.Attendance.PRESENT: gettext_lazy("present"),
+    Offer.Attendance.LATE: gettext_lazy("late"),
+    Offer.Attendance.NO_SHOW: gettext_lazy("no-show"),
+}
+_CODE = r"(?P<code>[A-Za-z0-9]+)"
+_STATUS = r"(?P<status>present|late|no_show)"
+# The notes the services write on rating events (dispatch/services), in the reader's language;
+# any other note (typed by a person) is shown as written.
+NOTE_SENTENCES: "list[tuple[re.Pattern[str], StrOrPromise]]" = [
+    (re.compile(rf"no-show on {_CODE}"), gettext_lazy("no-show on %(code)s")),
+    (re.compile(rf"withdrew from {_CODE}"), gettext_lazy("withdrew from %(code)s")),
+    (re.compile(rf"{_STATUS} on {_CODE} \(correction\)"),
+     gettext_lazy("%(status)s on %(code)s (a correction)")),
+    (re.compile(rf"{_STATUS} on {_CODE}"), gettext_lazy("%(status)s on %(code)s")),
+    (re.compile(rf"corrected to {_STATUS}"), gettext_lazy("corrected to %(status)s")),
+    (re.compile(r"reversed on appeal"), gettext_lazy("reversed on appeal")),
+    (re.compile(r"replaced by (?P<source>foreman|client) score (?P<score>\d+)"),
+     gettext_lazy("replaced by the %(source)s's score %(score)s")),
+    (re.compile(rf"(?P<source>foreman|client) score on {_CODE}"),
+     gettext_lazy("%(source)s's score on %(code)s")),
+]
+
+
+def note_shown(note: str) -> str:
+    """A rating event's note as the reader reads it: the services' own notes translated, a
+    person's note as typed."""
+    for pattern, sentence in NOTE_SENTENCES:
+        found = pattern.fullmatch(note)
+        if found is None:
+            continue
+        parts = found.groupdict()
+        if "status" in parts:
+            parts["status"] = str(ATTENDANCE_WORDS[parts["status"]])
+        if "source" in parts:
+            parts["source"] = str(SOURCE_LABELS[parts["source"]])
+        return str(sentence) % parts
+    return note
+
+
 def _events(worker: Worker, user: Any, history: Any, zone: str) -> list[dict[str, Any]]:
     events = rating_events_latest(worker, limit=EVENTS_SHOWN)
     codes = order_codes_readable(
@@ -268,7 +309,8 @@ def _events(worker: Worker, user: Any, history: Any, zone: str) -> list[dict[str
             "has_order": event.order_ref is not None,
             "order_code": codes.get(event.order_ref) if event.order_ref is not None else None,
             # Notes name the order ("no-show on K7Q"): not another franchise's.
-            "note": event.note if event.order_ref is None or event.order_ref in codes else "",
+            "note": (note_shown(event.note)
+                     if event.order_ref is None or event.order_ref in codes else ""),
             "reversed": event.reversed_at is not None,
             "figures": figures,
         })

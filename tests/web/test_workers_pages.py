@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.test import Client as Browser
+from django.utils import translation
 from PIL import Image
 
 from clients.services import site_create
@@ -27,6 +28,7 @@ from ratings.models import RatingEvent
 from tests.dispatch.conftest import NOW, START, Desk, next_phone
 from tests.web.test_intake import field_errors, intake_form
 from tests.workers.test_photos import image_bytes, stored_files, upload
+from web.workers_pages import NOTE_SENTENCES, note_shown
 from workers.models import Interview, Worker
 
 pytestmark = pytest.mark.django_db
@@ -764,3 +766,45 @@ class TestEditDetails:
         assert "Only HQ, the office that recruited this worker" in refused.content.decode()
         theirs.refresh_from_db()
         assert theirs.notes == ""
+
+
+class TestEventNotes:
+    """Rating events' notes are written by the services in one language; the page reads the
+    services' own notes to the reader in theirs, and a person's note as typed."""
+
+    @pytest.mark.parametrize(("note", "english", "russian"), [
+        ("no-show on K7Q", "no-show on K7Q", "неявка на заказ K7Q"),
+        ("withdrew from K7Q", "withdrew from K7Q", "отказался от заказа K7Q"),
+        ("late on K7Q", "late on K7Q", "опоздал, заказ K7Q"),
+        ("present on K7Q (correction)", "present on K7Q (a correction)",
+         "на месте, заказ K7Q (исправление)"),
+        ("corrected to no_show", "corrected to no-show", "исправлено: неявка"),
+        ("reversed on appeal", "reversed on appeal", "отменено по апелляции"),
+        ("replaced by client score 4", "replaced by the client's score 4",
+         "заменена оценкой: клиент, 4"),
+        ("foreman score on K7Q", "foreman's score on K7Q", "оценка: бригадир, заказ K7Q"),
+        ("Came drunk; sent home by the client", "Came drunk; sent home by the client",
+         "Came drunk; sent home by the client"),
+    ])
+    def test_the_services_notes_read_in_the_readers_language(
+        self, note: str, english: str, russian: str
+    ) -> None:
+        with translation.override("en"):
+            assert note_shown(note) == english
+        with translation.override("ru"):
+            assert note_shown(note) == russian
+
+    def test_the_notes_the_services_write_are_the_ones_translated(
+        self, desk: Desk, spb_user: Any
+    ) -> None:
+        order, absent, crew = no_show_on_a_crew(desk)
+        spb_user.language = "ru"
+        spb_user.save(update_fields=["language"])
+        for someone, expected in ((absent, f"неявка, заказ {order.code}"),
+                                  (crew[0], f"на месте, заказ {order.code}")):
+            notes = list(RatingEvent.objects.filter(worker=someone).values_list("note", flat=True))
+            assert notes
+            assert all(any(pattern.fullmatch(note) for pattern, _ in NOTE_SENTENCES)
+                       for note in notes), notes
+            page = logged_in(spb_user).get(f"/workers/{someone.pk}/").content.decode()
+            assert expected in page
