@@ -7,6 +7,7 @@ and hands a held lead to the franchise it picks. Every answer goes through the s
 API calls (`lead_accept`, `lead_reject`, `lead_hand_on`); scope is the API's.
 """
 
+import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -203,6 +204,46 @@ def lead_page(request: SignedInRequest, lead_id: int) -> HttpResponse:
     return render(request, "web/lead.html", _lead_context(request, lead))
 
 
+# Why a lead went where it went, as routing (clients/routing.py) writes it on each hop, in the
+# reader's language: "<cause>: <why>[, HQ holds it]" or "handed on by HQ (<name>)".
+HOP_CAUSES: "dict[str, StrOrPromise]" = {
+    "new lead": gettext_lazy("new lead"),
+    "rejected": gettext_lazy("rejected"),
+    "not accepted in time": gettext_lazy("not accepted in time"),
+}
+HOP_WHYS: "dict[str, StrOrPromise]" = {
+    "served this client before": gettext_lazy("served this client before"),
+    "official office for this territory": gettext_lazy("official office for this territory"),
+    "brand franchise covering this point": gettext_lazy("brand franchise covering this point"),
+    "no other franchise left to ask": gettext_lazy("no other franchise left to ask"),
+    "no franchise covers this point": gettext_lazy("no franchise covers this point"),
+}
+_HOP = re.compile(
+    r"(?P<cause>new lead|not accepted in time|rejected)(?: \((?P<said>.*)\))?: "
+    r"(?P<why>" + "|".join(map(re.escape, HOP_WHYS)) + r")(?P<held>, HQ holds it)?",
+    re.DOTALL,
+)
+_HANDED_ON = re.compile(r"handed on by HQ \((?P<name>.*)\)", re.DOTALL)
+
+
+def hop_reason_shown(reason: str) -> str:
+    """A hop's reason in the reader's language; a franchise's own words (why it rejected)
+    and anything routing did not write are shown as they are."""
+    handed = _HANDED_ON.fullmatch(reason)
+    if handed is not None:
+        return _("handed on by HQ (%(name)s)") % {"name": handed["name"]}
+    found = _HOP.fullmatch(reason)
+    if found is None:
+        return reason
+    cause = str(HOP_CAUSES[found["cause"]])
+    if found["said"] is not None:
+        cause = _("%(cause)s (“%(said)s”)") % {"cause": cause, "said": found["said"]}
+    why = str(HOP_WHYS[found["why"]])
+    if found["held"]:
+        return _("%(cause)s: %(why)s; HQ holds it") % {"cause": cause, "why": why}
+    return _("%(cause)s: %(why)s") % {"cause": cause, "why": why}
+
+
 def _lead_context(request: HttpRequest, lead: Lead, *, reject_form: RejectForm | None = None,
                   hand_on_form: HandOnForm | None = None) -> dict[str, Any]:
     hq_zone = Franchise.hq_timezone()
@@ -214,6 +255,7 @@ def _lead_context(request: HttpRequest, lead: Lead, *, reject_form: RejectForm |
         hop.answered_local = local_time(hop.answered_at, zone) if hop.answered_at else None
         hop.outcome_label = OUTCOME_LABELS.get(hop.outcome, hop.outcome)
         hop.outcome_badge = OUTCOME_BADGES.get(hop.outcome, "")
+        hop.reason_shown = hop_reason_shown(hop.reason)
         if hop.franchise_id is None and hop.outcome == LeadHop.Outcome.PENDING:
             hop.outcome_label = _("Held by HQ")  # nobody is asked: HQ hands it on
     is_hq = role_of(request.user) == HQ

@@ -57,6 +57,7 @@ from workers.selectors import suitable_workers_in_reach
 from .access import FRANCHISE, HQ, SignedInRequest, roles_required
 from .form_fields import model_choice
 from .forms import HoursField, address_errors
+from .leads import hop_reason_shown
 from .local_time import local_time
 from .once import new_form_key, once
 
@@ -504,7 +505,7 @@ def _hand_on_as_lead(request: HttpRequest, form: OrderIntakeForm) -> Lead | None
 
 def _lead_message(lead: Lead) -> str:
     hop = lead.hops.order_by("-offered_at", "-id").first()
-    reason = hop.reason if hop is not None else ""
+    reason = hop_reason_shown(hop.reason) if hop is not None else ""
     if lead.franchise is None:
         return _("Lead #%(id)s: HQ holds it (%(reason)s).") % {"id": lead.pk, "reason": reason}
     return _("Lead #%(id)s handed to %(franchise)s (%(reason)s); it has %(minutes)s minutes "

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import Client as Browser
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
+from django.utils import translation
 
 from clients.models import Lead, LeadHop
 from clients.routing import leads_reroute_expired
@@ -26,6 +27,7 @@ from franchises.models import Franchise
 from franchises.services import user_create
 from messaging.models import Message
 from tests.dispatch.conftest import point_near
+from web.leads import hop_reason_shown
 from workers.models import Worker
 
 pytestmark = pytest.mark.django_db
@@ -224,7 +226,8 @@ class TestInbox:
         assert f'href="/leads/{lead.pk}/"' not in answered  # no longer ours to open
         assert browser.get(f"/leads/{lead.pk}/").status_code == 404
         journey = page(logged_in(hq_user).get(f"/leads/{lead.pk}/"))
-        assert "rejected (no crew free that morning)" in journey
+        assert ("rejected (“no crew free that morning”): no other franchise left to ask; HQ "
+                "holds it") in journey
 
     def test_a_timed_out_lead_is_listed_as_not_answered_in_time(
         self, vclock: Any, office: Any, spb_user: Any
@@ -287,7 +290,7 @@ class TestHq:
         browser = logged_in(hq_user)
         text = page(browser.get(f"/leads/{held.pk}/"))
         assert 'id="hand-on"' in text
-        assert "no franchise covers this point, HQ holds it" in text
+        assert "no franchise covers this point; HQ holds it" in text
         assert "Held by HQ" in _section(text, 'id="lead-journey"', "</table>")
 
         missing = page(browser.post(f"/leads/{held.pk}/hand-on/", {"franchise": ""}))
@@ -347,3 +350,30 @@ class TestHq:
 def _section(text: str, start: str, end: str) -> str:
     begin = text.index(start)
     return text[begin:text.index(end, begin)]
+
+
+@pytest.mark.parametrize(("stored", "english", "russian"), [
+    ("new lead: official office for this territory",
+     "new lead: official office for this territory",
+     "новый лид: официальный офис этой территории"),
+    ("not accepted in time: brand franchise covering this point",
+     "not accepted in time: brand franchise covering this point",
+     "не принят в срок: франчайзи бренда, чья территория включает это место"),
+    ("rejected (too far: no crew): served this client before",
+     "rejected (“too far: no crew”): served this client before",
+     "отклонён («too far: no crew»): уже работал с этим клиентом"),
+    ("new lead: no franchise covers this point, HQ holds it",
+     "new lead: no franchise covers this point; HQ holds it",
+     "новый лид: это место не входит ни в одну территорию; лид у центрального офиса"),
+    ("handed on by HQ (Ivan)", "handed on by HQ (Ivan)",
+     "передан центральным офисом (Ivan)"),
+    ("something else entirely", "something else entirely", "something else entirely"),
+])
+def test_a_hops_reason_reads_in_the_readers_language(stored: str, english: str,
+                                                     russian: str) -> None:
+    """Routing writes why a lead went where it went in one language; the journey reads it in
+    the reader's, keeping a franchise's own words (why it rejected) as typed."""
+    with translation.override("en"):
+        assert hop_reason_shown(stored) == english
+    with translation.override("ru"):
+        assert hop_reason_shown(stored) == russian
