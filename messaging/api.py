@@ -10,12 +10,18 @@ from .models import Message
 
 
 class MessageSerializer(serializers.ModelSerializer):
+    raw = serializers.DictField(
+        child=serializers.CharField(), read_only=True,
+        help_text="Inbound: the webhook's fields that did not have their real format (a "
+                  "MessageSid that is not a provider sid, a From that is neither a number nor "
+                  "a sender name), as received; empty otherwise.")
+
     class Meta:
         model = Message
         fields = [
             "id", "direction", "phone", "body", "status", "segments", "encoding",
             "cost_estimate", "provider_sid", "error_code", "error_message", "purpose", "command",
-            "worker", "order", "in_reply_to", "created_at", "sent_at",
+            "worker", "order", "in_reply_to", "created_at", "sent_at", "raw",
         ]
 
 

@@ -120,6 +120,17 @@ def test_a_sid_longer_than_its_column_is_stored_raw_and_the_message_kept(
     assert stored.worker == worker
 
 
+def test_the_raw_fields_are_in_the_messages_api_for_hq_to_read(
+    signed_post: Any, worker: Any, hq_api: Any
+) -> None:
+    long_sid = "SM" + "c" * 63
+    signed_post(SMS, inbound_params("YES K7Q", sid=long_sid))
+    signed_post(SMS, inbound_params("HELP"))
+    listed = hq_api.get("/api/v1/messages/", {"direction": "in"}).json()["results"]
+    raws = sorted((row["body"], row["raw"]) for row in listed)
+    assert raws == [("HELP", {}), ("YES K7Q", {"MessageSid": long_sid})]
+
+
 def test_a_nul_in_the_sender_and_the_sid_keeps_the_message_and_the_raw_fields(
     signed_post: Any, worker: Any
 ) -> None:
