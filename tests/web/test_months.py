@@ -9,8 +9,8 @@ from web.templatetags.months import month
 @pytest.mark.parametrize(("language", "key", "shown"), [
     ("en", "2026-11", "November 2026"),
     ("en", "2030-03", "March 2030"),
-    ("ru", "2026-11", "Ноябрь 2026 г."),
-    ("ru", "2030-01", "Январь 2030 г."),
+    ("ru", "2026-11", "ноябрь 2026 г."),
+    ("ru", "2030-01", "январь 2030 г."),
 ])
 def test_a_months_key_reads_as_the_month_in_the_pages_language(
     language: str, key: str, shown: str
