@@ -72,6 +72,17 @@ def worker(name: str = "Ivan Petrov", phone: str | None = None, **fields: Any) -
     return Worker.objects.create(name=name, phone=phone or next_phone(), **fields)
 
 
+def worked_for_the_office(desk: Desk, recruiter_office: Any) -> tuple[Worker, Browser]:
+    """A worker recruited by `recruiter_office` who has been booked on an order of the desk's
+    office, and a browser logged in as a manager of the desk's office."""
+    someone = desk.worker()
+    Worker.objects.filter(pk=someone.pk).update(recruited_by=recruiter_office)
+    desk.book(desk.order(1), [someone])
+    office = user_create(username="spb-desk", password="pw-12345", role="franchise",
+                         franchise=desk.franchise)
+    return someone, logged_in(office)
+
+
 def listed(page: str) -> list[int]:
     """Worker ids in the search results, in order."""
     return [int(found) for found in re.findall(r'<tr data-worker="(\d+)">', page)]
@@ -650,12 +661,7 @@ class TestWhoMayChange:
     def test_an_office_they_worked_for_interviews_but_keeps_off_the_photo(
         self, desk: Desk, nsk: Any
     ) -> None:
-        someone = desk.worker()
-        Worker.objects.filter(pk=someone.pk).update(recruited_by=nsk)
-        desk.book(desk.order(1), [someone])
-        office = user_create(username="spb-desk", password="pw-12345", role="franchise",
-                             franchise=desk.franchise)
-        browser = logged_in(office)
+        someone, browser = worked_for_the_office(desk, nsk)
         page = browser.get(f"/workers/{someone.pk}/").content.decode()
         assert 'id="interview-form"' in page
         assert 'id="photo-form"' not in page
@@ -736,12 +742,7 @@ class TestEditDetails:
         assert someone.name == "Oleg"
 
     def test_an_office_they_worked_for_keeps_the_notes_only(self, desk: Desk, nsk: Any) -> None:
-        someone = desk.worker()
-        Worker.objects.filter(pk=someone.pk).update(recruited_by=nsk)
-        desk.book(desk.order(1), [someone])
-        office = user_create(username="spb-desk", password="pw-12345", role="franchise",
-                             franchise=desk.franchise)
-        browser = logged_in(office)
+        someone, browser = worked_for_the_office(desk, nsk)
         form = browser.get(f"/workers/{someone.pk}/edit/").content.decode()
         assert 'name="notes"' in form
         assert 'name="phone"' not in form
