@@ -8,7 +8,10 @@ Order of preference (the franchise network's published allocation rule):
 A franchise that has already had the lead, is inactive, or has paused leads is skipped.
 """
 
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,6 +31,60 @@ RECENT_LEADS_WINDOW = timedelta(days=30)
 STAFFING_RADIUS_KM = 35.0
 
 SHORT, TIGHT = "short", "tight"
+
+
+class Cause(StrEnum):
+    """Why a lead is routed (again)."""
+
+    NEW = "new lead"
+    REJECTED = "rejected"
+    EXPIRED = "not accepted in time"
+
+
+class Why(StrEnum):
+    """Why it goes where it goes."""
+
+    SERVED_BEFORE = "served this client before"
+    OFFICIAL_OFFICE = "official office for this territory"
+    BRAND_FRANCHISE = "brand franchise covering this point"
+    NOBODY_LEFT = "no other franchise left to ask"
+    NOT_COVERED = "no franchise covers this point"
+
+
+# A hop's reason is stored as these words (the API shows it as written): "<cause>: <why>",
+# "<cause>: <why>, HQ holds it", "rejected (<the franchise's words>): ..." or "handed on by HQ
+# (<login>)". `hop_reason_read` takes one apart, so pages can say it in their reader's language.
+HQ_HOLDS_IT = ", HQ holds it"
+_ROUTED = re.compile(
+    rf"(?P<cause>{'|'.join(map(re.escape, Cause))})(?: \((?P<said>.*)\))?: "
+    rf"(?P<why>{'|'.join(map(re.escape, Why))})(?P<held>{re.escape(HQ_HOLDS_IT)})?",
+    re.DOTALL,
+)
+_HANDED_ON = re.compile(r"handed on by HQ \((?P<name>.*)\)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class HopReason:
+    """A hop's reason taken apart: routed for `cause` (with the rejecting franchise's own words
+    in `said`) to a franchise for `why`, or held by HQ; or handed on by HQ's login `handed_by`."""
+
+    cause: Cause | None = None
+    said: str | None = None
+    why: Why | None = None
+    held_by_hq: bool = False
+    handed_by: str | None = None
+
+
+def hop_reason_read(reason: str) -> HopReason | None:
+    """The parts of a reason routing wrote; None for any other text."""
+    handed = _HANDED_ON.fullmatch(reason)
+    if handed is not None:
+        return HopReason(handed_by=handed["name"])
+    found = _ROUTED.fullmatch(reason)
+    if found is None:
+        return None
+    return HopReason(cause=Cause(found["cause"]), said=found["said"], why=Why(found["why"]),
+                     held_by_hq=bool(found["held"]))
 
 
 def staffing_level(in_reach: int | None, headcount: int) -> str | None:
@@ -57,7 +114,7 @@ def _lead_sla() -> timedelta:
     return timedelta(minutes=getattr(settings, "LEAD_SLA_MINUTES", 15))
 
 
-def routing_candidates(*, lead: Lead) -> list[tuple[Franchise, str]]:
+def routing_candidates(*, lead: Lead) -> list[tuple[Franchise, Why]]:
     """Franchises to offer the lead to, best first, each with the reason it qualifies."""
     now = clock.now()
     # A lead not yet saved (its start's zone is being chosen) has been nowhere.
@@ -71,10 +128,10 @@ def routing_candidates(*, lead: Lead) -> list[tuple[Franchise, str]]:
         .exclude(pk__in=already)
         .exclude(leads_paused_until__gt=now)
     )
-    candidates: list[tuple[Franchise, str]] = []
+    candidates: list[tuple[Franchise, Why]] = []
     seen: set[int] = set()
 
-    def add(franchise: Franchise, reason: str) -> None:
+    def add(franchise: Franchise, reason: Why) -> None:
         if franchise.pk not in seen:
             seen.add(franchise.pk)
             candidates.append((franchise, reason))
@@ -86,7 +143,7 @@ def routing_candidates(*, lead: Lead) -> list[tuple[Franchise, str]]:
         .first()
     )
     if previous is not None and previous.franchise is not None:
-        add(previous.franchise, "served this client before")
+        add(previous.franchise, Why.SERVED_BEFORE)
     if lead.lat is None or lead.lng is None:
         return candidates
     holders = [
@@ -97,7 +154,7 @@ def routing_candidates(*, lead: Lead) -> list[tuple[Franchise, str]]:
     ]
     for franchise in holders:
         if franchise.kind == Franchise.Kind.OFFICIAL_OFFICE:
-            add(franchise, "official office for this territory")
+            add(franchise, Why.OFFICIAL_OFFICE)
     brand = [f.pk for f in holders if f.kind == Franchise.Kind.BRAND_FRANCHISE]
     recent = dict(
         Franchise.objects.filter(pk__in=brand)
@@ -109,7 +166,7 @@ def routing_candidates(*, lead: Lead) -> list[tuple[Franchise, str]]:
     for franchise in sorted(
         (f for f in holders if f.pk in recent), key=lambda f: (recent[f.pk], f.pk)
     ):
-        add(franchise, "brand franchise covering this point")
+        add(franchise, Why.BRAND_FRANCHISE)
     return candidates
 
 
@@ -154,8 +211,8 @@ def lead_route(*, lead: Lead, reason: str) -> Lead:
         franchise, why = candidates[0]
         return _hand_to(lead, franchise, reason=f"{reason}: {why}", now=now, also=staffing)
     asked = lead.hops.exclude(franchise=None).exists()
-    why = "no other franchise left to ask" if asked else "no franchise covers this point"
-    return _hand_to(lead, None, reason=f"{reason}: {why}, HQ holds it", now=now, also=staffing)
+    why = Why.NOBODY_LEFT if asked else Why.NOT_COVERED
+    return _hand_to(lead, None, reason=f"{reason}: {why}{HQ_HOLDS_IT}", now=now, also=staffing)
 
 
 def _hand_to(lead: Lead, franchise: Franchise | None, *, reason: str, now: datetime,
@@ -234,7 +291,7 @@ def lead_reject(*, lead: Lead, reason: str = "") -> Lead:
                         % {"status": lead.status}]}
         )
     lead_hop_close(lead, LeadHop.Outcome.REJECTED, clock.now())
-    lead = lead_route(lead=lead, reason="rejected" + (f" ({reason})" if reason else ""))
+    lead = lead_route(lead=lead, reason=Cause.REJECTED + (f" ({reason})" if reason else ""))
     if lead.franchise is None:
         Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.REJECTED)
         lead.status = Lead.Status.REJECTED
@@ -254,7 +311,7 @@ def leads_reroute_expired() -> int:
                     or lead.respond_by >= now):
                 continue
             lead_hop_close(lead, LeadHop.Outcome.TIMED_OUT, now)
-            lead = lead_route(lead=lead, reason="not accepted in time")
+            lead = lead_route(lead=lead, reason=Cause.EXPIRED)
             if lead.franchise is None:
                 # Nobody left to ask: HQ holds a lead that ran out of time.
                 Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.EXPIRED)

@@ -14,7 +14,7 @@ from core import clock, geo
 from franchises.models import Franchise
 
 from .models import Client, GeocodeCache, Lead, Site
-from .routing import lead_route, routing_candidates
+from .routing import Cause, lead_route, routing_candidates
 
 # Labour is booked days or weeks ahead, never years: a start further out than this is a typo
 # in the year (9999 for 2026). It would also overflow the local-time and month arithmetic
@@ -218,4 +218,4 @@ def lead_create(
         raise ValidationError({"start": [too_far]})
     lead.full_clean()
     lead.save()
-    return lead_route(lead=lead, reason="new lead")
+    return lead_route(lead=lead, reason=Cause.NEW)

@@ -7,7 +7,6 @@ and hands a held lead to the franchise it picks. Every answer goes through the s
 API calls (`lead_accept`, `lead_reject`, `lead_hand_on`); scope is the API's.
 """
 
-import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,9 @@ from clients.routing import (
     HELD_BY_HQ,
     SHORT,
     STAFFING_RADIUS_KM,
+    Cause,
+    Why,
+    hop_reason_read,
     lead_hand_on,
     lead_reject,
     staffing_level,
@@ -204,42 +206,37 @@ def lead_page(request: SignedInRequest, lead_id: int) -> HttpResponse:
     return render(request, "web/lead.html", _lead_context(request, lead))
 
 
-# Why a lead went where it went, as routing (clients/routing.py) writes it on each hop, in the
-# reader's language: "<cause>: <why>[, HQ holds it]" or "handed on by HQ (<name>)".
-HOP_CAUSES: "dict[str, StrOrPromise]" = {
-    "new lead": gettext_lazy("new lead"),
-    "rejected": gettext_lazy("rejected"),
-    "not accepted in time": gettext_lazy("not accepted in time"),
+# Why a lead went where it went, in the reader's language (routing stores it in words,
+# clients.routing.hop_reason_read takes them apart).
+HOP_CAUSES: "dict[Cause, StrOrPromise]" = {
+    Cause.NEW: gettext_lazy("new lead"),
+    Cause.REJECTED: gettext_lazy("rejected"),
+    Cause.EXPIRED: gettext_lazy("not accepted in time"),
 }
-HOP_WHYS: "dict[str, StrOrPromise]" = {
-    "served this client before": gettext_lazy("served this client before"),
-    "official office for this territory": gettext_lazy("official office for this territory"),
-    "brand franchise covering this point": gettext_lazy("brand franchise covering this point"),
-    "no other franchise left to ask": gettext_lazy("no other franchise left to ask"),
-    "no franchise covers this point": gettext_lazy("no franchise covers this point"),
+HOP_WHYS: "dict[Why, StrOrPromise]" = {
+    Why.SERVED_BEFORE: gettext_lazy("served this client before"),
+    Why.OFFICIAL_OFFICE: gettext_lazy("official office for this territory"),
+    Why.BRAND_FRANCHISE: gettext_lazy("brand franchise covering this point"),
+    Why.NOBODY_LEFT: gettext_lazy("no other franchise left to ask"),
+    Why.NOT_COVERED: gettext_lazy("no franchise covers this point"),
 }
-_HOP = re.compile(
-    r"(?P<cause>new lead|not accepted in time|rejected)(?: \((?P<said>.*)\))?: "
-    r"(?P<why>" + "|".join(map(re.escape, HOP_WHYS)) + r")(?P<held>, HQ holds it)?",
-    re.DOTALL,
-)
-_HANDED_ON = re.compile(r"handed on by HQ \((?P<name>.*)\)", re.DOTALL)
 
 
 def hop_reason_shown(reason: str) -> str:
     """A hop's reason in the reader's language; a franchise's own words (why it rejected)
     and anything routing did not write are shown as they are."""
-    handed = _HANDED_ON.fullmatch(reason)
-    if handed is not None:
-        return _("handed on by HQ (%(name)s)") % {"name": handed["name"]}
-    found = _HOP.fullmatch(reason)
-    if found is None:
+    parts = hop_reason_read(reason)
+    if parts is None:
         return reason
-    cause = str(HOP_CAUSES[found["cause"]])
-    if found["said"] is not None:
-        cause = _("%(cause)s (“%(said)s”)") % {"cause": cause, "said": found["said"]}
-    why = str(HOP_WHYS[found["why"]])
-    if found["held"]:
+    if parts.handed_by is not None:
+        return _("handed on by HQ (%(name)s)") % {"name": parts.handed_by}
+    if parts.cause is None or parts.why is None:
+        return reason
+    cause = str(HOP_CAUSES[parts.cause])
+    if parts.said is not None:
+        cause = _("%(cause)s (“%(said)s”)") % {"cause": cause, "said": parts.said}
+    why = str(HOP_WHYS[parts.why])
+    if parts.held_by_hq:
         return _("%(cause)s: %(why)s; HQ holds it") % {"cause": cause, "why": why}
     return _("%(cause)s: %(why)s") % {"cause": cause, "why": why}
 

@@ -18,6 +18,10 @@ from rest_framework.test import APIClient
 from clients.models import Client, Lead, LeadHop, Site
 from clients.routing import (
     STAFFING_RADIUS_KM,
+    Cause,
+    HopReason,
+    Why,
+    hop_reason_read,
     lead_reject,
     lead_route,
     leads_reroute_expired,
@@ -176,6 +180,26 @@ class TestWhoGetsTheLead:
         assert lead.franchise == spb
         lead = lead_reject(lead=lead)
         assert (lead.franchise, lead.status) == (None, Lead.Status.REJECTED)
+
+    def test_every_reason_routing_writes_is_read_back_in_parts(
+        self, vclock: clock.VirtualClock, spb: Franchise, spb_brand: Franchise
+    ) -> None:
+        """The journey's words come apart again (pages say them in the reader's language): a
+        franchise's own reason kept whole, brackets and colons in it included."""
+        client_create(name="Old customer", franchise=spb_brand, phone="+78125550198")
+        lead = _lead(phone="+78125550198")
+        lead = lead_reject(lead=lead, reason="too far (Kolpino): no crew")
+        vclock.set(NOW + SLA + timedelta(seconds=1))
+        assert leads_reroute_expired() == 1
+        reasons = [hop.reason for hop in lead.hops.order_by("offered_at", "id")]
+        assert [hop_reason_read(reason) for reason in reasons] == [
+            HopReason(cause=Cause.NEW, why=Why.SERVED_BEFORE),
+            HopReason(cause=Cause.REJECTED, said="too far (Kolpino): no crew",
+                      why=Why.OFFICIAL_OFFICE),
+            HopReason(cause=Cause.EXPIRED, why=Why.NOBODY_LEFT, held_by_hq=True),
+        ]
+        assert hop_reason_read("handed on by HQ (hq-desk)") == HopReason(handed_by="hq-desk")
+        assert hop_reason_read("typed by hand") is None
 
     def test_a_previous_franchise_outside_the_point_still_comes_first(
         self, spb: Franchise, nsk: Franchise
