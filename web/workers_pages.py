@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -394,7 +393,7 @@ def _profile(request: HttpRequest, worker: Worker, *, interview_form: InterviewF
         "interviews": _interviews(worker, request.user, zone),
         "may_interview": may_interview(request.user, worker),
         "may_change_profile": "photo" in changeable_fields(request.user, worker),
-        "may_edit": bool(changeable_fields(request.user, worker) & frozenset(EDITABLE)),
+        "may_edit": bool(changeable_fields(request.user, worker) & EDITABLE),
         "interview_refused": refused.get("interview", ""),
         "photo_refused": refused.get("photo", ""),
         "interview_form": interview_form or InterviewForm(),
@@ -412,9 +411,9 @@ def worker(request: SignedInRequest, worker_id: int) -> HttpResponse:
     return _profile(request, _worker_or_404(request, worker_id))
 
 
-# What the edit page offers, in its order: the profile fields a form can keep (the photo has
-# its own form, the home point is placed on the map) and the notes.
-EDITABLE = ("name", "phone", "skills", "language", "notes")
+# What the edit page offers: the profile fields a form can keep (the photo has its own form,
+# the home point is placed on the map) and the notes.
+EDITABLE = frozenset(WorkerEditForm.base_fields)
 
 
 @roles_required(HQ, FRANCHISE, RECRUITER)
@@ -423,7 +422,7 @@ def worker_edit(request: SignedInRequest, worker_id: int) -> HttpResponse:
     `PATCH workers/{id}/` does and under the same rules (`workers.access`): the fields the
     login may not change are not on the form, and a login that may change none is refused."""
     worker = _worker_or_404(request, worker_id)
-    allowed = changeable_fields(request.user, worker) & frozenset(EDITABLE)
+    allowed = changeable_fields(request.user, worker) & EDITABLE
     if not allowed:
         return forbidden(request, _(
             "Only HQ, the office that recruited this worker or an office they have worked for "
@@ -434,10 +433,10 @@ def worker_edit(request: SignedInRequest, worker_id: int) -> HttpResponse:
         changes = {field: form.cleaned_data[field] for field in allowed
                    if form.cleaned_data[field] != initial[field]}
         try:
-            with transaction.atomic():
-                worker_update(worker=worker, changed_by=request.user, **changes)
+            worker_update(worker=worker, changed_by=request.user, **changes)
         except ValidationError as exc:
-            _field_errors(form, exc, "notes" if "notes" in allowed else next(iter(allowed)))
+            worker.refresh_from_db()  # the page shows the worker as stored, not as typed
+            _field_errors(form, exc, None)
         else:
             if changes:
                 messages.success(request, _("%(name)s: changes saved.") % {"name": worker.name})
@@ -447,9 +446,9 @@ def worker_edit(request: SignedInRequest, worker_id: int) -> HttpResponse:
     }, status=400 if form.errors else 200)
 
 
-def _field_errors(form: Any, exc: ValidationError, default_field: str) -> None:
+def _field_errors(form: Any, exc: ValidationError, default_field: str | None) -> None:
     """A service's refusal onto the form: its fields where the form has them, else next to
-    `default_field`."""
+    `default_field` (None: above the form)."""
     if not hasattr(exc, "error_dict"):
         form.add_error(default_field, exc.messages)
         return
