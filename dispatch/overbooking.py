@@ -56,6 +56,11 @@ def _check_probabilities(probabilities: Sequence[float], what: str) -> None:
             raise ValueError(f"{what}[{index}] must be within 0..1, got {p!r}")
 
 
+def _check_target(target: float) -> None:
+    if not 0.0 < target <= 1.0:
+        raise ValueError(f"target must be within (0, 1], got {target!r}")
+
+
 def _exact_ratio(ratio: Decimal | float | str) -> Fraction:
     """The ratio as an exact fraction of what the caller wrote.
 
@@ -118,6 +123,24 @@ class _ShowTail:
         return min(1.0, max(0.0, self.mass[self.n]))
 
 
+def _fewest_beside(headcount: int, base: Sequence[float], extra: Sequence[float],
+                   target: float) -> tuple[int, bool, float]:
+    """The fewest of `extra` (in the order given) that, beside all of `base`, make the chance
+    of at least `headcount` showing reach `target`: (that count, True, the chance); (all of
+    them, False, their chance) when even all fall short. Inputs already checked."""
+    shows = _ShowTail(headcount)
+    for p in base:
+        shows.add(float(p))
+    # A positive chance of `headcount` showing needs that many people: no count test needed.
+    if shows.tail >= target:
+        return 0, True, shows.tail
+    for count, p in enumerate(extra, start=1):
+        shows.add(float(p))
+        if shows.tail >= target:
+            return count, True, shows.tail
+    return len(extra), False, shows.tail
+
+
 def prob_at_least(probabilities: Sequence[float], n: int) -> float:
     """P(at least ``n`` successes) among independent trials with the given probabilities.
 
@@ -170,19 +193,13 @@ def adaptive_target(
     time.
     """
     _check_headcount(headcount)
-    if not 0.0 < target <= 1.0:
-        raise ValueError(f"target must be within (0, 1], got {target!r}")
+    _check_target(target)
     _check_probabilities(show_probabilities, "show_probabilities")
-
-    shows = _ShowTail(headcount)
-    for k, p in enumerate(show_probabilities, start=1):
-        shows.add(float(p))
-        if k >= headcount and shows.tail >= target:
-            return AdaptiveTarget(booking_target=k, probability=shows.tail, reached=True)
+    count, reached, probability = _fewest_beside(headcount, [], show_probabilities, target)
     return AdaptiveTarget(
-        booking_target=max(len(show_probabilities), headcount),
-        probability=shows.tail,
-        reached=False,
+        booking_target=count if reached else max(count, headcount),
+        probability=probability,
+        reached=reached,
     )
 
 
@@ -290,18 +307,10 @@ def standby_to_call(
     alone reaches it.
     """
     _check_headcount(headcount)
-    if not 0.0 < target <= 1.0:
-        raise ValueError(f"target must be within (0, 1], got {target!r}")
+    _check_target(target)
     _check_probabilities(crew, "crew")
     _check_probabilities(standby, "standby")
-    shows = _ShowTail(headcount)
-    for p in crew:
-        shows.add(float(p))
-    called = 0
-    while shows.tail < target and called < len(standby):
-        shows.add(float(standby[called]))
-        called += 1
-    return called
+    return _fewest_beside(headcount, crew, standby, target)[0]
 
 
 def likely_first(accept: Sequence[float], show: Sequence[float]) -> list[int]:
@@ -325,17 +334,8 @@ def crew_to_book(
     `target`: the fewest that do, with True; all of them, with False, when even all fall
     short; (0, True) when the booked crew already reaches it."""
     _check_headcount(headcount)
-    if not 0.0 < target <= 1.0:
-        raise ValueError(f"target must be within (0, 1], got {target!r}")
+    _check_target(target)
     _check_probabilities(booked, "booked")
     _check_probabilities(acceptors, "acceptors")
-    shows = _ShowTail(headcount)
-    for p in booked:
-        shows.add(float(p))
-    if len(booked) >= headcount and shows.tail >= target:
-        return 0, True
-    for count, p in enumerate(acceptors, start=1):
-        shows.add(float(p))
-        if len(booked) + count >= headcount and shows.tail >= target:
-            return count, True
-    return len(acceptors), False
+    count, reached, _ = _fewest_beside(headcount, booked, acceptors, target)
+    return count, reached
