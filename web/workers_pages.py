@@ -376,6 +376,7 @@ def _profile(request: HttpRequest, worker: Worker, *, interview_form: InterviewF
     rating_svg, reliability_svg = _charts(history.points, zone)
     offers, offers_total = _offers(worker, request.user)
     role = role_of(request.user)
+    changeable = changeable_fields(request.user, worker)
     return render(request, "web/worker.html", {
         "worker": worker,
         "status_label": STATUS_LABELS.get(worker.status, worker.status),
@@ -392,8 +393,8 @@ def _profile(request: HttpRequest, worker: Worker, *, interview_form: InterviewF
         "appeals": _appeals(worker, request.user, appeal_forms or {}, zone),
         "interviews": _interviews(worker, request.user, zone),
         "may_interview": may_interview(request.user, worker),
-        "may_change_profile": "photo" in changeable_fields(request.user, worker),
-        "may_edit": bool(changeable_fields(request.user, worker) & EDITABLE),
+        "may_change_profile": "photo" in changeable,
+        "may_edit": bool(changeable & EDITABLE),
         "interview_refused": refused.get("interview", ""),
         "photo_refused": refused.get("photo", ""),
         "interview_form": interview_form or InterviewForm(),
