@@ -8,7 +8,6 @@ or id. Every write goes through the service the API calls (`worker_interview`,
 nothing written.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from clients.models import Site
 from clients.services import address_geocode
 from core import clock
 from core.geo import GeoPoint
+from dispatch.event_notes import Note, note_read
 from dispatch.models import Appeal, Offer
 from dispatch.selectors import appeals_of_worker, offers_of_worker, order_codes_readable
 from dispatch.services.appeals import appeal_decide
@@ -255,39 +255,32 @@ ATTENDANCE_WORDS: "dict[str, StrOrPromise]" = {
     Offer.Attendance.LATE: gettext_lazy("late"),
     Offer.Attendance.NO_SHOW: gettext_lazy("no-show"),
 }
-_CODE = r"(?P<code>[A-Za-z0-9]+)"
-_STATUS = r"(?P<status>present|late|no_show)"
-# The notes the services write on rating events (dispatch/services), in the reader's language;
+# The notes dispatch writes on rating events (dispatch.event_notes), in the reader's language;
 # any other note (typed by a person) is shown as written.
-NOTE_SENTENCES: "list[tuple[re.Pattern[str], StrOrPromise]]" = [
-    (re.compile(rf"no-show on {_CODE}"), gettext_lazy("no-show on %(code)s")),
-    (re.compile(rf"withdrew from {_CODE}"), gettext_lazy("withdrew from %(code)s")),
-    (re.compile(rf"{_STATUS} on {_CODE} \(correction\)"),
-     gettext_lazy("%(status)s on %(code)s (a correction)")),
-    (re.compile(rf"{_STATUS} on {_CODE}"), gettext_lazy("%(status)s on %(code)s")),
-    (re.compile(rf"corrected to {_STATUS}"), gettext_lazy("corrected to %(status)s")),
-    (re.compile(r"reversed on appeal"), gettext_lazy("reversed on appeal")),
-    (re.compile(r"replaced by (?P<source>foreman|client) score (?P<score>\d+)"),
-     gettext_lazy("replaced by the %(source)s's score %(score)s")),
-    (re.compile(rf"(?P<source>foreman|client) score on {_CODE}"),
-     gettext_lazy("%(source)s's score on %(code)s")),
-]
+NOTE_SENTENCES: "dict[Note, StrOrPromise]" = {
+    Note.NO_SHOW: gettext_lazy("no-show on %(code)s"),
+    Note.WITHDREW: gettext_lazy("withdrew from %(code)s"),
+    Note.ATTENDANCE_CORRECTION: gettext_lazy("%(status)s on %(code)s (a correction)"),
+    Note.ATTENDANCE: gettext_lazy("%(status)s on %(code)s"),
+    Note.CORRECTED: gettext_lazy("corrected to %(status)s"),
+    Note.REVERSED_ON_APPEAL: gettext_lazy("reversed on appeal"),
+    Note.SCORE_REPLACED: gettext_lazy("replaced by the %(source)s's score %(score)s"),
+    Note.SCORE: gettext_lazy("%(source)s's score on %(code)s"),
+}
 
 
 def note_shown(note: str) -> str:
-    """A rating event's note as the reader reads it: the services' own notes translated, a
+    """A rating event's note as the reader reads it: dispatch's own notes translated, a
     person's note as typed."""
-    for pattern, sentence in NOTE_SENTENCES:
-        found = pattern.fullmatch(note)
-        if found is None:
-            continue
-        parts = found.groupdict()
-        if "status" in parts:
-            parts["status"] = str(ATTENDANCE_WORDS[parts["status"]])
-        if "source" in parts:
-            parts["source"] = str(SOURCE_LABELS[parts["source"]])
-        return str(sentence) % parts
-    return note
+    found = note_read(note)
+    if found is None:
+        return note
+    parts = dict(found.blanks)
+    if "status" in parts:
+        parts["status"] = str(ATTENDANCE_WORDS[parts["status"]])
+    if "source" in parts:
+        parts["source"] = str(SOURCE_LABELS[parts["source"]])
+    return str(NOTE_SENTENCES[found.note]) % parts
 
 
 def _events(worker: Worker, user: Any, history: Any, zone: str) -> list[dict[str, Any]]:

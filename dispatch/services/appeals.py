@@ -14,6 +14,7 @@ from ratings.scoring import EventKind
 from ratings.services import worker_ratings_recompute
 from workers.models import Worker
 
+from ..event_notes import Note, note_write
 from ..models import Appeal, Offer
 from .notify import notify_workers
 
@@ -79,7 +80,7 @@ def appeal_decide(*, appeal: Appeal, reverse: bool, decided_by: Any, notes: str 
     if reverse:
         RatingEvent.objects.filter(
             worker=worker, order_ref=order.pk, kind=EventKind.NO_SHOW, reversed_at__isnull=True
-        ).update(reversed_at=now, note="reversed on appeal")
+        ).update(reversed_at=now, note=note_write(Note.REVERSED_ON_APPEAL))
         Offer.objects.filter(pk=offer.pk).update(attendance=Offer.Attendance.EXCUSED)
         was_suspended = Worker.objects.get(pk=worker.pk).status == Worker.Status.SUSPENDED
         worker_ratings_recompute(worker=worker)

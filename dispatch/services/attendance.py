@@ -9,6 +9,7 @@ from ratings.scoring import EventKind, classify_withdrawal
 from ratings.services import rating_event_record, rating_params
 
 from .. import states, texts
+from ..event_notes import Note, note_write
 from ..models import Offer, Order
 from .callout import order_refill
 from .notify import notify_workers, order_values
@@ -61,7 +62,7 @@ def booking_withdraw(*, offer: Offer, now: Any = None, language: str = "ru") -> 
         kind = classify_withdrawal(order.start - now, rating_params())
         rating_event_record(
             worker=offer.worker, kind=kind, order_ref=order.pk,
-            note=f"withdrew from {order.code}",
+            note=note_write(Note.WITHDREW, code=order.code),
         )
         if order.status in (Order.Status.FILLED, Order.Status.CALLING):
             promoted = standby_promote(order=order, places=1, now=now)

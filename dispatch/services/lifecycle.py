@@ -14,6 +14,7 @@ from ratings.scoring import EventKind
 from ratings.services import rating_event_record
 
 from .. import states
+from ..event_notes import Note, note_write
 from ..models import Offer, Order, Step
 from ..overbooking import reweighted_probability, standby_to_call
 from .attendance import standby_promote
@@ -131,7 +132,7 @@ def no_shows_mark(*, order: Order) -> int:
     for offer in missing:
         rating_event_record(
             worker=offer.worker, kind=EventKind.NO_SHOW, order_ref=order.pk,
-            note=f"no-show on {order.code}",
+            note=note_write(Note.NO_SHOW, code=order.code),
         )
     return marked
 

@@ -17,6 +17,7 @@ from ratings.scoring import EventKind
 from ratings.services import rating_event_record, worker_ratings_recompute
 
 from .. import states, texts
+from ..event_notes import Note, note_write
 from ..models import Offer, Order
 from ..selectors import crew_split_of
 from .lifecycle import no_shows_mark
@@ -74,7 +75,7 @@ def _set_attendance(order: Order, offer: Offer, status: str, now: Any) -> bool:
         RatingEvent.objects.filter(
             worker_id=offer.worker_id, order_ref=order.pk, reversed_at__isnull=True,
             kind=earlier_kind,
-        ).update(reversed_at=now, note=f"corrected to {status}")
+        ).update(reversed_at=now, note=note_write(Note.CORRECTED, status=status))
     offer.attendance = status
     if status != Offer.Attendance.NO_SHOW and offer.checked_in_at is None:
         offer.checked_in_at = now
@@ -88,7 +89,8 @@ def _set_attendance(order: Order, offer: Offer, status: str, now: Any) -> bool:
         worker_ratings_recompute(worker=offer.worker)
     rating_event_record(
         worker=offer.worker, kind=ATTENDANCE_EVENT[status], order_ref=order.pk,
-        note=f"{status} on {order.code}" + (" (correction)" if previous else ""),
+        note=note_write(Note.ATTENDANCE_CORRECTION if previous else Note.ATTENDANCE,
+                        status=status, code=order.code),
     )
     return True
 
@@ -344,12 +346,13 @@ def feedback_record(*, order: Order, entries: list[FeedbackEntry]) -> int:
         worker = came[entry.worker_id].worker
         if earlier:
             RatingEvent.objects.filter(pk__in=[event.pk for event in earlier]).update(
-                reversed_at=now, note=f"replaced by {entry.source} score {entry.score}"
+                reversed_at=now, note=note_write(Note.SCORE_REPLACED, source=entry.source,
+                                                 score=entry.score)
             )
             worker_ratings_recompute(worker=worker)
         standing[key] = [rating_event_record(
             worker=worker, kind=EventKind.SCORE, score=entry.score, source=entry.source,
-            order_ref=order.pk, note=f"{entry.source} score on {order.code}",
+            order_ref=order.pk, note=note_write(Note.SCORE, source=entry.source, code=order.code),
         )]
         recorded += 1
     return recorded
